@@ -1,0 +1,40 @@
+/* cli: the postern commands. main.c parses the global options and hands
+ * the rest of the command line to one of these. Each returns the exit
+ * status: 0 success, 1 failure, 2 usage error. */
+#ifndef POSTERN_CLI_CLI_H
+#define POSTERN_CLI_CLI_H
+
+#include "db/directory.h"
+#include "lib/config.h"
+
+struct cli {
+	const char *config_path;
+	struct config cfg;
+	bool cfg_loaded;
+	int argc;     /* the words after the command name */
+	char **argv;
+};
+
+int cli_serve(struct cli *cli);
+int cli_config(struct cli *cli);
+int cli_domain(struct cli *cli);
+int cli_user(struct cli *cli);
+int cli_alias(struct cli *cli);
+
+/* common.c */
+/* Load the configuration; errors go to stderr. 0 or -1. */
+int cli_load_config(struct cli *cli);
+/* Load the configuration, prepare the data directory, drop root (to the
+ * configured user) and open the directory database. NULL on error
+ * (printed). */
+struct directory *cli_open_directory(struct cli *cli);
+/* Read a password: from a terminal (asked twice, not echoed), or one line of
+ * standard input. Into out (PASSWORD_MAX + 1 bytes). 0 or -1. */
+int cli_read_password(char *out, size_t outsz);
+/* "--flag" present among argv[from..]? */
+bool cli_flag(const struct cli *cli, int from, const char *flag);
+/* The value after "--name", or NULL. */
+const char *cli_option(const struct cli *cli, int from, const char *name);
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

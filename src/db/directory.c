@@ -1,0 +1,564 @@
+/* directory: SQLite-backed domains, users and aliases. */
+#include "db/directory.h"
+
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Each entry upgrades the schema by one version (PRAGMA user_version). */
+static const char *const migrations[] = {
+	"CREATE TABLE domains ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE users ("
+	"  address TEXT PRIMARY KEY NOT NULL,"
+	"  domain TEXT NOT NULL REFERENCES domains(name),"
+	"  password TEXT NOT NULL,"
+	"  quota INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL);"
+	"CREATE INDEX users_domain ON users(domain);"
+	"CREATE TABLE aliases ("
+	"  address TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  domain TEXT NOT NULL REFERENCES domains(name),"
+	"  PRIMARY KEY (address, target));",
+};
+
+enum stmt_id {
+	Q_DOMAIN_EXISTS,
+	Q_USER_GET,
+	Q_ALIAS_TARGETS,
+	Q_COUNT
+};
+
+static const char *const queries[Q_COUNT] = {
+	[Q_DOMAIN_EXISTS] = "SELECT 1 FROM domains WHERE name = ?1",
+	[Q_USER_GET] = "SELECT address, password, quota, created FROM users "
+		       "WHERE address = ?1",
+	[Q_ALIAS_TARGETS] = "SELECT target FROM aliases WHERE address = ?1 "
+			    "ORDER BY target",
+};
+
+struct directory {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[Q_COUNT];
+};
+
+static char *thread_path;
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+const char *directory_error(struct directory *d)
+{
+	return sqlite3_errmsg(d->db);
+}
+
+static int exec(struct directory *d, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(d->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_error("directory event=sql-error error=\"%s\"",
+			  err != NULL ? err : "?");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int user_version(struct directory *d)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(d->db, "PRAGMA user_version", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	return v;
+}
+
+/* Bring the schema up to date, one transaction per step. */
+static int migrate(struct directory *d)
+{
+	if (exec(d, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	int v = user_version(d);
+	int n = (int)ARRAY_LEN(migrations);
+	if (v < 0 || v > n) {
+		exec(d, "ROLLBACK");
+		return -1; /* a newer postern made this database */
+	}
+	for (; v < n; v++) {
+		char pragma[48];
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		if (exec(d, migrations[v]) < 0 || exec(d, pragma) < 0) {
+			exec(d, "ROLLBACK");
+			return -1;
+		}
+	}
+	return exec(d, "COMMIT");
+}
+
+struct directory *directory_open(const char *path, const char **error_r)
+{
+	struct directory *d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		*error_r = "out of memory";
+		return NULL;
+	}
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
+		*error_r = d->db != NULL ? sqlite3_errmsg(d->db) : "cannot open";
+		goto fail;
+	}
+	sqlite3_busy_timeout(d->db, 5000);
+	*error_r = "cannot set up the database";
+	if (exec(d, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+		    "PRAGMA foreign_keys = ON;") < 0 ||
+	    migrate(d) < 0)
+		goto fail;
+	for (int i = 0; i < Q_COUNT; i++)
+		if (sqlite3_prepare_v3(d->db, queries[i], -1,
+				       SQLITE_PREPARE_PERSISTENT, &d->stmt[i],
+				       NULL) != SQLITE_OK) {
+			*error_r = sqlite3_errmsg(d->db);
+			goto fail;
+		}
+	return d;
+fail:
+	log_error("directory event=open-failed path=%s error=\"%s\"", path,
+		  *error_r);
+	directory_close(&d);
+	return NULL;
+}
+
+void directory_close(struct directory **dp)
+{
+	struct directory *d = *dp;
+	if (d == NULL)
+		return;
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(d->stmt[i]);
+	sqlite3_close(d->db);
+	free(d);
+	*dp = NULL;
+}
+
+void directory_set_path(const char *data_dir)
+{
+	free(thread_path);
+	size_t n = strlen(data_dir) + sizeof("/postern.db");
+	thread_path = malloc(n);
+	if (thread_path != NULL)
+		snprintf(thread_path, n, "%s/postern.db", data_dir);
+}
+
+/* A thread's connection is closed when the thread ends. */
+static void close_thread_dir(void *d)
+{
+	directory_close((struct directory **)&d);
+}
+
+static void make_thread_key(void)
+{
+	pthread_key_create(&thread_key, close_thread_dir);
+}
+
+struct directory *directory_thread(void)
+{
+	pthread_once(&thread_key_once, make_thread_key);
+	struct directory *d = pthread_getspecific(thread_key);
+	if (d == NULL && thread_path != NULL) {
+		const char *err;
+		d = directory_open(thread_path, &err);
+		pthread_setspecific(thread_key, d);
+	}
+	return d;
+}
+
+void directory_thread_close(void)
+{
+	pthread_once(&thread_key_once, make_thread_key);
+	struct directory *d = pthread_getspecific(thread_key);
+	pthread_setspecific(thread_key, NULL);
+	directory_close(&d);
+}
+
+/* ------------------------------------------------------------ names */
+
+static bool is_ldh(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+bool directory_domain_valid(char *name)
+{
+	size_t n = strlen(name);
+	ascii_lower(name, n);
+	if (n == 0 || n > 253)
+		return false;
+	size_t label = 0;
+	for (size_t i = 0; i <= n; i++) {
+		char c = name[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || name[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (!is_ldh(c) || (label == 0 && c == '-')) {
+			return false;
+		} else {
+			label++;
+		}
+	}
+	return true;
+}
+
+/* Local parts we create: letters, digits and . - _ (no leading, trailing or
+ * doubled dot), so that they never need quoting and never hold a recipient
+ * delimiter or a relay trick. */
+static bool local_part_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > 64 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			  c == '-' || c == '_' || (c == '.' && s[i + 1] != '.');
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+bool directory_address_valid(char *address)
+{
+	ascii_lower(address, strlen(address));
+	char *at = strchr(address, '@');
+	if (at == NULL || strchr(at + 1, '@') != NULL)
+		return false;
+	return local_part_valid(address, (size_t)(at - address)) &&
+	       directory_domain_valid(at + 1);
+}
+
+/* ------------------------------------------------------------ statements */
+
+/* Run a one-off write statement with text/int64 arguments ("st": string,
+ * string; "i": int64). Returns 0, 1 when it changed no row, -1 on error. */
+static int run(struct directory *d, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	va_list ap;
+	va_start(ap, types);
+	for (int i = 0; types[i] != '\0'; i++) {
+		if (types[i] == 's')
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1,
+					  SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return 1;
+	if (rc != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(d->db) > 0 ? 0 : 1;
+}
+
+/* Step a cached single-text-argument statement; 1 row, 0 none, -1 error. */
+static int query_one(struct directory *d, enum stmt_id id, const char *arg)
+{
+	sqlite3_stmt *st = d->stmt[id];
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int dir_domain_add(struct directory *d, const char *name)
+{
+	return run(d, "INSERT INTO domains(name, created) VALUES(?1, ?2)", "si",
+		   name, now_s());
+}
+
+int dir_domain_del(struct directory *d, const char *name)
+{
+	return run(d, "DELETE FROM domains WHERE name = ?1", "s", name);
+}
+
+int dir_domain_exists(struct directory *d, const char *name)
+{
+	int rc = query_one(d, Q_DOMAIN_EXISTS, name);
+	sqlite3_reset(d->stmt[Q_DOMAIN_EXISTS]);
+	return rc;
+}
+
+void dir_user_clear(struct dir_user *u)
+{
+	if (u->password != NULL) {
+		explicit_bzero(u->password, strlen(u->password));
+		free(u->password);
+	}
+	memset(u, 0, sizeof(*u));
+}
+
+int dir_user_add(struct directory *d, const char *address,
+		 const char *password_hash, uint64_t quota)
+{
+	const char *domain = strchr(address, '@') + 1;
+	return run(d,
+		   "INSERT INTO users(address, domain, password, quota, created) "
+		   "VALUES(?1, ?2, ?3, ?4, ?5)",
+		   "sssii", address, domain, password_hash, (int64_t)quota,
+		   now_s());
+}
+
+int dir_user_del(struct directory *d, const char *address)
+{
+	int rc = run(d, "DELETE FROM users WHERE address = ?1", "s", address);
+	if (rc == 0) /* aliases to a user that is gone would dangle */
+		run(d, "DELETE FROM aliases WHERE target = ?1", "s", address);
+	return rc;
+}
+
+int dir_user_set_password(struct directory *d, const char *address,
+			  const char *password_hash)
+{
+	return run(d, "UPDATE users SET password = ?2 WHERE address = ?1", "ss",
+		   address, password_hash);
+}
+
+int dir_user_set_quota(struct directory *d, const char *address,
+		       uint64_t quota)
+{
+	return run(d, "UPDATE users SET quota = ?2 WHERE address = ?1", "si",
+		   address, (int64_t)quota);
+}
+
+int dir_user_get(struct directory *d, const char *address, struct dir_user *u)
+{
+	memset(u, 0, sizeof(*u));
+	int rc = query_one(d, Q_USER_GET, address);
+	sqlite3_stmt *st = d->stmt[Q_USER_GET];
+	if (rc == 1) {
+		snprintf(u->address, sizeof(u->address), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		const char *pw = (const char *)sqlite3_column_text(st, 1);
+		u->password = strdup(pw != NULL ? pw : "");
+		u->quota = (uint64_t)sqlite3_column_int64(st, 2);
+		u->created = sqlite3_column_int64(st, 3);
+		if (u->password == NULL)
+			rc = -1;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int dir_alias_add(struct directory *d, const char *address, const char *target)
+{
+	const char *domain = strchr(address, '@') + 1;
+	return run(d,
+		   "INSERT INTO aliases(address, target, domain) "
+		   "VALUES(?1, ?2, ?3)",
+		   "sss", address, target, domain);
+}
+
+int dir_alias_del(struct directory *d, const char *address, const char *target)
+{
+	if (target == NULL)
+		return run(d, "DELETE FROM aliases WHERE address = ?1", "s",
+			   address);
+	return run(d, "DELETE FROM aliases WHERE address = ?1 AND target = ?2",
+		   "ss", address, target);
+}
+
+/* ------------------------------------------------------------ listings */
+
+static int list(struct directory *d, const char *sql, const char *filter,
+		dir_row_fn *fn, void *arg)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (filter != NULL)
+		sqlite3_bind_text(st, 1, filter, -1, SQLITE_STATIC);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(st, 0);
+		const char *b = (const char *)sqlite3_column_text(st, 1);
+		if (fn(arg, a != NULL ? a : "", b != NULL ? b : "",
+		       sqlite3_column_int64(st, 2)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int dir_domain_list(struct directory *d, dir_row_fn *fn, void *arg)
+{
+	return list(d,
+		    "SELECT d.name, '', (SELECT count(*) FROM users u "
+		    "WHERE u.domain = d.name) FROM domains d ORDER BY d.name",
+		    NULL, fn, arg);
+}
+
+int dir_user_list(struct directory *d, const char *domain, dir_row_fn *fn,
+		  void *arg)
+{
+	return list(d,
+		    "SELECT address, domain, quota FROM users "
+		    "WHERE ?1 IS NULL OR domain = ?1 ORDER BY address",
+		    domain, fn, arg);
+}
+
+int dir_alias_list(struct directory *d, const char *domain, dir_row_fn *fn,
+		   void *arg)
+{
+	return list(d,
+		    "SELECT address, target, 0 FROM aliases "
+		    "WHERE ?1 IS NULL OR domain = ?1 ORDER BY address, target",
+		    domain, fn, arg);
+}
+
+/* ------------------------------------------------------------ resolving */
+
+void dir_targets_free(struct dir_targets *t)
+{
+	free(t->mailbox);
+	t->mailbox = NULL;
+	t->n = 0;
+}
+
+static enum dir_resolve_result add_target(struct dir_targets *t,
+					  const char *mailbox)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->mailbox[i], mailbox) == 0)
+			return DIR_FOUND; /* already there */
+	if (t->n >= DIR_TARGETS_MAX)
+		return DIR_FOUND; /* enough: more would only multiply copies */
+	void *more = reallocarray(t->mailbox, t->n + 1, sizeof(*t->mailbox));
+	if (more == NULL)
+		return DIR_ERROR;
+	t->mailbox = more;
+	snprintf(t->mailbox[t->n++], DIR_ADDRESS_MAX + 1, "%s", mailbox);
+	return DIR_FOUND;
+}
+
+/* The targets of alias address, copied out (the statement is reused by the
+ * recursion). Returns the count, or -1. */
+static int alias_targets(struct directory *d, const char *address,
+			 char (**out)[DIR_ADDRESS_MAX + 1])
+{
+	sqlite3_stmt *st = d->stmt[Q_ALIAS_TARGETS];
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, address, -1, SQLITE_STATIC);
+	int n = 0, rc;
+	*out = NULL;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < DIR_TARGETS_MAX) {
+		void *more = reallocarray(*out, (size_t)n + 1, sizeof(**out));
+		if (more == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		*out = more;
+		snprintf((*out)[n++], DIR_ADDRESS_MAX + 1, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return n;
+}
+
+static enum dir_resolve_result expand(struct directory *d, const char *address,
+				      int depth, struct dir_targets *out)
+{
+	int rc = query_one(d, Q_USER_GET, address);
+	sqlite3_reset(d->stmt[Q_USER_GET]);
+	if (rc < 0)
+		return DIR_ERROR;
+	if (rc == 1)
+		return add_target(out, address);
+	char(*targets)[DIR_ADDRESS_MAX + 1];
+	int n = alias_targets(d, address, &targets);
+	if (n < 0)
+		return DIR_ERROR;
+	if (n == 0)
+		return DIR_UNKNOWN;
+	size_t before = out->n;
+	enum dir_resolve_result r = DIR_FOUND;
+	for (int i = 0; i < n && r != DIR_ERROR; i++) {
+		if (depth + 1 >= DIR_ALIAS_DEPTH) {
+			log_warn("directory event=alias-too-deep alias=%s", address);
+			break;
+		}
+		r = expand(d, targets[i], depth + 1, out);
+		if (r == DIR_UNKNOWN || r == DIR_NO_TARGET) {
+			log_warn("directory event=alias-target-missing alias=%s "
+				 "target=%s", address, targets[i]);
+			r = DIR_FOUND;
+		}
+	}
+	free(targets);
+	if (r == DIR_ERROR)
+		return r;
+	return out->n > before ? DIR_FOUND : DIR_NO_TARGET;
+}
+
+enum dir_resolve_result dir_resolve(struct directory *d, const char *address,
+				    const char *delimiters,
+				    struct dir_targets *out)
+{
+	char addr[DIR_ADDRESS_MAX + 1];
+	size_t len = strlen(address);
+	const char *at = strrchr(address, '@');
+	out->mailbox = NULL;
+	out->n = 0;
+	if (at == NULL || len > DIR_ADDRESS_MAX)
+		return DIR_UNKNOWN;
+	memcpy(addr, address, len + 1);
+	ascii_lower(addr, len);
+	const char *domain = addr + (at - address) + 1;
+	int local = dir_domain_exists(d, domain);
+	if (local <= 0)
+		return local < 0 ? DIR_ERROR : DIR_NOT_LOCAL;
+	enum dir_resolve_result r = expand(d, addr, 0, out);
+	size_t cut = strcspn(addr, delimiters);
+	if (r == DIR_UNKNOWN && cut > 0 && addr + cut < domain - 1) {
+		/* user+tag@domain: deliver to user@domain */
+		char base[DIR_ADDRESS_MAX + 1];
+		snprintf(base, sizeof(base), "%.*s%s", (int)cut, addr, domain - 1);
+		r = expand(d, base, 0, out);
+	}
+	if (r == DIR_UNKNOWN) {
+		char catchall[DIR_ADDRESS_MAX + 1];
+		snprintf(catchall, sizeof(catchall), "%s", domain - 1);
+		r = expand(d, catchall, 0, out);
+	}
+	if (r != DIR_FOUND)
+		dir_targets_free(out);
+	return r;
+}

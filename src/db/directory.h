@@ -1,0 +1,97 @@
+/* directory: domains, users and aliases, in SQLite (data_dir/postern.db).
+ *
+ * Each thread uses its own connection (directory_thread()); the schema is
+ * created and migrated when the first connection opens it. Names are stored
+ * in lower case: domains are case-insensitive, and so are our users' local
+ * parts (RFC 5321 2.4 lets the receiving host decide). */
+#ifndef POSTERN_DB_DIRECTORY_H
+#define POSTERN_DB_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct directory;
+
+enum {
+	DIR_ADDRESS_MAX = 64 + 1 + 253,
+	DIR_ALIAS_DEPTH = 8,      /* aliases of aliases */
+	DIR_TARGETS_MAX = 1000,   /* mailboxes one address may expand to */
+};
+
+/* Where directory_thread() connections open (data_dir/postern.db). */
+void directory_set_path(const char *data_dir);
+/* This thread's connection, opened on first use; NULL on error (logged). */
+struct directory *directory_thread(void);
+/* Close this thread's connection (before a thread ends). */
+void directory_thread_close(void);
+
+/* Open (creating and migrating) the database at path. */
+struct directory *directory_open(const char *path, const char **error_r);
+void directory_close(struct directory **d);
+
+/* Validate and lower-case a domain / a user address; false if invalid. */
+bool directory_domain_valid(char *name);
+bool directory_address_valid(char *address);
+
+/* Results: 0 done, -1 error (SQLite's message in directory_error()),
+ * 1 for "already there" (add) or "not there" (del). */
+int dir_domain_add(struct directory *d, const char *name);
+int dir_domain_del(struct directory *d, const char *name);
+/* 1 local, 0 not, -1 error */
+int dir_domain_exists(struct directory *d, const char *name);
+
+struct dir_user {
+	char address[DIR_ADDRESS_MAX + 1];
+	char *password; /* encoded hash; freed by dir_user_clear */
+	uint64_t quota; /* bytes, 0 = none */
+	int64_t created;
+};
+void dir_user_clear(struct dir_user *u);
+int dir_user_add(struct directory *d, const char *address,
+		 const char *password_hash, uint64_t quota);
+int dir_user_del(struct directory *d, const char *address);
+int dir_user_set_password(struct directory *d, const char *address,
+			  const char *password_hash);
+int dir_user_set_quota(struct directory *d, const char *address,
+		       uint64_t quota);
+/* 1 found, 0 not found, -1 error */
+int dir_user_get(struct directory *d, const char *address, struct dir_user *u);
+
+int dir_alias_add(struct directory *d, const char *address, const char *target);
+/* Remove one target, or every target when target is NULL. */
+int dir_alias_del(struct directory *d, const char *address, const char *target);
+
+/* Listing: fn is called once per row; listing stops if it returns non-0. */
+typedef int dir_row_fn(void *arg, const char *a, const char *b, int64_t n);
+int dir_domain_list(struct directory *d, dir_row_fn *fn, void *arg);
+/* (address, domain, quota) for every user, of one domain or all (NULL) */
+int dir_user_list(struct directory *d, const char *domain, dir_row_fn *fn,
+		  void *arg);
+/* (address, target, 0) for every alias row */
+int dir_alias_list(struct directory *d, const char *domain, dir_row_fn *fn,
+		   void *arg);
+
+/* What a recipient address means here. */
+enum dir_resolve_result {
+	DIR_NOT_LOCAL,    /* its domain is not ours */
+	DIR_UNKNOWN,      /* our domain, no such user or alias */
+	DIR_FOUND,        /* mailboxes listed */
+	DIR_NO_TARGET,    /* an alias whose targets do not exist */
+	DIR_ERROR,        /* database error: a temporary failure */
+};
+struct dir_targets {
+	char (*mailbox)[DIR_ADDRESS_MAX + 1];
+	size_t n;
+};
+void dir_targets_free(struct dir_targets *t);
+/* Resolve address (local@domain, already syntax-checked) through users,
+ * aliases (recursively), the recipient delimiter (user+tag) and catch-all
+ * aliases ("@domain"). Mailboxes are de-duplicated. */
+enum dir_resolve_result dir_resolve(struct directory *d, const char *address,
+				    const char *delimiters,
+				    struct dir_targets *out);
+
+const char *directory_error(struct directory *d);
+
+#endif

@@ -1,0 +1,694 @@
+/* config: table-driven configuration file parser. */
+#include "lib/config.h"
+
+#include "lib/log.h"
+#include "lib/netaddr.h"
+#include "lib/parse.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { CONFIG_FILE_MAX = 1024 * 1024, CONFIG_LINE_MAX = 4096, NAME_MAX_LEN = 255 };
+
+enum section {
+	SEC_MAIN,
+	SEC_TLS,
+	SEC_SMTP,
+	SEC_QUEUE,
+	SEC_DELIVERY,
+	SEC_LISTENER,    /* named, repeatable */
+	SEC_CERTIFICATE, /* named, repeatable */
+	SEC_COUNT
+};
+
+static const char *const section_names[SEC_COUNT] = {
+	"", "tls", "smtp", "queue", "delivery", "listener", "certificate"};
+
+enum param_type { T_STRING, T_BOOL, T_UINT, T_SIZE, T_DURATION, T_ENUM };
+
+static const char *const role_names[] = {"mx", "submission", NULL};
+static const char *const listener_tls_names[] = {"none", "starttls",
+						  "implicit", NULL};
+static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
+static const char *const log_level_names[] = {"error", "warn", "info",
+					      "debug", NULL};
+
+struct param {
+	enum section section;
+	const char *name;
+	enum param_type type;
+	size_t offset; /* into struct config, listener_config or cert_config */
+	const char *def;
+	uint64_t min, max; /* for numbers */
+	const char *const *choices; /* for T_ENUM */
+	const char *help;
+};
+
+#define C(field) offsetof(struct config, field)
+#define L(field) offsetof(struct listener_config, field)
+#define K(field) offsetof(struct cert_config, field)
+#define MiB (1024ULL * 1024)
+
+static const struct param params[] = {
+	{SEC_MAIN, "hostname", T_STRING, C(hostname), "", 0, 0, NULL,
+	 "Name of this server in greetings and Received headers; empty: the "
+	 "system host name."},
+	{SEC_MAIN, "data_dir", T_STRING, C(data_dir), "/var/lib/postern", 0, 0,
+	 NULL,
+	 "Directory of the directory database (postern.db), the queue (spool/) "
+	 "and the mailboxes (mail/)."},
+	{SEC_MAIN, "user", T_STRING, C(user), "postern", 0, 0, NULL,
+	 "Unprivileged account the server runs as after binding its ports and "
+	 "loading its keys, when started as root."},
+	{SEC_MAIN, "postmaster", T_STRING, C(postmaster), "", 0, 0, NULL,
+	 "Address that <postmaster> and postmaster@ of every local domain "
+	 "reach when that domain has no postmaster of its own (RFC 5321 "
+	 "4.5.1); empty: postmaster@hostname."},
+	{SEC_MAIN, "log_level", T_ENUM, C(log_level), "info", 0, 0,
+	 log_level_names, "Least severe events logged."},
+	{SEC_MAIN, "log_file", T_STRING, C(log_file), "", 0, 0, NULL,
+	 "File the log is appended to; empty: standard error."},
+	{SEC_MAIN, "workers", T_UINT, C(workers), "0", 0, 256, NULL,
+	 "Event-loop threads serving connections; 0: one per CPU."},
+	{SEC_MAIN, "io_threads", T_UINT, C(io_threads), "16", 1, 256, NULL,
+	 "Threads for blocking disk work (fsync, delivery); more lets the disk "
+	 "merge more fsyncs."},
+
+	{SEC_TLS, "certificate", T_STRING, C(tls_certificate), "", 0, 0, NULL,
+	 "PEM certificate chain served when no [certificate NAME] matches the "
+	 "client's SNI; required when a listener uses TLS."},
+	{SEC_TLS, "key", T_STRING, C(tls_key), "", 0, 0, NULL,
+	 "PEM private key of tls.certificate."},
+	{SEC_TLS, "session_tickets", T_BOOL, C(tls_session_tickets), "no", 0, 0,
+	 NULL,
+	 "Offer TLS session tickets. Off by default: some Microsoft servers "
+	 "fail STARTTLS when offered them."},
+	{SEC_TLS, "ciphers", T_STRING, C(tls_ciphers),
+	 "ECDHE+AESGCM:ECDHE+CHACHA20", 0, 0, NULL,
+	 "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are OpenSSL's)."},
+	{SEC_TLS, "min_version", T_ENUM, C(tls_min_version), "1.2", 0, 0,
+	 tls_min_names, "Oldest TLS version accepted; never below 1.2."},
+
+	{SEC_SMTP, "max_message_size", T_SIZE, C(smtp_max_message_size), "35M",
+	 1024, 2048 * MiB, NULL,
+	 "Largest message accepted (advertised with SIZE); larger: 552 5.3.4."},
+	{SEC_SMTP, "max_recipients", T_UINT, C(smtp_max_recipients), "100", 1,
+	 100000, NULL,
+	 "Recipients per message; more: 452 4.5.3 (RFC 5321 asks for at least "
+	 "100)."},
+	{SEC_SMTP, "max_line_length", T_UINT, C(smtp_max_line_length), "1000",
+	 1000, 1000000, NULL,
+	 "Longest text line of a message, CRLF included (RFC 5321 4.5.3.1.6); "
+	 "longer: 500 5.5.2."},
+	{SEC_SMTP, "max_header_size", T_SIZE, C(smtp_max_header_size), "1M",
+	 4096, 64 * MiB, NULL,
+	 "Largest header section of a message; larger: 552 5.3.4."},
+	{SEC_SMTP, "max_hops", T_UINT, C(smtp_max_hops), "50", 5, 1000, NULL,
+	 "Received headers a message may carry; more means a mail loop: "
+	 "554 5.4.6."},
+	{SEC_SMTP, "max_errors", T_UINT, C(smtp_max_errors), "20", 1, 1000,
+	 NULL, "Error replies in one session before 421 and disconnect."},
+	{SEC_SMTP, "max_connections", T_UINT, C(smtp_max_connections), "2000", 1,
+	 1000000, NULL, "Simultaneous SMTP connections; more get 421."},
+	{SEC_SMTP, "max_connections_per_ip", T_UINT,
+	 C(smtp_max_connections_per_ip), "50", 1, 1000000, NULL,
+	 "Simultaneous connections from one IPv4 address or IPv6 /64; more get "
+	 "421."},
+	{SEC_SMTP, "timeout_command", T_DURATION, C(smtp_timeout_command_ms),
+	 "5m", 100, 3600000, NULL,
+	 "Time a client has to send a whole command line (RFC 5321 4.5.3.2.7); "
+	 "a dribbling client does not extend it."},
+	{SEC_SMTP, "timeout_data", T_DURATION, C(smtp_timeout_data_ms), "5m",
+	 100, 3600000, NULL,
+	 "Longest silence while a message is being sent (RFC 5321 4.5.3.2.7)."},
+	{SEC_SMTP, "timeout_tls_handshake", T_DURATION, C(smtp_timeout_tls_ms),
+	 "30s", 100, 600000, NULL, "Time a client has to finish a TLS handshake."},
+	{SEC_SMTP, "chunking", T_BOOL, C(smtp_chunking), "yes", 0, 0, NULL,
+	 "Offer CHUNKING (BDAT, RFC 3030); checked as strictly as DATA."},
+
+	{SEC_QUEUE, "retry_min", T_DURATION, C(queue_retry_min_ms), "5m", 100,
+	 86400000, NULL, "First wait before a deferred delivery is retried."},
+	{SEC_QUEUE, "retry_max", T_DURATION, C(queue_retry_max_ms), "4h", 100,
+	 86400000, NULL, "Longest wait between retries (the wait doubles)."},
+	{SEC_QUEUE, "lifetime", T_DURATION, C(queue_lifetime_ms), "5d", 1000,
+	 60ULL * 86400000, NULL,
+	 "How long a message may stay deferred before it is given up."},
+
+	{SEC_DELIVERY, "recipient_delimiter", T_STRING,
+	 C(delivery_recipient_delimiter), "+", 0, 0, NULL,
+	 "Characters that start an address extension: user+tag@domain reaches "
+	 "user@domain. Empty: none."},
+	{SEC_DELIVERY, "default_quota", T_SIZE, C(delivery_default_quota), "0",
+	 0, UINT64_MAX, NULL,
+	 "Mailbox quota for users created without --quota; 0: no limit."},
+
+	{SEC_LISTENER, "address", T_STRING, L(address), "", 0, 0, NULL,
+	 "Where to listen: one or more ip:port, [ipv6]:port or *:port, "
+	 "separated by spaces. Required."},
+	{SEC_LISTENER, "role", T_ENUM, L(role), "mx", 0, 0, role_names,
+	 "mx: receive mail for local domains from anyone (port 25); "
+	 "submission: authenticated sending (ports 587, 465)."},
+	{SEC_LISTENER, "tls", T_ENUM, L(tls), "starttls", 0, 0,
+	 listener_tls_names,
+	 "starttls: offer STARTTLS (RFC 3207); implicit: TLS from the first "
+	 "byte (RFC 8314); none: plaintext only."},
+	{SEC_LISTENER, "require_tls", T_BOOL, L(require_tls), "no", 0, 0, NULL,
+	 "Refuse MAIL (530 5.7.0) until the client has started TLS."},
+
+	{SEC_CERTIFICATE, "certificate", T_STRING, K(certificate), "", 0, 0,
+	 NULL, "PEM certificate chain served to clients asking for NAME by SNI."},
+	{SEC_CERTIFICATE, "key", T_STRING, K(key), "", 0, 0, NULL,
+	 "PEM private key of that certificate."},
+};
+
+const char *config_role_name(int role)
+{
+	return role >= 0 && role < 2 ? role_names[role] : "?";
+}
+
+const char *config_listener_tls_name(int tls)
+{
+	return tls >= 0 && tls < 3 ? listener_tls_names[tls] : "?";
+}
+
+/* ------------------------------------------------------------ values */
+
+struct parse_ctx {
+	const char *path;
+	unsigned line;
+	struct buf *errors;
+	unsigned n_errors;
+	enum section section;
+	void *target; /* the struct the current section's keys go to */
+	uint64_t seen[SEC_COUNT]; /* bit per param index, for duplicates */
+	uint64_t seen_named;      /* the same, for the current named section */
+};
+
+static void add_error(struct parse_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add_error(struct parse_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	buf_appendf(ctx->errors, "%s:%u: ", ctx->path, ctx->line);
+	va_start(ap, fmt);
+	buf_vappendf(ctx->errors, fmt, ap);
+	va_end(ap);
+	buf_append_byte(ctx->errors, '\n');
+	ctx->n_errors++;
+}
+
+static int set_enum(const struct param *p, const char *value, int *out)
+{
+	for (int i = 0; p->choices[i] != NULL; i++)
+		if (strcmp(value, p->choices[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	return -1;
+}
+
+static int set_number(const struct param *p, const char *value,
+		      uint64_t *out)
+{
+	uint64_t v;
+	int rc;
+	if (p->type == T_SIZE)
+		rc = parse_size(value, &v);
+	else if (p->type == T_DURATION)
+		rc = parse_duration_ms(value, &v);
+	else
+		rc = parse_u64(value, strlen(value), UINT64_MAX, &v);
+	if (rc < 0 || v < p->min || v > p->max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Store value into the field p describes; -1 when the value is invalid. */
+static int set_value(const struct param *p, void *target, const char *value)
+{
+	char *field = (char *)target + p->offset;
+	switch (p->type) {
+	case T_STRING: {
+		char *copy = strdup(value);
+		if (copy == NULL)
+			return -1;
+		free(*(char **)(void *)field);
+		*(char **)(void *)field = copy;
+		return 0;
+	}
+	case T_BOOL:
+		return parse_bool(value, (bool *)(void *)field);
+	case T_ENUM:
+		return set_enum(p, value, (int *)(void *)field);
+	case T_UINT:
+	case T_SIZE:
+	case T_DURATION:
+		return set_number(p, value, (uint64_t *)(void *)field);
+	}
+	return -1;
+}
+
+static const char *type_hint(const struct param *p, char *tmp, size_t n)
+{
+	switch (p->type) {
+	case T_BOOL:
+		return "yes or no";
+	case T_SIZE:
+		return "a size such as 10M";
+	case T_DURATION:
+		return "a duration such as 30s, 5m or 4h";
+	case T_UINT:
+		return "a whole number";
+	case T_ENUM: {
+		size_t o = 0;
+		tmp[0] = '\0';
+		for (int i = 0; p->choices[i] != NULL && o < n; i++) {
+			int w = snprintf(tmp + o, n - o, "%s%s", i ? ", " : "one of: ",
+					 p->choices[i]);
+			if (w < 0)
+				break;
+			o += (size_t)w;
+		}
+		return tmp;
+	}
+	case T_STRING:
+		break;
+	}
+	return "text";
+}
+
+static void apply_defaults(enum section sec, void *target)
+{
+	for (size_t i = 0; i < ARRAY_LEN(params); i++)
+		if (params[i].section == sec &&
+		    set_value(&params[i], target, params[i].def) < 0)
+			abort(); /* a default that does not parse is a bug */
+}
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (enum section s = SEC_MAIN; s < SEC_LISTENER; s++)
+		apply_defaults(s, cfg);
+}
+
+/* ------------------------------------------------------------ sections */
+
+static bool valid_section_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > NAME_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.' || c == '*'))
+			return false;
+	}
+	return true;
+}
+
+static void *new_listener(struct parse_ctx *ctx, struct config *cfg,
+			  const char *name)
+{
+	for (size_t i = 0; i < cfg->n_listeners; i++)
+		if (strcmp(cfg->listeners[i].name, name) == 0) {
+			add_error(ctx, "listener '%s' is defined twice", name);
+			return NULL;
+		}
+	struct listener_config *l = reallocarray(
+		cfg->listeners, cfg->n_listeners + 1, sizeof(*l));
+	if (l == NULL)
+		return NULL;
+	cfg->listeners = l;
+	l = &cfg->listeners[cfg->n_listeners++];
+	memset(l, 0, sizeof(*l));
+	apply_defaults(SEC_LISTENER, l);
+	l->name = strdup(name);
+	l->line = ctx->line;
+	return l;
+}
+
+static void *new_cert(struct parse_ctx *ctx, struct config *cfg,
+		      const char *name)
+{
+	for (size_t i = 0; i < cfg->n_certs; i++)
+		if (strcasecmp(cfg->certs[i].name, name) == 0) {
+			add_error(ctx, "certificate '%s' is defined twice", name);
+			return NULL;
+		}
+	struct cert_config *k =
+		reallocarray(cfg->certs, cfg->n_certs + 1, sizeof(*k));
+	if (k == NULL)
+		return NULL;
+	cfg->certs = k;
+	k = &cfg->certs[cfg->n_certs++];
+	memset(k, 0, sizeof(*k));
+	apply_defaults(SEC_CERTIFICATE, k);
+	k->name = strdup(name);
+	ascii_lower(k->name, strlen(k->name));
+	k->line = ctx->line;
+	return k;
+}
+
+/* "[smtp]" or "[listener submission]": switch the current section. */
+static void parse_section(struct parse_ctx *ctx, struct config *cfg, char *s)
+{
+	size_t n = strlen(s);
+	if (s[n - 1] != ']') {
+		add_error(ctx, "section header must end with ']'");
+		ctx->target = NULL;
+		return;
+	}
+	s[n - 1] = '\0';
+	char *name = s + 1, *arg = strchr(name, ' ');
+	if (arg != NULL) {
+		*arg++ = '\0';
+		arg += strspn(arg, " \t");
+	}
+	ctx->target = NULL;
+	ctx->seen_named = 0;
+	for (enum section sec = SEC_TLS; sec < SEC_COUNT; sec++) {
+		if (strcmp(name, section_names[sec]) != 0)
+			continue;
+		ctx->section = sec;
+		bool named = sec == SEC_LISTENER || sec == SEC_CERTIFICATE;
+		if (named && (arg == NULL || !valid_section_name(arg))) {
+			add_error(ctx, "[%s] needs a name: [%s NAME]", name, name);
+			return;
+		}
+		if (!named && arg != NULL && *arg != '\0') {
+			add_error(ctx, "[%s] takes no name", name);
+			return;
+		}
+		if (sec == SEC_LISTENER)
+			ctx->target = new_listener(ctx, cfg, arg);
+		else if (sec == SEC_CERTIFICATE)
+			ctx->target = new_cert(ctx, cfg, arg);
+		else
+			ctx->target = cfg;
+		return;
+	}
+	add_error(ctx, "unknown section [%s]", name);
+}
+
+static const struct param *find_param(enum section sec, const char *key,
+				      size_t *index_r)
+{
+	for (size_t i = 0; i < ARRAY_LEN(params); i++)
+		if (params[i].section == sec &&
+		    strcmp(params[i].name, key) == 0) {
+			*index_r = i;
+			return &params[i];
+		}
+	return NULL;
+}
+
+static void parse_setting(struct parse_ctx *ctx, char *s)
+{
+	char *eq = strchr(s, '=');
+	if (eq == NULL) {
+		add_error(ctx, "expected 'key = value'");
+		return;
+	}
+	char *key = s, *value = eq + 1;
+	char *kend = eq;
+	while (kend > key && (kend[-1] == ' ' || kend[-1] == '\t'))
+		kend--;
+	*kend = '\0';
+	value += strspn(value, " \t");
+	if (ctx->target == NULL)
+		return; /* the section header was already reported */
+	size_t idx;
+	const struct param *p = find_param(ctx->section, key, &idx);
+	const char *sec = section_names[ctx->section];
+	if (p == NULL) {
+		add_error(ctx, "unknown setting '%s'%s%s%s", key,
+			  *sec ? " in [" : "", sec, *sec ? "]" : "");
+		return;
+	}
+	bool named = ctx->section >= SEC_LISTENER;
+	uint64_t *seen = named ? &ctx->seen_named : &ctx->seen[ctx->section];
+	if (*seen & (1ULL << idx)) {
+		add_error(ctx, "'%s' is set twice", key);
+		return;
+	}
+	*seen |= 1ULL << idx;
+	if (set_value(p, ctx->target, value) < 0) {
+		char tmp[128];
+		add_error(ctx, "invalid value '%s' for '%s': expected %s", value,
+			  key, type_hint(p, tmp, sizeof(tmp)));
+	}
+}
+
+/* Strip the trailing newline/CR and surrounding blanks of one line. */
+static char *trim(char *s)
+{
+	s += strspn(s, " \t");
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+			 s[n - 1] == '\r' || s[n - 1] == '\n'))
+		s[--n] = '\0';
+	return s;
+}
+
+static void parse_line(struct parse_ctx *ctx, struct config *cfg, char *line)
+{
+	char *s = trim(line);
+	if (*s == '\0' || *s == '#')
+		return;
+	if (*s == '[')
+		parse_section(ctx, cfg, s);
+	else
+		parse_setting(ctx, s);
+}
+
+/* ------------------------------------------------------------ checks */
+
+static bool valid_hostname(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.'))
+			return false;
+	}
+	return s[0] != '.' && s[0] != '-';
+}
+
+static void check_listener(struct parse_ctx *ctx, const struct config *cfg,
+			   const struct listener_config *l)
+{
+	ctx->line = l->line;
+	if (l->address[0] == '\0') {
+		add_error(ctx, "listener '%s' has no address", l->name);
+		return;
+	}
+	const char *cursor = l->address, *word;
+	size_t n;
+	while (next_word(&cursor, &word, &n)) {
+		char a[NETADDR_TEXT_MAX];
+		struct sockaddr_storage ss;
+		socklen_t len;
+		const char *why = "too long";
+		bool ok = n < sizeof(a);
+		if (ok) {
+			memcpy(a, word, n);
+			a[n] = '\0';
+			ok = netaddr_parse(a, &ss, &len, &why) == 0;
+		}
+		if (!ok)
+			add_error(ctx, "listener '%s': address '%.*s': %s",
+				  l->name, (int)n, word, why);
+	}
+	if (l->tls != LISTENER_TLS_NONE && (cfg->tls_certificate[0] == '\0' ||
+					    cfg->tls_key[0] == '\0'))
+		add_error(ctx,
+			  "listener '%s' uses TLS, but [tls] certificate and "
+			  "key are not set",
+			  l->name);
+	if (l->require_tls && l->tls == LISTENER_TLS_NONE)
+		add_error(ctx, "listener '%s': require_tls needs tls = starttls "
+			       "or implicit", l->name);
+}
+
+static void check_config(struct parse_ctx *ctx, struct config *cfg)
+{
+	ctx->line = 0;
+	if (cfg->hostname[0] == '\0') {
+		char host[256];
+		if (gethostname(host, sizeof(host)) == 0) {
+			host[sizeof(host) - 1] = '\0';
+			free(cfg->hostname);
+			cfg->hostname = strdup(host);
+		}
+	}
+	if (!valid_hostname(cfg->hostname))
+		add_error(ctx, "hostname '%s' is not a valid host name",
+			  cfg->hostname);
+	if (cfg->postmaster[0] == '\0') {
+		size_t n = strlen(cfg->hostname) + sizeof("postmaster@");
+		char *pm = malloc(n);
+		if (pm != NULL) {
+			snprintf(pm, n, "postmaster@%s", cfg->hostname);
+			free(cfg->postmaster);
+			cfg->postmaster = pm;
+		}
+	} else if (strchr(cfg->postmaster, '@') == NULL) {
+		add_error(ctx, "postmaster must be an address (user@domain)");
+	}
+	if (cfg->data_dir[0] != '/')
+		add_error(ctx, "data_dir must be an absolute path");
+	if (strpbrk(cfg->delivery_recipient_delimiter, "@ \t\"\\") != NULL)
+		add_error(ctx, "recipient_delimiter may not hold '@', quotes, "
+			       "backslashes or blanks");
+	if (cfg->queue_retry_min_ms > cfg->queue_retry_max_ms)
+		add_error(ctx, "queue retry_min is longer than retry_max");
+	if ((cfg->tls_certificate[0] == '\0') != (cfg->tls_key[0] == '\0'))
+		add_error(ctx, "[tls] needs both certificate and key");
+	if (cfg->n_listeners == 0)
+		add_error(ctx, "no [listener NAME] section: the server would "
+			       "not listen anywhere");
+	for (size_t i = 0; i < cfg->n_listeners; i++)
+		check_listener(ctx, cfg, &cfg->listeners[i]);
+	for (size_t i = 0; i < cfg->n_certs; i++) {
+		ctx->line = cfg->certs[i].line;
+		if (cfg->certs[i].certificate[0] == '\0' ||
+		    cfg->certs[i].key[0] == '\0')
+			add_error(ctx, "certificate '%s' needs certificate and key",
+				  cfg->certs[i].name);
+	}
+}
+
+unsigned config_parse(const char *path, const char *text, size_t len,
+		      struct config *cfg, struct buf *errors)
+{
+	config_defaults(cfg);
+	cfg->path = strdup(path);
+	struct parse_ctx ctx = {.path = path, .errors = errors,
+				.section = SEC_MAIN, .target = cfg};
+	char line[CONFIG_LINE_MAX];
+	size_t pos = 0;
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
+		ctx.line++;
+		if (n >= sizeof(line) || memchr(text + pos, '\0', n) != NULL)
+			add_error(&ctx, "line too long or holds a NUL byte");
+		else {
+			memcpy(line, text + pos, n);
+			line[n] = '\0';
+			parse_line(&ctx, cfg, line);
+		}
+		pos += n + 1;
+	}
+	if (ctx.n_errors == 0)
+		check_config(&ctx, cfg);
+	return ctx.n_errors;
+}
+
+unsigned config_load(const char *path, struct config *cfg, struct buf *errors)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > CONFIG_FILE_MAX) {
+		buf_appendf(errors, "%s: %s\n", path,
+			    fd < 0 ? strerror(errno) : "file too large");
+		if (fd >= 0)
+			close(fd);
+		config_defaults(cfg);
+		return 1;
+	}
+	char *text = malloc((size_t)st.st_size + 1);
+	ssize_t got = text != NULL ? read(fd, text, (size_t)st.st_size) : -1;
+	close(fd);
+	if (got != st.st_size) {
+		buf_appendf(errors, "%s: cannot read the file\n", path);
+		free(text);
+		config_defaults(cfg);
+		return 1;
+	}
+	unsigned n = config_parse(path, text, (size_t)got, cfg, errors);
+	free(text);
+	return n;
+}
+
+static void free_strings(enum section sec, void *target)
+{
+	for (size_t i = 0; i < ARRAY_LEN(params); i++)
+		if (params[i].section == sec && params[i].type == T_STRING) {
+			char **field = (char **)(void *)((char *)target +
+							 params[i].offset);
+			free(*field);
+			*field = NULL;
+		}
+}
+
+void config_free(struct config *cfg)
+{
+	for (enum section s = SEC_MAIN; s < SEC_LISTENER; s++)
+		free_strings(s, cfg);
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		free_strings(SEC_LISTENER, &cfg->listeners[i]);
+		free(cfg->listeners[i].name);
+	}
+	for (size_t i = 0; i < cfg->n_certs; i++) {
+		free_strings(SEC_CERTIFICATE, &cfg->certs[i]);
+		free(cfg->certs[i].name);
+	}
+	free(cfg->listeners);
+	free(cfg->certs);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ------------------------------------------------------------ reference */
+
+void config_reference(struct buf *out)
+{
+	buf_append_str(out,
+		       "# Configuration reference\n\n"
+		       "Generated by `postern config reference` from the "
+		       "parameter table in src/lib/config.c; do not edit by "
+		       "hand (`make docs` rewrites it).\n\n"
+		       "The file holds `key = value` lines under `[section]` "
+		       "headers; `#` starts a comment line. Sizes take K, M, "
+		       "G or T; durations take ms, s, m, h or d. "
+		       "See etc/postern.conf.example.\n");
+	enum section last = SEC_COUNT;
+	for (size_t i = 0; i < ARRAY_LEN(params); i++) {
+		const struct param *p = &params[i];
+		if (p->section != last) {
+			last = p->section;
+			if (last == SEC_MAIN)
+				buf_append_str(out, "\n## Top level\n\n");
+			else if (last >= SEC_LISTENER)
+				buf_appendf(out, "\n## [%s NAME]\n\n",
+					    section_names[last]);
+			else
+				buf_appendf(out, "\n## [%s]\n\n",
+					    section_names[last]);
+			buf_append_str(out, "| key | default | meaning |\n"
+					    "| --- | --- | --- |\n");
+		}
+		char tmp[128];
+		buf_appendf(out, "| `%s` | `%s` | %s", p->name, p->def, p->help);
+		if (p->type != T_STRING)
+			buf_appendf(out, " (%s)", type_hint(p, tmp, sizeof(tmp)));
+		buf_append_str(out, " |\n");
+	}
+}

@@ -1,0 +1,99 @@
+/* config: the configuration file.
+ *
+ * Format: "key = value" lines, grouped under "[section]" or "[section name]"
+ * headers; "#" starts a comment line. Every parameter is declared once, in
+ * the table in config.c, with its type, default, limits and help text: the
+ * parser, the defaults, `postern config check` and docs/configuration.md all
+ * come from that table. */
+#ifndef POSTERN_LIB_CONFIG_H
+#define POSTERN_LIB_CONFIG_H
+
+#include "lib/buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum listener_role { ROLE_MX, ROLE_SUBMISSION };
+enum listener_tls { LISTENER_TLS_NONE, LISTENER_TLS_STARTTLS, LISTENER_TLS_IMPLICIT };
+enum tls_min_version { TLS_MIN_1_2, TLS_MIN_1_3 };
+
+struct listener_config {
+	char *name;
+	char *address; /* one or more "ip:port", separated by spaces */
+	int role;      /* enum listener_role */
+	int tls;       /* enum listener_tls */
+	bool require_tls;
+	unsigned line;
+};
+
+struct cert_config {
+	char *name; /* the SNI host name it serves, "*.example.org" allowed */
+	char *certificate;
+	char *key;
+	unsigned line;
+};
+
+struct config {
+	char *path;
+	/* top level */
+	char *hostname;
+	char *data_dir;
+	char *user;
+	char *postmaster;
+	int log_level; /* enum log_level */
+	char *log_file;
+	uint64_t workers;
+	uint64_t io_threads;
+	/* [tls] */
+	char *tls_certificate;
+	char *tls_key;
+	bool tls_session_tickets;
+	char *tls_ciphers;
+	int tls_min_version;
+	/* [smtp] */
+	uint64_t smtp_max_message_size;
+	uint64_t smtp_max_recipients;
+	uint64_t smtp_max_line_length;
+	uint64_t smtp_max_header_size;
+	uint64_t smtp_max_hops;
+	uint64_t smtp_max_errors;
+	uint64_t smtp_max_connections;
+	uint64_t smtp_max_connections_per_ip;
+	uint64_t smtp_timeout_command_ms;
+	uint64_t smtp_timeout_data_ms;
+	uint64_t smtp_timeout_tls_ms;
+	bool smtp_chunking;
+	/* [queue] */
+	uint64_t queue_retry_min_ms;
+	uint64_t queue_retry_max_ms;
+	uint64_t queue_lifetime_ms;
+	/* [delivery] */
+	char *delivery_recipient_delimiter;
+	uint64_t delivery_default_quota;
+
+	struct listener_config *listeners;
+	size_t n_listeners;
+	struct cert_config *certs;
+	size_t n_certs;
+};
+
+/* Fill cfg with every default, as if from an empty file. */
+void config_defaults(struct config *cfg);
+/* Read path into cfg (which need not be initialised). Each problem is added to
+ * errors as "path:line: message\n". Returns the number of problems; cfg is
+ * usable only when that is 0, but must be freed with config_free either way. */
+unsigned config_load(const char *path, struct config *cfg, struct buf *errors);
+/* Parse text as if read from path (for tests). */
+unsigned config_parse(const char *path, const char *text, size_t len,
+		      struct config *cfg, struct buf *errors);
+void config_free(struct config *cfg);
+
+/* The parameter reference in Markdown (docs/configuration.md). */
+void config_reference(struct buf *out);
+
+/* Names of enum values, for logs and the reference. */
+const char *config_role_name(int role);
+const char *config_listener_tls_name(int tls);
+
+#endif

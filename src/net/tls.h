@@ -1,0 +1,36 @@
+/* tls: server TLS contexts (OpenSSL 3).
+ *
+ * One context for [tls] and one per [certificate NAME]; the SNI callback
+ * switches a connection to the context whose name matches what the client
+ * asked for (exactly, or by one-label wildcard), and keeps the default one
+ * otherwise. Every context: TLS 1.2 or newer, no compression, no
+ * renegotiation, AEAD ciphers with forward secrecy, session tickets only when
+ * configured (RFC 8446 4.6.1 tickets break STARTTLS with some Microsoft
+ * servers), and released buffers on idle connections. */
+#ifndef POSTERN_NET_TLS_H
+#define POSTERN_NET_TLS_H
+
+#include "lib/buf.h"
+#include "lib/config.h"
+
+#include <openssl/ssl.h>
+
+struct tls_server;
+
+/* Load every certificate and key of cfg. NULL when one fails, with the
+ * reasons (naming the file) appended to errors. */
+struct tls_server *tls_server_new(const struct config *cfg, struct buf *errors);
+void tls_server_free(struct tls_server **ts);
+/* The context to start handshakes with. */
+SSL_CTX *tls_server_ctx(struct tls_server *ts);
+
+/* "TLSv1.3", "TLS_AES_256_GCM_SHA384" and the cipher's bits, for logs and
+ * Received headers. */
+struct tls_info {
+	const char *version;
+	const char *cipher;
+	int bits;
+};
+void tls_describe(SSL *ssl, struct tls_info *info);
+
+#endif

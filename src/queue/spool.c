@@ -1,0 +1,345 @@
+/* spool: durable queue files. */
+#include "queue/spool.h"
+
+#include "lib/durable.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct spool {
+	char tmp[PATH_MAX], queue[PATH_MAX], corrupt[PATH_MAX];
+	uint64_t max_file;
+	struct dirsync *queue_sync;
+};
+
+struct spool_msg {
+	struct spool *spool;
+	struct envelope env;
+	struct buf header; /* the encoded envelope, through "data\n" */
+	struct buf body;   /* message bytes not yet written */
+	uint64_t written;  /* message bytes already in the tmp file */
+	int fd;            /* the tmp file, once spilled */
+	bool committed;
+	char tmp_path[PATH_MAX];
+};
+
+struct spool *spool_open(const char *data_dir, uint64_t max_file)
+{
+	struct spool *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	int n1 = snprintf(s->tmp, PATH_MAX, "%s/spool/tmp", data_dir);
+	int n2 = snprintf(s->queue, PATH_MAX, "%s/spool/queue", data_dir);
+	int n3 = snprintf(s->corrupt, PATH_MAX, "%s/spool/corrupt", data_dir);
+	s->max_file = max_file;
+	if (n1 >= PATH_MAX - 64 || n2 >= PATH_MAX - 64 || n3 >= PATH_MAX - 64) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	if (mkdir_p(s->tmp, 0700) < 0 || mkdir_p(s->queue, 0700) < 0 ||
+	    mkdir_p(s->corrupt, 0700) < 0)
+		goto fail;
+	s->queue_sync = dirsync_acquire(s->queue);
+	if (s->queue_sync == NULL)
+		goto fail;
+	return s;
+fail:
+	free(s);
+	return NULL;
+}
+
+void spool_close(struct spool **sp)
+{
+	struct spool *s = *sp;
+	if (s == NULL)
+		return;
+	dirsync_release(s->queue_sync);
+	free(s);
+	*sp = NULL;
+}
+
+void spool_new_id(char out[QUEUE_ID_LEN + 1])
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t last_us;
+	static unsigned counter;
+	pthread_mutex_lock(&mu);
+	uint64_t now = wallclock_us();
+	if (now <= last_us) {
+		/* same microsecond, or the clock stepped back: keep counting up */
+		if (++counter >= 0x1000) {
+			counter = 0;
+			last_us++;
+		}
+		now = last_us;
+	} else {
+		counter = 0;
+		last_us = now;
+	}
+	unsigned c = counter;
+	pthread_mutex_unlock(&mu);
+	/* 13 hex digits of microseconds (good until 2112), 3 of counter */
+	snprintf(out, QUEUE_ID_LEN + 1, "%013llX%03X",
+		 (unsigned long long)(now & 0xFFFFFFFFFFFFFULL), c);
+}
+
+/* ------------------------------------------------------------ receiving */
+
+struct spool_msg *spool_msg_new(struct spool *s, struct envelope *env)
+{
+	struct spool_msg *m = calloc(1, sizeof(*m));
+	if (m == NULL) {
+		envelope_free(env);
+		return NULL;
+	}
+	m->spool = s;
+	m->env = *env;
+	memset(env, 0, sizeof(*env));
+	m->fd = -1;
+	unsigned char nonce[QFILE_NONCE_LEN / 2];
+	random_bytes(nonce, sizeof(nonce));
+	for (size_t i = 0; i < sizeof(nonce); i++)
+		snprintf(m->env.nonce + 2 * i, 3, "%02x", nonce[i]);
+	buf_init(&m->header, QFILE_HEADER_MAX);
+	buf_init(&m->body, 0);
+	if (path_join(m->tmp_path, sizeof(m->tmp_path), s->tmp, m->env.id) < 0 ||
+	    qfile_encode_header(&m->env, &m->header) < 0) {
+		spool_msg_free(&m);
+		return NULL;
+	}
+	return m;
+}
+
+const struct envelope *spool_msg_envelope(const struct spool_msg *m)
+{
+	return &m->env;
+}
+
+struct buf *spool_msg_body(struct spool_msg *m)
+{
+	return &m->body;
+}
+
+/* Write what is buffered (the header first, on the first call). */
+static int flush_to_tmp(struct spool_msg *m)
+{
+	if (m->fd < 0) {
+		m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			     0600);
+		if (m->fd < 0 || write_all(m->fd, m->header.data, m->header.len) < 0)
+			return -1;
+	}
+	if (m->body.len > 0 && write_all(m->fd, m->body.data, m->body.len) < 0)
+		return -1;
+	m->written += m->body.len;
+	buf_clear(&m->body);
+	return 0;
+}
+
+int spool_msg_spill(struct spool_msg *m, size_t threshold)
+{
+	if (m->body.len <= threshold)
+		return 0;
+	int rc = flush_to_tmp(m);
+	if (m->body.cap > 2 * threshold) /* give back a large buffer */
+		buf_free(&m->body);
+	return rc;
+}
+
+static int place(const char *from, const char *to)
+{
+	/* never replace a queued message, even if an id came round twice */
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno == EINVAL) /* a file system without RENAME_NOREPLACE */
+		return rename(from, to);
+	return -1;
+}
+
+int spool_msg_commit(struct spool_msg *m, const char **error_r)
+{
+	char final[PATH_MAX];
+	struct buf eb;
+	buf_init(&eb, 0);
+	if (qfile_encode_end(&m->env, m->written + m->body.len, &eb) < 0 ||
+	    path_join(final, sizeof(final), m->spool->queue, m->env.id) < 0 ||
+	    (m->fd < 0 && (m->fd = open(m->tmp_path, O_WRONLY | O_CREAT |
+							 O_EXCL | O_CLOEXEC,
+					0600)) < 0)) {
+		buf_free(&eb);
+		*error_r = "cannot create the queue file";
+		goto fail;
+	}
+	struct iovec iov[3];
+	int n = 0;
+	if (m->written == 0 && lseek(m->fd, 0, SEEK_END) == 0)
+		iov[n++] = (struct iovec){m->header.data, m->header.len};
+	iov[n++] = (struct iovec){m->body.data, m->body.len};
+	iov[n++] = (struct iovec){eb.data, eb.len};
+	int rc = writev_all(m->fd, iov, n);
+	buf_free(&eb);
+	if (rc < 0 || fdatasync(m->fd) < 0) {
+		*error_r = errno == ENOSPC ? "disk full" : "cannot write the queue file";
+		goto fail;
+	}
+	close(m->fd);
+	m->fd = -1;
+	if (place(m->tmp_path, final) < 0) {
+		*error_r = "cannot move the message into the queue";
+		goto fail;
+	}
+	m->committed = true;
+	if (dirsync_sync(m->spool->queue_sync) < 0) {
+		/* renamed but maybe not durable: it will be delivered, but the
+		 * client must not count on it, so it gets a temporary error */
+		*error_r = "cannot sync the queue directory";
+		return -1;
+	}
+	return 0;
+fail:
+	log_error("queue=%s event=commit-failed error=\"%s\" errno=\"%s\"",
+		  m->env.id, *error_r, strerror(errno));
+	return -1;
+}
+
+void spool_msg_free(struct spool_msg **mp)
+{
+	struct spool_msg *m = *mp;
+	if (m == NULL)
+		return;
+	if (m->fd >= 0)
+		close(m->fd);
+	if (!m->committed)
+		unlink(m->tmp_path);
+	buf_free(&m->header);
+	buf_free(&m->body);
+	envelope_free(&m->env);
+	free(m);
+	*mp = NULL;
+}
+
+/* ------------------------------------------------------------ delivering */
+
+int spool_load(struct spool *s, const char *id, struct queued *q,
+	       const char **error_r)
+{
+	char path[PATH_MAX];
+	memset(q, 0, sizeof(*q));
+	if (!queue_id_valid(id)) {
+		*error_r = "not a queue id";
+		errno = EBADMSG;
+		return -1;
+	}
+	size_t len;
+	if (path_join(path, sizeof(path), s->queue, id) < 0 ||
+	    read_file(path, s->max_file, &q->data, &len) < 0) {
+		*error_r = errno == EFBIG ? "file too large" : strerror(errno);
+		if (errno == EFBIG)
+			errno = EBADMSG;
+		return -1;
+	}
+	if (qfile_parse(q->data, len, &q->env, &q->msg_off, &q->msg_len,
+			error_r) < 0 ||
+	    strcmp(q->env.id, id) != 0) {
+		if (q->env.id[0] != '\0')
+			*error_r = "file name and queue id differ";
+		queued_free(q);
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
+void queued_free(struct queued *q)
+{
+	envelope_free(&q->env);
+	free(q->data);
+	q->data = NULL;
+}
+
+int spool_remove(struct spool *s, const char *id)
+{
+	char path[PATH_MAX];
+	if (path_join(path, sizeof(path), s->queue, id) < 0)
+		return -1;
+	/* no directory sync: if the removal is lost in a crash, the message is
+	 * delivered again and Maildir delivery sees that it is already there */
+	return unlink(path);
+}
+
+int spool_quarantine(struct spool *s, const char *name)
+{
+	char from[PATH_MAX], to[PATH_MAX], stamped[300];
+	int n = snprintf(stamped, sizeof(stamped), "%s.%lld", name,
+			 (long long)time(NULL));
+	if (n < 0 || (size_t)n >= sizeof(stamped) ||
+	    path_join(from, sizeof(from), s->queue, name) < 0 ||
+	    path_join(to, sizeof(to), s->corrupt, stamped) < 0 ||
+	    rename(from, to) < 0)
+		return -1;
+	fsync_dir(s->corrupt);
+	return fsync_dir(s->queue);
+}
+
+static void clear_tmp(struct spool *s)
+{
+	DIR *d = opendir(s->tmp);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	char path[PATH_MAX];
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (path_join(path, sizeof(path), s->tmp, de->d_name) == 0 &&
+		    unlink(path) == 0)
+			log_info("queue=%s event=discarded reason=\"never "
+				 "accepted (in tmp/ at start-up)\"",
+				 de->d_name);
+	}
+	closedir(d);
+}
+
+long spool_recover(struct spool *s, spool_found_fn *fn, void *arg)
+{
+	clear_tmp(s);
+	DIR *d = opendir(s->queue);
+	if (d == NULL)
+		return -1;
+	long found = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		struct queued q;
+		const char *why;
+		if (spool_load(s, de->d_name, &q, &why) < 0) {
+			if (errno == ENOENT)
+				continue;
+			char name[96];
+			log_error("queue=%s event=corrupt action=moved-to-corrupt "
+				  "error=\"%s\"",
+				  log_value(name, sizeof(name), de->d_name,
+					    strlen(de->d_name)),
+				  why);
+			spool_quarantine(s, de->d_name);
+			continue;
+		}
+		fn(arg, &q.env);
+		queued_free(&q);
+		found++;
+	}
+	closedir(d);
+	return found;
+}

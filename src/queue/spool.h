@@ -1,0 +1,70 @@
+/* spool: the durable queue on disk.
+ *
+ *   data_dir/spool/tmp/      messages being received (never delivered)
+ *   data_dir/spool/queue/    accepted messages, one file each (qfile.h)
+ *   data_dir/spool/corrupt/  files found damaged at start-up, kept for a look
+ *
+ * A message is accepted only once spool_msg_commit() returned 0: the file is
+ * written, fdatasync'd, renamed into queue/ and queue/ is fsync'd (the last
+ * step shared between concurrent commits). Nothing in tmp/ survives a
+ * restart, so nothing half-received is ever delivered. */
+#ifndef POSTERN_QUEUE_SPOOL_H
+#define POSTERN_QUEUE_SPOOL_H
+
+#include "lib/buf.h"
+#include "queue/qfile.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct spool;
+
+/* Open (creating) the spool under data_dir. max_file bounds what
+ * spool_load() reads. NULL with errno on error. */
+struct spool *spool_open(const char *data_dir, uint64_t max_file);
+void spool_close(struct spool **s);
+
+/* A fresh queue id, unique within this spool. */
+void spool_new_id(char out[QUEUE_ID_LEN + 1]);
+
+/* --- receiving ------------------------------------------------------- */
+
+struct spool_msg;
+/* Start a message with this envelope (taken over, even on failure; it needs
+ * id, sender, client, helo and recipients; the nonce is filled in here). */
+struct spool_msg *spool_msg_new(struct spool *s, struct envelope *env);
+const struct envelope *spool_msg_envelope(const struct spool_msg *m);
+/* Where the message bytes go as they arrive (LF line ends). */
+struct buf *spool_msg_body(struct spool_msg *m);
+/* Move the buffered bytes to a tmp/ file once there are more than
+ * threshold of them, so a large message does not stay in memory. */
+int spool_msg_spill(struct spool_msg *m, size_t threshold);
+/* Make the message durable in queue/. Blocks: call on a pool thread.
+ * 0, or -1 with *error_r. */
+int spool_msg_commit(struct spool_msg *m, const char **error_r);
+/* Forget the message; an uncommitted tmp/ file is removed. */
+void spool_msg_free(struct spool_msg **m);
+
+/* --- delivering ------------------------------------------------------ */
+
+struct queued {
+	struct envelope env;
+	char *data;         /* the whole file */
+	size_t msg_off, msg_len;
+};
+/* Read and check queue/id. -1 with errno ENOENT when it is gone, EBADMSG
+ * when it is damaged (*error_r says how). */
+int spool_load(struct spool *s, const char *id, struct queued *q,
+	       const char **error_r);
+void queued_free(struct queued *q);
+/* Remove a delivered message. */
+int spool_remove(struct spool *s, const char *id);
+/* Move a damaged file to corrupt/. */
+int spool_quarantine(struct spool *s, const char *name);
+
+/* Start-up: empty tmp/, move damaged files of queue/ to corrupt/ (logged),
+ * and call fn for every valid message. Returns the number found or -1. */
+typedef void spool_found_fn(void *arg, const struct envelope *env);
+long spool_recover(struct spool *s, spool_found_fn *fn, void *arg);
+
+#endif

@@ -1,0 +1,171 @@
+/* smtpd.h: what the files of src/smtpd/ share: the server, its workers and
+ * the session. Not for use outside src/smtpd/. */
+#ifndef POSTERN_SMTPD_SMTPD_H
+#define POSTERN_SMTPD_SMTPD_H
+
+#include "lib/buf.h"
+#include "lib/config.h"
+#include "lib/netaddr.h"
+#include "lib/pool.h"
+#include "mail/address.h"
+#include "mail/body.h"
+#include "mail/command.h"
+#include "net/conn.h"
+#include "net/inbox.h"
+#include "net/listener.h"
+#include "net/tls.h"
+#include "policy/ipcount.h"
+#include "queue/qfile.h"
+#include "queue/scheduler.h"
+#include "queue/spool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum {
+	SMTP_INPUT_MAX = 64 * 1024,    /* unconsumed input per session */
+	SMTP_OUTPUT_HIGH = 64 * 1024,  /* stop reading commands past this */
+	SMTP_SPILL = 256 * 1024,       /* message bytes kept in memory */
+	SMTP_HELO_MAX = 255,
+};
+
+struct smtpd {
+	const struct config *cfg;
+	const struct listen_socket *socks;
+	size_t n_socks;
+	struct tls_server *tls;
+	struct spool *spool;
+	struct scheduler *sched;
+	struct pool *commit_pool;
+	struct ipcount *ipcount;
+	atomic_uint connections;
+	atomic_bool stopping;
+	struct worker *workers;
+	unsigned n_workers;
+};
+
+struct session;
+
+struct worker {
+	struct smtpd *sd;
+	struct event_base *base;
+	struct inbox *inbox;
+	struct event **accept_ev; /* one per listening socket */
+	struct event *drain_ev;   /* at shutdown: ends the loop when idle */
+	pthread_t thread;
+	struct session *sessions; /* every live session of this worker */
+	unsigned n_sessions;
+	bool stopping;
+};
+
+/* Session states, as bits so that a command lists where it is allowed. */
+enum smtp_state {
+	S_INIT = 1 << 0,  /* greeted; no HELO/EHLO yet */
+	S_READY = 1 << 1, /* HELO/EHLO done; no transaction */
+	S_MAIL = 1 << 2,  /* MAIL accepted, no recipient yet */
+	S_RCPT = 1 << 3,  /* at least one recipient */
+	S_BDAT = 1 << 4,  /* BDAT chunks under way */
+	S_ANY = 0x1f,
+};
+
+/* What the input loop is doing with the bytes that arrive. */
+enum phase {
+	P_COMMAND,    /* reading command lines */
+	P_DATA,       /* reading DATA up to CRLF.CRLF */
+	P_BDAT,       /* reading a BDAT chunk */
+	P_COMMIT,     /* waiting for the queue file to be durable */
+	P_TLS,        /* TLS handshake */
+	P_CLOSING,    /* sending the last reply */
+};
+
+struct transaction {
+	char queue_id[QUEUE_ID_LEN + 1];
+	char sender[ADDR_TEXT_MAX];
+	bool smtputf8;
+	bool eight_bit_mime;
+	uint64_t declared_size; /* SIZE=, 0 when not given */
+	unsigned n_rcpts;       /* RCPT commands accepted */
+	struct envelope env;    /* recipients as they are accepted */
+	/* the message being received */
+	struct spool_msg *msg;
+	struct dot_decoder dot;
+	struct body_filter filter;
+	uint64_t bdat_left;     /* bytes of the current chunk still to read */
+	bool bdat_last;
+	bool bdat_discard;      /* read the chunk but keep nothing */
+	int bdat_code;          /* reply owed after a discarded chunk */
+	const char *bdat_status, *bdat_text;
+	uint64_t bdat_size;     /* size of the current chunk, for the reply */
+};
+
+struct session {
+	struct session *next, *prev; /* the worker's list */
+	struct worker *w;
+	struct smtpd *sd;
+	const struct listen_socket *ls;
+	struct conn *conn;
+	char id[13];
+	struct sockaddr_storage peer;
+	char peer_ip[NETADDR_TEXT_MAX];
+	enum smtp_state state;
+	enum phase phase;
+	struct smtp_line_reader lines;
+	bool esmtp;
+	char helo[SMTP_HELO_MAX + 1];
+	bool tls;
+	char tls_version[16];
+	char tls_cipher[64];
+	int tls_bits;
+	unsigned errors;
+	unsigned commands;
+	unsigned messages;
+	bool committing;   /* a commit job holds tx.msg */
+	bool gone;         /* the connection is closed; free after the commit */
+	bool waiting_flush; /* input paused until the output drains */
+	uint64_t started_ms;
+	struct transaction tx;
+};
+
+/* session.c */
+/* Start a session on an accepted socket; false (fd closed) on failure. */
+bool session_start(struct worker *w, int fd, const struct sockaddr *peer,
+		   const struct listen_socket *ls);
+void session_reply(struct session *s, int code, const char *status,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* One line of a multi-line reply: "250-text" (more) or "250 text". */
+void session_reply_line(struct session *s, int code, bool more,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Send a last reply and close once it is written. */
+void session_close_with(struct session *s, int code, const char *status,
+			const char *why);
+void session_reset_transaction(struct session *s);
+/* Re-arm the command timeout (after a command was handled). */
+void session_await_command(struct session *s);
+/* Tear the session down now (the connection is gone). */
+void session_end(struct session *s, const char *reason);
+/* After a commit: free the session if its connection went away meanwhile.
+ * Returns true when it was freed. */
+bool session_free_if_gone(struct session *s);
+/* Handle whatever input is buffered, as the phase says. */
+void session_process_input(struct session *s);
+
+/* commands.c */
+void smtpd_dispatch(struct session *s, const char *line, size_t len);
+
+/* data.c */
+void smtpd_cmd_data(struct session *s, const struct smtp_command *cmd);
+void smtpd_cmd_bdat(struct session *s, const struct smtp_command *cmd);
+/* Feed input to the DATA decoder / BDAT chunk; returns bytes consumed. */
+size_t smtpd_data_input(struct session *s, const char *p, size_t n);
+size_t smtpd_bdat_input(struct session *s, const char *p, size_t n);
+/* The transaction's message, if any, is dropped. */
+void smtpd_data_abort(struct session *s);
+
+/* received.c: our Received header (RFC 5321 4.4), LF line ends. */
+int smtpd_received_header(const struct session *s, const struct envelope *env,
+			  struct buf *out);
+
+#endif
