@@ -8,14 +8,15 @@ enum smtp_line_result smtp_line_next(struct smtp_line_reader *r,
 				     size_t *consumed, size_t *line_len)
 {
 	size_t window = len < max ? len : max;
-	const char *lf = memchr(data, '\n', r->discarding ? len : window);
+	const char *lf = memchr(data, '\n', window);
+	if (lf == NULL && (r->discarding || len >= max)) {
+		/* over-long: its end may already be here, past the window */
+		r->discarding = true;
+		lf = memchr(data, '\n', len);
+	}
 	if (lf == NULL) {
-		if (r->discarding || len >= max) {
-			r->discarding = true;
-			*consumed = len; /* nothing of an over-long line is kept */
-		} else {
-			*consumed = 0;
-		}
+		/* nothing of an over-long line is kept */
+		*consumed = r->discarding ? len : 0;
 		return SMTP_LINE_NONE;
 	}
 	size_t p = (size_t)(lf - data);
