@@ -37,10 +37,7 @@ static int alias_add(struct directory *d, const char *address,
 {
 	if (check_local(d, address) < 0 || check_local(d, target) < 0)
 		return -1;
-	struct dir_targets t;
-	enum dir_resolve_result r = dir_resolve(d, target, "", &t);
-	dir_targets_free(&t);
-	if (r != DIR_FOUND) {
+	if (dir_address_exists(d, target) != 1) {
 		cli_error("%s is not a local user or alias", target);
 		return -1;
 	}

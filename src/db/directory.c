@@ -389,6 +389,17 @@ int dir_alias_del(struct directory *d, const char *address, const char *target)
 		   "ss", address, target);
 }
 
+int dir_address_exists(struct directory *d, const char *address)
+{
+	int rc = query_one(d, Q_USER_GET, address);
+	sqlite3_reset(d->stmt[Q_USER_GET]);
+	if (rc != 0)
+		return rc;
+	rc = query_one(d, Q_ALIAS_TARGETS, address);
+	sqlite3_reset(d->stmt[Q_ALIAS_TARGETS]);
+	return rc;
+}
+
 /* ------------------------------------------------------------ listings */
 
 static int list(struct directory *d, const char *sql, const char *filter,

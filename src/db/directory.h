@@ -59,6 +59,9 @@ int dir_user_set_quota(struct directory *d, const char *address,
 int dir_user_get(struct directory *d, const char *address, struct dir_user *u);
 
 int dir_alias_add(struct directory *d, const char *address, const char *target);
+/* 1 when address is exactly a user or an alias (no sub-address, no
+ * catch-all), 0 when not, -1 on error. */
+int dir_address_exists(struct directory *d, const char *address);
 /* Remove one target, or every target when target is NULL. */
 int dir_alias_del(struct directory *d, const char *address, const char *target);
 

@@ -29,6 +29,7 @@ struct conn {
 	SSL_CTX *tls_ctx;     /* for the pending handshake */
 	uint64_t handshake_ms;
 	struct event *ev_read, *ev_write, *ev_timer;
+	struct event *ev_notify; /* delivers FLUSHED and the TLS start from the loop */
 	bool reading, writing; /* which events are armed */
 	bool read_paused, want_flushed;
 	bool hs_want_write;    /* the handshake waits for writability */
@@ -46,6 +47,7 @@ struct conn {
 static void on_readable(evutil_socket_t fd, short what, void *arg);
 static void on_writable(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
+static void on_notify(evutil_socket_t fd, short what, void *arg);
 
 static void conn_destroy(struct conn *c)
 {
@@ -59,6 +61,7 @@ static void conn_destroy(struct conn *c)
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	event_free(c->ev_timer);
+	event_free(c->ev_notify);
 	close(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -81,13 +84,14 @@ struct conn *conn_new(struct event_base *base, int fd, size_t input_max,
 	c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, c);
 	c->ev_write = event_new(base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
 	c->ev_timer = evtimer_new(base, on_timer, c);
-	if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL) {
-		if (c->ev_read != NULL)
-			event_free(c->ev_read);
-		if (c->ev_write != NULL)
-			event_free(c->ev_write);
-		if (c->ev_timer != NULL)
-			event_free(c->ev_timer);
+	c->ev_notify = event_new(base, -1, 0, on_notify, c);
+	if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL ||
+	    c->ev_notify == NULL) {
+		struct event *evs[] = {c->ev_read, c->ev_write, c->ev_timer,
+				       c->ev_notify};
+		for (size_t i = 0; i < 4; i++)
+			if (evs[i] != NULL)
+				event_free(evs[i]);
 		close(fd);
 		free(c);
 		return NULL;
@@ -368,6 +372,22 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	leave(c);
 }
 
+/* Output drained outside our own callbacks: say so from the loop, never
+ * from inside the owner's call (no re-entry into the owner). */
+static void on_notify(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	c->depth++;
+	if (c->state == ST_TLS_FLUSHING && c->out.len == 0)
+		begin_handshake(c);
+	else if (c->want_flushed && c->out.len == 0 && c->state != ST_DONE) {
+		c->want_flushed = false;
+		emit(c, CONN_EV_FLUSHED);
+	}
+	c->depth--;
+	leave(c);
+}
+
 /* ------------------------------------------------------------ API */
 
 void conn_free(struct conn *c)
@@ -379,6 +399,7 @@ void conn_free(struct conn *c)
 		event_del(c->ev_read);
 		event_del(c->ev_write);
 		event_del(c->ev_timer);
+		event_del(c->ev_notify);
 		return;
 	}
 	conn_destroy(c);
@@ -411,7 +432,7 @@ void conn_flush(struct conn *c)
 	if (c->dead || (c->state != ST_PLAIN && c->state != ST_TLS))
 		return;
 	if (do_write(c) && c->want_flushed)
-		event_active(c->ev_write, EV_WRITE, 0); /* FLUSHED from the loop */
+		event_active(c->ev_notify, EV_READ, 0); /* FLUSHED from the loop */
 	if (c->depth == 0 && !c->dead)
 		update_events(c);
 }
@@ -420,7 +441,7 @@ void conn_notify_flushed(struct conn *c)
 {
 	c->want_flushed = true;
 	if (c->out.len == 0 && !c->dead)
-		event_active(c->ev_write, EV_WRITE, 0);
+		event_active(c->ev_notify, EV_READ, 0);
 }
 
 size_t conn_output_pending(const struct conn *c)
@@ -468,10 +489,10 @@ int conn_start_tls(struct conn *c, SSL_CTX *ctx, uint64_t handshake_ms)
 	c->tls_ctx = ctx;
 	c->state = ST_TLS_FLUSHING;
 	conn_set_timeout(c, handshake_ms);
+	if (c->out.len == 0)
+		event_active(c->ev_notify, EV_READ, 0); /* nothing to send first */
 	if (c->depth == 0)
 		update_events(c);
-	else
-		event_active(c->ev_write, EV_WRITE, 0);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "lib/util.h"
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,7 +62,12 @@ static SSL_CTX *make_ctx(const struct config *cfg, const char *cert,
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		add_ssl_error(errors, "cannot load private key", key);
+		bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) ==
+				X509_R_KEY_VALUES_MISMATCH;
+		add_ssl_error(errors,
+			      mismatch ? "key does not match the certificate"
+				       : "cannot load private key",
+			      key);
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {

@@ -324,15 +324,23 @@ long spool_recover(struct spool *s, spool_found_fn *fn, void *arg)
 			continue;
 		struct queued q;
 		const char *why;
+		char name[96];
+		log_value(name, sizeof(name), de->d_name, strlen(de->d_name));
 		if (spool_load(s, de->d_name, &q, &why) < 0) {
 			if (errno == ENOENT)
 				continue;
-			char name[96];
+			if (errno != EBADMSG) {
+				/* unreadable is not damaged: keep it, retry later */
+				log_error("queue=%s event=read-failed error=\"%s\"",
+					  name, why);
+				struct envelope id_only = {0};
+				snprintf(id_only.id, sizeof(id_only.id), "%s", de->d_name);
+				fn(arg, &id_only);
+				found++;
+				continue;
+			}
 			log_error("queue=%s event=corrupt action=moved-to-corrupt "
-				  "error=\"%s\"",
-				  log_value(name, sizeof(name), de->d_name,
-					    strlen(de->d_name)),
-				  why);
+				  "error=\"%s\"", name, why);
 			spool_quarantine(s, de->d_name);
 			continue;
 		}

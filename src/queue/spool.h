@@ -63,7 +63,9 @@ int spool_remove(struct spool *s, const char *id);
 int spool_quarantine(struct spool *s, const char *name);
 
 /* Start-up: empty tmp/, move damaged files of queue/ to corrupt/ (logged),
- * and call fn for every valid message. Returns the number found or -1. */
+ * and call fn for every valid message, and for every file that could not be
+ * read (an env with only its id set: delivery will retry it). Returns the
+ * number handed to fn, or -1. */
 typedef void spool_found_fn(void *arg, const struct envelope *env);
 long spool_recover(struct spool *s, spool_found_fn *fn, void *arg);
 

@@ -337,7 +337,9 @@ class Chat:
                 if not data:
                     return True
                 self.buf += data
-        except (socket.timeout, ConnectionResetError):
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
             return False
         finally:
             self.sock.settimeout(10)
