@@ -185,3 +185,19 @@ def test_server_drops_privileges_and_logs_no_password(make_server):
         assert uids == [str(pwd.getpwnam("postern").pw_uid)] * 4
     assert "NoNewPrivs:\t1" in status or os.geteuid() != 0
     assert PASSWORD not in s.log()
+
+
+def test_example_config_is_valid(srv, pki):
+    """etc/postern.conf.example passes config check once its files exist."""
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "etc",
+                           "postern.conf.example")
+    with open(example) as f:
+        text = f.read()
+    text = (text.replace("/etc/postern/tls/fullchain.pem", pki["server"]["crt"])
+                .replace("/etc/postern/tls/privkey.pem", pki["server"]["key"])
+                .replace("/var/lib/postern", srv.data))
+    path = os.path.join(srv.dir, "example.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    p = run(BIN, "-c", path, "config", "check")
+    assert p.stdout == f"{path}: configuration OK (1 listener)\n"

@@ -1,0 +1,49 @@
+"""make demo's script: on a fresh directory it starts a server that takes
+the swaks command it prints, and the message lands where it says."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+from conftest import BIN, free_port
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "demo")
+
+
+def test_demo_script(workdir):
+    demo_dir = os.path.join(workdir, "demo")
+    os.makedirs(demo_dir)
+    os.chmod(demo_dir, 0o755)
+    port = free_port()
+    env = dict(os.environ, POSTERN_BIN=BIN, POSTERN_DEMO_DIR=demo_dir,
+               POSTERN_DEMO_SMTP_PORT=str(port))
+    out_path = os.path.join(workdir, "demo.out")
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen([SCRIPT], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 30
+        while "event=started" not in open(out_path).read():
+            assert proc.poll() is None, open(out_path).read()
+            assert time.time() < deadline, open(out_path).read()
+            time.sleep(0.05)
+        text = open(out_path).read()
+        command = re.search(r"^    (swaks .*)$", text, re.M).group(1)
+        mailbox = re.search(r"^    (/.*/new/)$", text, re.M).group(1)
+        assert re.search(r"password [A-Za-z0-9]{20}\n", text)
+        p = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        deadline = time.time() + 10
+        while not os.listdir(mailbox):
+            assert time.time() < deadline
+            time.sleep(0.05)
+        [name] = os.listdir(mailbox)
+        with open(os.path.join(mailbox, name), "rb") as f:
+            data = f.read()
+        assert b"Subject: Hello Postern\n" in data and b"\nIt works.\n" in data
+        assert b"with ESMTPS" in data
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    shutil.rmtree(demo_dir, ignore_errors=True)
