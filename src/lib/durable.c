@@ -132,7 +132,10 @@ struct dirsync {
 	struct dirsync *next; /* hash chain */
 	char *path;
 	int fd;
+	dev_t dev;           /* what path named when it was opened */
+	ino_t ino;
 	unsigned refs;       /* guarded by the cache lock */
+	bool stale;          /* out of the cache: freed by the last release */
 	pthread_mutex_t mu;  /* guards the fields below */
 	pthread_cond_t cond;
 	uint64_t requested;  /* tickets handed out */
@@ -177,6 +180,11 @@ static struct dirsync *dirsync_create(const char *path)
 		errno = ENOMEM;
 		return NULL;
 	}
+	struct stat st;
+	if (fstat(fd, &st) == 0) {
+		ds->dev = st.st_dev;
+		ds->ino = st.st_ino;
+	}
 	ds->fd = fd;
 	pthread_mutex_init(&ds->mu, NULL);
 	pthread_cond_init(&ds->cond, NULL);
@@ -202,13 +210,39 @@ static void cache_trim(void)
 	}
 }
 
+/* Does the cached handle still name what path names? A directory that was
+ * removed and made again is a new one: syncing the old would sync nothing. */
+static bool still_current(const struct dirsync *ds)
+{
+	struct stat st;
+	return stat(ds->path, &st) == 0 && st.st_dev == ds->dev &&
+	       st.st_ino == ds->ino;
+}
+
+/* Take ds out of the cache; cache lock held. */
+static void retire(struct dirsync **pp)
+{
+	struct dirsync *ds = *pp;
+	*pp = ds->next;
+	cache_count--;
+	if (ds->refs == 0)
+		dirsync_destroy(ds);
+	else
+		ds->stale = true;
+}
+
 struct dirsync *dirsync_acquire(const char *path)
 {
 	unsigned b = path_hash(path);
 	pthread_mutex_lock(&cache_mu);
-	struct dirsync *ds = cache[b];
-	while (ds != NULL && strcmp(ds->path, path) != 0)
-		ds = ds->next;
+	struct dirsync **pp = &cache[b];
+	while (*pp != NULL && strcmp((*pp)->path, path) != 0)
+		pp = &(*pp)->next;
+	struct dirsync *ds = *pp;
+	if (ds != NULL && !still_current(ds)) {
+		retire(pp);
+		ds = NULL;
+	}
 	if (ds == NULL && (ds = dirsync_create(path)) != NULL) {
 		ds->next = cache[b];
 		cache[b] = ds;
@@ -224,7 +258,8 @@ struct dirsync *dirsync_acquire(const char *path)
 void dirsync_release(struct dirsync *ds)
 {
 	pthread_mutex_lock(&cache_mu);
-	ds->refs--;
+	if (--ds->refs == 0 && ds->stale)
+		dirsync_destroy(ds);
 	pthread_mutex_unlock(&cache_mu);
 }
 

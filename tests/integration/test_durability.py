@@ -214,3 +214,17 @@ def test_250_comes_after_fsync_rename_and_directory_fsync(make_server, chat):
     assert dsyncs, "no fsync of spool/queue between the rename and the 250"
     i_dsync = dsyncs[0]
     assert i_open < i_sync < i_ren < i_dsync < i_250
+
+
+def test_mailbox_removed_and_made_again(make_server, chat):
+    """Removing a Maildir's directories while the server runs: the next
+    delivery makes them again and syncs the new new/, not the old one."""
+    s = make_server()
+    c = chat(s.port)
+    c.greet()
+    send_message(c, "a@other.example", [RCPT], BODY)
+    s.wait_messages(1)
+    for sub in ("new", "cur", "tmp"):
+        shutil.rmtree(os.path.join(s.maildir(), sub))
+    send_message(c, "a@other.example", [RCPT], BODY)
+    assert len(s.wait_messages(1)) == 1
