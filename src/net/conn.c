@@ -39,6 +39,7 @@ struct conn {
 	struct buf in, out;
 	unsigned depth; /* nesting of our own callbacks */
 	bool dead;      /* conn_free was called inside a callback */
+	bool error_pending; /* an error found outside a callback, to report */
 	conn_event_fn *fn;
 	void *arg;
 	char error[160];
@@ -156,6 +157,13 @@ static void fail(struct conn *c, const char *what, const char *detail)
 		 detail != NULL ? ": " : "", detail != NULL ? detail : "");
 	c->state = ST_DONE;
 	evtimer_del(c->ev_timer);
+	if (c->depth == 0) {
+		/* inside an API call (conn_flush): the owner must not free the
+		 * conn under its own feet, so the error is reported from the loop */
+		c->error_pending = true;
+		event_active(c->ev_notify, EV_READ, 0);
+		return;
+	}
 	emit(c, CONN_EV_ERROR);
 }
 
@@ -378,7 +386,10 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	c->depth++;
-	if (c->state == ST_TLS_FLUSHING && c->out.len == 0)
+	if (c->error_pending) {
+		c->error_pending = false;
+		emit(c, CONN_EV_ERROR);
+	} else if (c->state == ST_TLS_FLUSHING && c->out.len == 0)
 		begin_handshake(c);
 	else if (c->want_flushed && c->out.len == 0 && c->state != ST_DONE) {
 		c->want_flushed = false;

@@ -334,7 +334,8 @@ long spool_recover(struct spool *s, spool_found_fn *fn, void *arg)
 				log_error("queue=%s event=read-failed error=\"%s\"",
 					  name, why);
 				struct envelope id_only = {0};
-				snprintf(id_only.id, sizeof(id_only.id), "%s", de->d_name);
+				/* spool_load refused invalid ids as EBADMSG */
+				memcpy(id_only.id, de->d_name, QUEUE_ID_LEN);
 				fn(arg, &id_only);
 				found++;
 				continue;
