@@ -190,6 +190,7 @@ struct parse_ctx {
 	void *target; /* the struct the current section's keys go to */
 	uint64_t seen[SEC_COUNT]; /* bit per param index, for duplicates */
 	uint64_t seen_named;      /* the same, for the current named section */
+	unsigned set_line[ARRAY_LEN(params)]; /* where each was set; 0: default */
 };
 
 static void add_error(struct parse_ctx *ctx, const char *fmt, ...)
@@ -198,7 +199,10 @@ static void add_error(struct parse_ctx *ctx, const char *fmt, ...)
 static void add_error(struct parse_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
-	buf_appendf(ctx->errors, "%s:%u: ", ctx->path, ctx->line);
+	if (ctx->line > 0)
+		buf_appendf(ctx->errors, "%s:%u: ", ctx->path, ctx->line);
+	else
+		buf_appendf(ctx->errors, "%s: ", ctx->path);
 	va_start(ap, fmt);
 	buf_vappendf(ctx->errors, fmt, ap);
 	va_end(ap);
@@ -445,6 +449,7 @@ static void parse_setting(struct parse_ctx *ctx, char *s)
 		return;
 	}
 	*seen |= 1ULL << idx;
+	ctx->set_line[idx] = ctx->line;
 	if (set_value(p, ctx->target, value) < 0) {
 		char tmp[128];
 		add_error(ctx, "invalid value '%s' for '%s': expected %s", value,
@@ -490,6 +495,14 @@ static bool valid_hostname(const char *s)
 	return s[0] != '.' && s[0] != '-';
 }
 
+/* Point error messages at the line that set a top-level or [section] key
+ * (0, no line, when it kept its default). */
+static void at(struct parse_ctx *ctx, enum section sec, const char *key)
+{
+	size_t idx;
+	ctx->line = find_param(sec, key, &idx) != NULL ? ctx->set_line[idx] : 0;
+}
+
 static void check_listener(struct parse_ctx *ctx, const struct config *cfg,
 			   const struct listener_config *l)
 {
@@ -528,7 +541,7 @@ static void check_listener(struct parse_ctx *ctx, const struct config *cfg,
 
 static void check_config(struct parse_ctx *ctx, struct config *cfg)
 {
-	ctx->line = 0;
+	at(ctx, SEC_MAIN, "hostname");
 	if (cfg->hostname[0] == '\0') {
 		char host[256];
 		if (gethostname(host, sizeof(host)) == 0) {
@@ -540,6 +553,7 @@ static void check_config(struct parse_ctx *ctx, struct config *cfg)
 	if (!valid_hostname(cfg->hostname))
 		add_error(ctx, "hostname '%s' is not a valid host name",
 			  cfg->hostname);
+	at(ctx, SEC_MAIN, "postmaster");
 	if (cfg->postmaster[0] == '\0') {
 		size_t n = strlen(cfg->hostname) + sizeof("postmaster@");
 		char *pm = malloc(n);
@@ -551,15 +565,20 @@ static void check_config(struct parse_ctx *ctx, struct config *cfg)
 	} else if (strchr(cfg->postmaster, '@') == NULL) {
 		add_error(ctx, "postmaster must be an address (user@domain)");
 	}
+	at(ctx, SEC_MAIN, "data_dir");
 	if (cfg->data_dir[0] != '/')
 		add_error(ctx, "data_dir must be an absolute path");
+	at(ctx, SEC_DELIVERY, "recipient_delimiter");
 	if (strpbrk(cfg->delivery_recipient_delimiter, "@ \t\"\\") != NULL)
 		add_error(ctx, "recipient_delimiter may not hold '@', quotes, "
 			       "backslashes or blanks");
+	at(ctx, SEC_QUEUE, "retry_min");
 	if (cfg->queue_retry_min_ms > cfg->queue_retry_max_ms)
 		add_error(ctx, "queue retry_min is longer than retry_max");
+	at(ctx, SEC_TLS, cfg->tls_certificate[0] == '\0' ? "key" : "certificate");
 	if ((cfg->tls_certificate[0] == '\0') != (cfg->tls_key[0] == '\0'))
 		add_error(ctx, "[tls] needs both certificate and key");
+	ctx->line = 0;
 	if (cfg->n_listeners == 0)
 		add_error(ctx, "no [listener NAME] section: the server would "
 			       "not listen anywhere");

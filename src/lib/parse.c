@@ -13,7 +13,7 @@ int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
 		uint64_t d = (uint64_t)(s[i] - '0');
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}

@@ -119,7 +119,9 @@ static bool raw_is_dot_string(const char *raw, size_t n)
 	return n > 0 && parse_dot_string(&c) && c.pos == n;
 }
 
-/* Quoted-string = DQUOTE *QcontentSMTP DQUOTE. Unquotes into raw. */
+/* Quoted-string = DQUOTE *QcontentSMTP DQUOTE. Unquotes into raw, which
+ * holds ADDR_PATH_MAX bytes: the length limit is the caller's to judge, on
+ * the quoted form. */
 static bool parse_quoted(struct cursor *c, char *raw, size_t *raw_len)
 {
 	size_t n = 0;
@@ -138,7 +140,7 @@ static bool parse_quoted(struct cursor *c, char *raw, size_t *raw_len)
 				return false;
 		} else if (ch >= 0x80) {
 			size_t start = c->pos, len = take_utf8(c);
-			if (len == 0 || n + len > ADDR_LOCAL_MAX)
+			if (len == 0 || n + len > ADDR_PATH_MAX)
 				return false;
 			memcpy(raw + n, c->s + start, len);
 			n += len;
@@ -146,7 +148,7 @@ static bool parse_quoted(struct cursor *c, char *raw, size_t *raw_len)
 		} else if (ch < 32 || ch > 126) { /* qtextSMTP */
 			return false;
 		}
-		if (n >= ADDR_LOCAL_MAX)
+		if (n >= ADDR_PATH_MAX)
 			return false;
 		raw[n++] = (char)ch;
 		c->pos++;
@@ -172,7 +174,7 @@ static enum addr_result parse_local(struct cursor *c, struct mailbox *mb,
 {
 	size_t start = c->pos;
 	if (peek(c) == '"') {
-		char raw[ADDR_LOCAL_MAX];
+		char raw[ADDR_PATH_MAX];
 		size_t n;
 		if (!parse_quoted(c, raw, &n)) {
 			*error_r = "invalid quoted local part";

@@ -76,9 +76,16 @@ bool queue_id_valid(const char *s)
 	return true;
 }
 
+/* 16 lower-case hex digits, as spool.c makes them. */
+static bool nonce_valid(const char *s)
+{
+	return strlen(s) == QFILE_NONCE_LEN &&
+	       strspn(s, "0123456789abcdef") == QFILE_NONCE_LEN;
+}
+
 int qfile_encode_header(const struct envelope *env, struct buf *out)
 {
-	if (!queue_id_valid(env->id) || strlen(env->nonce) != QFILE_NONCE_LEN ||
+	if (!queue_id_valid(env->id) || !nonce_valid(env->nonce) ||
 	    !clean(env->sender) || !clean(env->client_ip) || !clean(env->helo))
 		return -1;
 	int rc = buf_appendf(out,
@@ -189,7 +196,10 @@ static int parse_record(struct envelope *env, const char *key, size_t klen,
 			       ? -1
 			       : 0;
 	if (key_is(key, klen, "nonce"))
-		return copy_fixed(env->nonce, QFILE_NONCE_LEN, v, n);
+		return copy_fixed(env->nonce, QFILE_NONCE_LEN, v, n) < 0 ||
+				       !nonce_valid(env->nonce)
+			       ? -1
+			       : 0;
 	if (key_is(key, klen, "arrived")) {
 		if (parse_u64(v, n, INT64_MAX, &num) < 0)
 			return -1;

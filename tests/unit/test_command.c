@@ -33,19 +33,19 @@ static const char *line_result_name(enum smtp_line_result r)
 
 /* One call on a fresh reader: exact result, consumed and line length. */
 static void expect_line(const char *data, size_t len,
-			enum smtp_line_result want, size_t want_consumed,
-			size_t want_line_len)
+                        enum smtp_line_result want, size_t want_consumed,
+                        size_t want_line_len)
 {
 	struct smtp_line_reader r = {0};
 	size_t consumed = 99999, line_len = 99999;
 	enum smtp_line_result got =
-		smtp_line_next(&r, data, len, MAX, &consumed, &line_len);
+	        smtp_line_next(&r, data, len, MAX, &consumed, &line_len);
 	if (got != want || consumed != want_consumed ||
 	    (want == SMTP_LINE_OK && line_len != want_line_len))
 		fail_msg("len %zu: got %s consumed %zu line_len %zu; want %s "
-			 "%zu %zu",
-			 len, line_result_name(got), consumed, line_len,
-			 line_result_name(want), want_consumed, want_line_len);
+		         "%zu %zu",
+		         len, line_result_name(got), consumed, line_len,
+		         line_result_name(want), want_consumed, want_line_len);
 }
 
 /* A line of n bytes in total: 'A's, then CR LF. */
@@ -82,23 +82,23 @@ static void line_pipelined(void **state)
 	struct smtp_line_reader r = {0};
 	size_t consumed, line_len;
 	assert_int_equal(smtp_line_next(&r, in, 18, MAX, &consumed, &line_len),
-			 SMTP_LINE_OK);
+	                 SMTP_LINE_OK);
 	assert_int_equal(consumed, 6);
 	assert_int_equal(line_len, 4);
 	assert_memory_equal(in, "NOOP", 4);
-	assert_int_equal(smtp_line_next(&r, in + 6, 12, MAX, &consumed,
-					&line_len),
-			 SMTP_LINE_OK);
+	assert_int_equal(
+	        smtp_line_next(&r, in + 6, 12, MAX, &consumed, &line_len),
+	        SMTP_LINE_OK);
 	assert_int_equal(consumed, 6);
 	assert_int_equal(line_len, 4);
 	assert_memory_equal(in + 6, "RSET", 4);
-	assert_int_equal(smtp_line_next(&r, in + 12, 6, MAX, &consumed,
-					&line_len),
-			 SMTP_LINE_OK);
+	assert_int_equal(
+	        smtp_line_next(&r, in + 12, 6, MAX, &consumed, &line_len),
+	        SMTP_LINE_OK);
 	assert_int_equal(consumed, 6);
-	assert_int_equal(smtp_line_next(&r, in + 18, 0, MAX, &consumed,
-					&line_len),
-			 SMTP_LINE_NONE);
+	assert_int_equal(
+	        smtp_line_next(&r, in + 18, 0, MAX, &consumed, &line_len),
+	        SMTP_LINE_NONE);
 	assert_int_equal(consumed, 0);
 }
 
@@ -110,21 +110,21 @@ static void line_split_across_calls(void **state)
 	char buf[32];
 	memcpy(buf, "EHLO cl", 7);
 	assert_int_equal(smtp_line_next(&r, buf, 7, MAX, &consumed, &line_len),
-			 SMTP_LINE_NONE);
+	                 SMTP_LINE_NONE);
 	assert_int_equal(consumed, 0);
 	memcpy(buf + 7, "ient\r", 5);
 	assert_int_equal(smtp_line_next(&r, buf, 12, MAX, &consumed, &line_len),
-			 SMTP_LINE_NONE);
+	                 SMTP_LINE_NONE);
 	assert_int_equal(consumed, 0);
 	memcpy(buf + 12, "\nNO", 3);
 	assert_int_equal(smtp_line_next(&r, buf, 15, MAX, &consumed, &line_len),
-			 SMTP_LINE_OK);
+	                 SMTP_LINE_OK);
 	assert_int_equal(consumed, 13);
 	assert_int_equal(line_len, 11);
 	assert_memory_equal(buf, "EHLO client", 11);
-	assert_int_equal(smtp_line_next(&r, buf + 13, 2, MAX, &consumed,
-					&line_len),
-			 SMTP_LINE_NONE);
+	assert_int_equal(
+	        smtp_line_next(&r, buf + 13, 2, MAX, &consumed, &line_len),
+	        SMTP_LINE_NONE);
 	assert_int_equal(consumed, 0);
 }
 
@@ -142,20 +142,20 @@ static void line_length_limit(void **state)
 	char *over = long_line(MAX + 1, 'B');
 	struct smtp_line_reader r = {0};
 	size_t consumed = 0, line_len = 0;
-	assert_int_equal(smtp_line_next(&r, over, MAX, MAX, &consumed,
-					&line_len),
-			 SMTP_LINE_NONE);
+	assert_int_equal(
+	        smtp_line_next(&r, over, MAX, MAX, &consumed, &line_len),
+	        SMTP_LINE_NONE);
 	assert_int_equal(consumed, MAX);
 	assert_true(r.discarding);
-	assert_int_equal(smtp_line_next(&r, over + MAX, 1, MAX, &consumed,
-					&line_len),
-			 SMTP_LINE_TOO_LONG);
+	assert_int_equal(
+	        smtp_line_next(&r, over + MAX, 1, MAX, &consumed, &line_len),
+	        SMTP_LINE_TOO_LONG);
 	assert_int_equal(consumed, 1);
 	assert_false(r.discarding);
 	/* reported once: the next line is read normally */
-	assert_int_equal(smtp_line_next(&r, "QUIT\r\n", 6, MAX, &consumed,
-					&line_len),
-			 SMTP_LINE_OK);
+	assert_int_equal(
+	        smtp_line_next(&r, "QUIT\r\n", 6, MAX, &consumed, &line_len),
+	        SMTP_LINE_OK);
 	assert_int_equal(consumed, 6);
 	assert_int_equal(line_len, 4);
 	free(over);
@@ -169,26 +169,26 @@ static void line_too_long_in_pieces(void **state)
 	memset(big, 'x', sizeof(big));
 	struct smtp_line_reader r = {0};
 	size_t consumed = 0, line_len = 0;
-	assert_int_equal(smtp_line_next(&r, big, 600, MAX, &consumed,
-					&line_len),
-			 SMTP_LINE_NONE);
+	assert_int_equal(
+	        smtp_line_next(&r, big, 600, MAX, &consumed, &line_len),
+	        SMTP_LINE_NONE);
 	assert_int_equal(consumed, 600);
-	assert_int_equal(smtp_line_next(&r, big, 900, MAX, &consumed,
-					&line_len),
-			 SMTP_LINE_NONE);
+	assert_int_equal(
+	        smtp_line_next(&r, big, 900, MAX, &consumed, &line_len),
+	        SMTP_LINE_NONE);
 	assert_int_equal(consumed, 900);
 	/* discarding: even a short piece without LF is dropped */
 	assert_int_equal(smtp_line_next(&r, big, 3, MAX, &consumed, &line_len),
-			 SMTP_LINE_NONE);
+	                 SMTP_LINE_NONE);
 	assert_int_equal(consumed, 3);
 	const char *tail = "xx\r\nNOOP\r\n";
-	assert_int_equal(smtp_line_next(&r, tail, 10, MAX, &consumed,
-					&line_len),
-			 SMTP_LINE_TOO_LONG);
+	assert_int_equal(
+	        smtp_line_next(&r, tail, 10, MAX, &consumed, &line_len),
+	        SMTP_LINE_TOO_LONG);
 	assert_int_equal(consumed, 4);
-	assert_int_equal(smtp_line_next(&r, tail + 4, 6, MAX, &consumed,
-					&line_len),
-			 SMTP_LINE_OK);
+	assert_int_equal(
+	        smtp_line_next(&r, tail + 4, 6, MAX, &consumed, &line_len),
+	        SMTP_LINE_OK);
 	assert_int_equal(consumed, 6);
 	assert_int_equal(line_len, 4);
 }
@@ -201,27 +201,26 @@ struct events {
 	int n;
 };
 
-static void record(struct events *ev, enum smtp_line_result r,
-		   const char *line, size_t len)
+static void record(struct events *ev, enum smtp_line_result r, const char *line,
+                   size_t len)
 {
 	assert_true(ev->n < 32);
 	if (r == SMTP_LINE_OK)
 		snprintf(ev->text[ev->n++], sizeof(ev->text[0]), "OK %.*s",
-			 (int)len, line);
+		         (int)len, line);
 	else
 		snprintf(ev->text[ev->n++], sizeof(ev->text[0]), "%s",
-			 line_result_name(r));
+		         line_result_name(r));
 }
 
 /* Like the session: take lines from the front of the buffer until the
  * reader asks for more, dropping what it consumed each time. */
-static void drain(struct smtp_line_reader *r, struct buf *in,
-		  struct events *ev)
+static void drain(struct smtp_line_reader *r, struct buf *in, struct events *ev)
 {
 	for (;;) {
 		size_t consumed = 99999, line_len = 0;
 		enum smtp_line_result res = smtp_line_next(
-			r, in->data, in->len, MAX, &consumed, &line_len);
+		        r, in->data, in->len, MAX, &consumed, &line_len);
 		assert_true(consumed <= in->len);
 		if (res == SMTP_LINE_OK)
 			assert_true(line_len + 2 <= consumed);
@@ -235,7 +234,7 @@ static void drain(struct smtp_line_reader *r, struct buf *in,
 
 /* Feed data in chunks of the given sizes (the rest in the last chunk). */
 static void feed_chunks(const char *data, size_t len, const size_t *cuts,
-			size_t n_cuts, struct events *ev)
+                        size_t n_cuts, struct events *ev)
 {
 	struct smtp_line_reader r = {0};
 	struct buf in;
@@ -307,7 +306,7 @@ static void expect_events(const struct events *got, const char *how)
 		const char *w = i < want->n ? want->text[i] : "(nothing)";
 		if (strcmp(g, w) != 0)
 			fail_msg("%s: event %d: got '%.40s', want '%.40s'", how,
-				 i, g, w);
+			         i, g, w);
 	}
 }
 
@@ -369,45 +368,50 @@ struct cmd_case {
 };
 
 #define CMD(s, v, has, a)                                                      \
-	{.line = s, .len = sizeof(s) - 1, .rc = 0, .verb = v, .has_args = has, \
-	 .args = a}
-#define BAD(s) {.line = s, .len = sizeof(s) - 1, .rc = -1}
+	{                                                                      \
+		.line = s, .len = sizeof(s) - 1, .rc = 0, .verb = v,           \
+		.has_args = has, .args = a                                     \
+	}
+#define BAD(s)                                                                 \
+	{                                                                      \
+		.line = s, .len = sizeof(s) - 1, .rc = -1                      \
+	}
 
 static void command_parse(void **state)
 {
 	static const struct cmd_case t[] = {
-		CMD("NOOP", "NOOP", false, ""),
-		CMD("noop", "NOOP", false, ""),
-		CMD("eHlO client.example", "EHLO", true, "client.example"),
-		CMD("MAIL FROM:<a@b>", "MAIL", true, "FROM:<a@b>"),
-		CMD("mail FROM:<a@b> SIZE=10", "MAIL", true,
-		    "FROM:<a@b> SIZE=10"),
-		CMD("RCPT  TO:<x@y>", "RCPT", true, " TO:<x@y>"),
-		CMD("NOOP ", "NOOP", true, ""), /* trailing space */
-		CMD("HELP  ", "HELP", true, " "),
-		CMD("X", "X", false, ""),
-		CMD("ABCDEFGHIJKLMNO", "ABCDEFGHIJKLMNO", false, ""), /* 15 */
-		CMD("abcdefghijklmno x", "ABCDEFGHIJKLMNO", true, "x"),
-		CMD("STARTTLS", "STARTTLS", false, ""),
-		CMD("DATA \xc3\xa9", "DATA", true, "\xc3\xa9"),
-		BAD(""),
-		BAD(" NOOP"),
-		BAD("ABCDEFGHIJKLMNOP"),    /* 16 letters */
-		BAD("ABCDEFGHIJKLMNOP x"),
-		BAD("HELO1 x"),             /* digits */
-		BAD("1HELO"),
-		BAD("HE-LO"),
-		BAD("HELO\tx"),             /* only a space separates */
-		BAD("HELO:x"),
-		BAD("N\xc3\x96OP"),
-		BAD("NO\0OP"),              /* NUL anywhere */
-		BAD("NOOP\0"),
-		BAD("MAIL FROM:<a\0@b>"),
-		BAD("\0"),
-		BAD("NO\rOP"),              /* CR anywhere */
-		BAD("NOOP\r"),
-		BAD("MAIL FROM:<a@b>\r"),
-		BAD("QUIT\n"),
+	        CMD("NOOP", "NOOP", false, ""),
+	        CMD("noop", "NOOP", false, ""),
+	        CMD("eHlO client.example", "EHLO", true, "client.example"),
+	        CMD("MAIL FROM:<a@b>", "MAIL", true, "FROM:<a@b>"),
+	        CMD("mail FROM:<a@b> SIZE=10", "MAIL", true,
+	            "FROM:<a@b> SIZE=10"),
+	        CMD("RCPT  TO:<x@y>", "RCPT", true, " TO:<x@y>"),
+	        CMD("NOOP ", "NOOP", true, ""), /* trailing space */
+	        CMD("HELP  ", "HELP", true, " "),
+	        CMD("X", "X", false, ""),
+	        CMD("ABCDEFGHIJKLMNO", "ABCDEFGHIJKLMNO", false, ""), /* 15 */
+	        CMD("abcdefghijklmno x", "ABCDEFGHIJKLMNO", true, "x"),
+	        CMD("STARTTLS", "STARTTLS", false, ""),
+	        CMD("DATA \xc3\xa9", "DATA", true, "\xc3\xa9"),
+	        BAD(""),
+	        BAD(" NOOP"),
+	        BAD("ABCDEFGHIJKLMNOP"), /* 16 letters */
+	        BAD("ABCDEFGHIJKLMNOP x"),
+	        BAD("HELO1 x"), /* digits */
+	        BAD("1HELO"),
+	        BAD("HE-LO"),
+	        BAD("HELO\tx"), /* only a space separates */
+	        BAD("HELO:x"),
+	        BAD("N\xc3\x96OP"),
+	        BAD("NO\0OP"), /* NUL anywhere */
+	        BAD("NOOP\0"),
+	        BAD("MAIL FROM:<a\0@b>"),
+	        BAD("\0"),
+	        BAD("NO\rOP"), /* CR anywhere */
+	        BAD("NOOP\r"),
+	        BAD("MAIL FROM:<a@b>\r"),
+	        BAD("QUIT\n"),
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct smtp_command cmd;
@@ -416,7 +420,7 @@ static void command_parse(void **state)
 		int rc = smtp_command_parse(t[i].line, t[i].len, &cmd, &why);
 		if (rc != t[i].rc)
 			fail_msg("case %zu: got %d (%s), want %d", i, rc,
-				 why ? why : "-", t[i].rc);
+			         why ? why : "-", t[i].rc);
 		if (rc < 0) {
 			assert_non_null(why);
 			continue;
@@ -426,11 +430,12 @@ static void command_parse(void **state)
 		    cmd.args_len != strlen(t[i].args) ||
 		    memcmp(cmd.args, t[i].args, cmd.args_len) != 0)
 			fail_msg("case %zu: got '%s' %d '%.*s'", i, cmd.verb,
-				 cmd.has_args, (int)cmd.args_len, cmd.args);
-		/* the arguments are a view into the line, right after "VERB " */
+			         cmd.has_args, (int)cmd.args_len, cmd.args);
+		/* the arguments are a view into the line, right after "VERB "
+		 */
 		if (cmd.has_args)
 			assert_ptr_equal(cmd.args,
-					 t[i].line + strlen(t[i].verb) + 1);
+			                 t[i].line + strlen(t[i].verb) + 1);
 	}
 }
 
@@ -453,16 +458,16 @@ static void command_error_reasons(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(line_single_calls),
-		cmocka_unit_test(line_pipelined),
-		cmocka_unit_test(line_split_across_calls),
-		cmocka_unit_test(line_length_limit),
-		cmocka_unit_test(line_too_long_in_pieces),
-		cmocka_unit_test(stream_all_at_once),
-		cmocka_unit_test(stream_byte_at_a_time),
-		cmocka_unit_test(stream_every_split),
-		cmocka_unit_test(command_parse),
-		cmocka_unit_test(command_error_reasons),
+	        cmocka_unit_test(line_single_calls),
+	        cmocka_unit_test(line_pipelined),
+	        cmocka_unit_test(line_split_across_calls),
+	        cmocka_unit_test(line_length_limit),
+	        cmocka_unit_test(line_too_long_in_pieces),
+	        cmocka_unit_test(stream_all_at_once),
+	        cmocka_unit_test(stream_byte_at_a_time),
+	        cmocka_unit_test(stream_every_split),
+	        cmocka_unit_test(command_parse),
+	        cmocka_unit_test(command_error_reasons),
 	};
 	return cmocka_run_group_tests(tests, stream_setup, stream_teardown);
 }

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ID "0199A3F2C4D51E07"
-#define NONCE "9f1c2b3a4d5e6f70"
+#define ID          "0199A3F2C4D51E07"
+#define NONCE       "9f1c2b3a4d5e6f70"
 #define OTHER_NONCE "9f1c2b3a4d5e6f71"
 
 /* A full envelope: 8BITMIME, SMTPUTF8 and three recipients. */
@@ -31,20 +31,20 @@ static void make_env(struct envelope *env)
 	assert_non_null(env->sender);
 	assert_non_null(env->client_ip);
 	assert_non_null(env->helo);
-	assert_int_equal(envelope_add_rcpt(env, "Bob@Example.COM",
-					   "bob@example.com"),
-			 0);
+	assert_int_equal(
+	        envelope_add_rcpt(env, "Bob@Example.COM", "bob@example.com"),
+	        0);
 	assert_int_equal(envelope_add_rcpt(env, "carol+tag@example.com",
-					   "carol@example.com"),
-			 0);
-	assert_int_equal(envelope_add_rcpt(env, "\"d e\"@example.com",
-					   "d@example.com"),
-			 0);
+	                                   "carol@example.com"),
+	                 0);
+	assert_int_equal(
+	        envelope_add_rcpt(env, "\"d e\"@example.com", "d@example.com"),
+	        0);
 }
 
 /* header + message + end line */
 static void encode(const struct envelope *env, const char *msg, size_t len,
-		   struct buf *out)
+                   struct buf *out)
 {
 	buf_init(out, 0);
 	assert_int_equal(qfile_encode_header(env, out), 0);
@@ -55,7 +55,7 @@ static void encode(const struct envelope *env, const char *msg, size_t len,
 /* Parse a private copy of exactly len bytes, so that ASan sees any read
  * past the end. Returns qfile_parse's result; env is left filled. */
 static int parse_copy(const char *data, size_t len, struct envelope *env,
-		      size_t *off, size_t *mlen)
+                      size_t *off, size_t *mlen)
 {
 	char *copy = malloc(len ? len : 1);
 	assert_non_null(copy);
@@ -84,21 +84,21 @@ static void encode_exact_bytes(void **state)
 	make_env(&env);
 	encode(&env, MSG, sizeof(MSG) - 1, &out);
 	assert_string_equal(buf_cstr(&out),
-			    "postern-queue 1\n"
-			    "id " ID "\n"
-			    "nonce " NONCE "\n"
-			    "arrived 1764000000\n"
-			    "from alice@example.org\n"
-			    "body 8bitmime\n"
-			    "smtputf8 1\n"
-			    "client 192.0.2.1\n"
-			    "helo mail.example.org\n"
-			    "rcpt Bob@Example.COM\tbob@example.com\n"
-			    "rcpt carol+tag@example.com\tcarol@example.com\n"
-			    "rcpt \"d e\"@example.com\td@example.com\n"
-			    "data\n"
-			    "Subject: hi\n\nHello\n"
-			    "end 19 " NONCE "\n");
+	                    "postern-queue 1\n"
+	                    "id " ID "\n"
+	                    "nonce " NONCE "\n"
+	                    "arrived 1764000000\n"
+	                    "from alice@example.org\n"
+	                    "body 8bitmime\n"
+	                    "smtputf8 1\n"
+	                    "client 192.0.2.1\n"
+	                    "helo mail.example.org\n"
+	                    "rcpt Bob@Example.COM\tbob@example.com\n"
+	                    "rcpt carol+tag@example.com\tcarol@example.com\n"
+	                    "rcpt \"d e\"@example.com\td@example.com\n"
+	                    "data\n"
+	                    "Subject: hi\n\nHello\n"
+	                    "end 19 " NONCE "\n");
 	buf_free(&out);
 	envelope_free(&env);
 	assert_null(env.rcpts);
@@ -150,11 +150,11 @@ static void round_trip_minimal(void **state)
 	assert_int_equal(envelope_add_rcpt(&env, "postmaster", "pm@x.org"), 0);
 	encode(&env, "", 0, &out);
 	assert_string_equal(buf_cstr(&out),
-			    "postern-queue 1\nid FFFFFFFFFFFFFFFF\n"
-			    "nonce 0000000000000000\narrived 0\nfrom \n"
-			    "body 7bit\nclient 2001:db8::1\nhelo [192.0.2.1]\n"
-			    "rcpt postmaster\tpm@x.org\ndata\n"
-			    "end 0 0000000000000000\n");
+	                    "postern-queue 1\nid FFFFFFFFFFFFFFFF\n"
+	                    "nonce 0000000000000000\narrived 0\nfrom \n"
+	                    "body 7bit\nclient 2001:db8::1\nhelo [192.0.2.1]\n"
+	                    "rcpt postmaster\tpm@x.org\ndata\n"
+	                    "end 0 0000000000000000\n");
 	assert_int_equal(parse_copy(out.data, out.len, &got, &off, &mlen), 0);
 	assert_string_equal(got.sender, "");
 	assert_false(got.eight_bit_mime);
@@ -177,13 +177,13 @@ static void expect_every_truncation_fails(const struct buf *file)
 	struct envelope got;
 	size_t off, mlen;
 	assert_int_equal(parse_copy(file->data, file->len, &got, &off, &mlen),
-			 0);
+	                 0);
 	envelope_free(&got);
 	for (size_t cut = 0; cut < file->len; cut++)
 		if (parse_copy(file->data, cut, &got, &off, &mlen) != -1) {
 			envelope_free(&got);
 			fail_msg("the file cut at %zu of %zu parsed", cut,
-				 file->len);
+			         file->len);
 		}
 }
 
@@ -208,12 +208,12 @@ static void every_truncation_fails(void **state)
 static void forged_end_lines_in_message(void **state)
 {
 	static const char msg[] = "Subject: x\n"
-				  "\n"
-				  "end 5 0000000000000000\n"
-				  "end 35 " OTHER_NONCE "\n"
-				  "end 59 " NONCE "x\n"
-				  "end 84 " NONCE " \n"
-				  "tail\n";
+	                          "\n"
+	                          "end 5 0000000000000000\n"
+	                          "end 35 " OTHER_NONCE "\n"
+	                          "end 59 " NONCE "x\n"
+	                          "end 84 " NONCE " \n"
+	                          "tail\n";
 	struct envelope env, got;
 	struct buf out;
 	size_t off, mlen;
@@ -225,12 +225,12 @@ static void forged_end_lines_in_message(void **state)
 	envelope_free(&got);
 	/* the forged lengths match cuts right after each forged line */
 	static const char *const forged[] = {"\nend 35 ", "\nend 59 ",
-					     "\nend 84 "};
+	                                     "\nend 84 "};
 	for (int i = 0; i < 3; i++) {
 		const char *p = strstr(out.data + off, forged[i]);
 		assert_non_null(p);
 		assert_int_equal((size_t)(p + 1 - (out.data + off)),
-				 strtoul(forged[i] + 5, NULL, 10));
+		                 strtoul(forged[i] + 5, NULL, 10));
 	}
 	expect_every_truncation_fails(&out);
 	buf_free(&out);
@@ -240,27 +240,27 @@ static void forged_end_lines_in_message(void **state)
 /* ------------------------------------------------------------ malformed */
 
 /* A valid file built from pieces; the cases below change one piece. */
-#define MAGIC_L "postern-queue 1\n"
-#define ID_L "id " ID "\n"
-#define NONCE_L "nonce " NONCE "\n"
+#define MAGIC_L   "postern-queue 1\n"
+#define ID_L      "id " ID "\n"
+#define NONCE_L   "nonce " NONCE "\n"
 #define ARRIVED_L "arrived 1764000000\n"
-#define FROM_L "from a@x.org\n"
-#define BODY_L "body 7bit\n"
-#define CLIENT_L "client 192.0.2.1\n"
-#define HELO_L "helo h.example\n"
-#define RCPT_L "rcpt b@x.org\tb@x.org\n"
-#define DATA_L "data\n"
-#define MSG_L "hi\n"
-#define END_L "end 3 " NONCE "\n"
-#define HEAD_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L RCPT_L
-#define VALID MAGIC_L HEAD_L DATA_L MSG_L END_L
+#define FROM_L    "from a@x.org\n"
+#define BODY_L    "body 7bit\n"
+#define CLIENT_L  "client 192.0.2.1\n"
+#define HELO_L    "helo h.example\n"
+#define RCPT_L    "rcpt b@x.org\tb@x.org\n"
+#define DATA_L    "data\n"
+#define MSG_L     "hi\n"
+#define END_L     "end 3 " NONCE "\n"
+#define HEAD_L    ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L RCPT_L
+#define VALID     MAGIC_L HEAD_L DATA_L MSG_L END_L
 
 static void pieces_are_valid(void **state)
 {
 	struct envelope got;
 	size_t off, mlen;
-	assert_int_equal(parse_copy(VALID, sizeof(VALID) - 1, &got, &off, &mlen),
-			 0);
+	assert_int_equal(
+	        parse_copy(VALID, sizeof(VALID) - 1, &got, &off, &mlen), 0);
 	assert_int_equal(mlen, 3);
 	assert_memory_equal(VALID + off, "hi\n", 3);
 	envelope_free(&got);
@@ -268,102 +268,112 @@ static void pieces_are_valid(void **state)
 
 static void malformed_files_fail(void **state)
 {
-#define F(s) {s, sizeof(s) - 1}
+#define F(s)                                                                   \
+	{                                                                      \
+		s, sizeof(s) - 1                                               \
+	}
 	static const struct {
 		const char *s;
 		size_t len;
 	} bad[] = {
-		/* the end line */
-		F(MAGIC_L HEAD_L DATA_L MSG_L "end 3 " OTHER_NONCE "\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L "end 3 " NONCE "0\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L "end 3 9f1c2b3a4d5e6f7\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L "end 3\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L "end 4 " NONCE "\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L "end 2 " NONCE "\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L "end  3 " NONCE "\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L "end -3 " NONCE "\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L "end 3 " NONCE "\r\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L "END 3 " NONCE "\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L "end 99999999999999999999999 "
-		  NONCE "\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L END_L "x"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L END_L "\n"),
-		F(MAGIC_L HEAD_L DATA_L MSG_L END_L END_L),
-		F(MAGIC_L HEAD_L DATA_L "hi" END_L), /* no LF before the end */
-		F(MAGIC_L HEAD_L MSG_L END_L),         /* no data line */
-		F(MAGIC_L HEAD_L "data x\n" MSG_L END_L),
-		/* the magic line */
-		F("postern-queue 2\n" HEAD_L DATA_L MSG_L END_L),
-		F("Postern-queue 1\n" HEAD_L DATA_L MSG_L END_L),
-		F("postern-queue 1 \n" HEAD_L DATA_L MSG_L END_L),
-		F("postern-queue 10\n" HEAD_L DATA_L MSG_L END_L),
-		F("postern-queue\n" HEAD_L DATA_L MSG_L END_L),
-		F(HEAD_L DATA_L MSG_L END_L),
-		F("\n" MAGIC_L HEAD_L DATA_L MSG_L END_L),
-		/* duplicate records */
-		F(MAGIC_L ID_L HEAD_L DATA_L MSG_L END_L),
-		F(MAGIC_L NONCE_L HEAD_L DATA_L MSG_L END_L),
-		F(MAGIC_L FROM_L HEAD_L DATA_L MSG_L END_L),
-		F(MAGIC_L CLIENT_L HEAD_L DATA_L MSG_L END_L),
-		F(MAGIC_L HELO_L HEAD_L DATA_L MSG_L END_L),
-		/* unknown records */
-		F(MAGIC_L HEAD_L "color blue\n" DATA_L MSG_L END_L),
-		F(MAGIC_L HEAD_L "ID " ID "\n" DATA_L MSG_L END_L),
-		F(MAGIC_L HEAD_L "\n" DATA_L MSG_L END_L),
-		F(MAGIC_L HEAD_L " from a@x.org\n" DATA_L MSG_L END_L),
-		/* bad values */
-		F(MAGIC_L "id 0199a3f2c4d51e07\n" NONCE_L ARRIVED_L FROM_L BODY_L
-		  CLIENT_L HELO_L RCPT_L DATA_L MSG_L END_L),
-		F(MAGIC_L "id 0199A3F2C4D51E0\n" NONCE_L ARRIVED_L FROM_L BODY_L
-		  CLIENT_L HELO_L RCPT_L DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L "nonce 9f1c2b3a4d5e6f7\n" ARRIVED_L FROM_L BODY_L
-		  CLIENT_L HELO_L RCPT_L DATA_L MSG_L
-		  "end 3 9f1c2b3a4d5e6f7\n"),
-		F(MAGIC_L HEAD_L "arrived -1\n" DATA_L MSG_L END_L),
-		F(MAGIC_L HEAD_L "arrived 12x\n" DATA_L MSG_L END_L),
-		F(MAGIC_L HEAD_L "arrived 9223372036854775808\n" DATA_L MSG_L
-		  END_L),
-		F(MAGIC_L HEAD_L "body 8BITMIME\n" DATA_L MSG_L END_L),
-		F(MAGIC_L HEAD_L "body binarymime\n" DATA_L MSG_L END_L),
-		F(MAGIC_L HEAD_L "smtputf8 0\n" DATA_L MSG_L END_L),
-		F(MAGIC_L HEAD_L "smtputf8\n" DATA_L MSG_L END_L),
-		/* control bytes in values */
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L "from a\x01@x.org\n" BODY_L
-		  CLIENT_L HELO_L RCPT_L DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L "from a\t@x.org\n" BODY_L
-		  CLIENT_L HELO_L RCPT_L DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L "from a\r@x.org\n" BODY_L
-		  CLIENT_L HELO_L RCPT_L DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L "from a\0@x.org\n" BODY_L
-		  CLIENT_L HELO_L RCPT_L DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L
-		  "client 192.0.2.1\x7f\n" HELO_L RCPT_L DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L
-		  "helo h\x1b.example\n" RCPT_L DATA_L MSG_L END_L),
-		F(MAGIC_L HEAD_L "rcpt c@x.org\tc\x01@x.org\n" DATA_L MSG_L END_L),
-		F(MAGIC_L HEAD_L "rcpt c\x7f@x.org\tc@x.org\n" DATA_L MSG_L END_L),
-		F(MAGIC_L HEAD_L "rcpt c@x.org\tc@x.org\tx\n" DATA_L MSG_L END_L),
-		/* recipients */
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L
-		  DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L
-		  "rcpt b@x.org b@x.org\n" DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L
-		  "rcpt b@x.org\t\n" DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L
-		  "rcpt\n" DATA_L MSG_L END_L),
-		/* other missing records */
-		F(MAGIC_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L RCPT_L
-		  DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L RCPT_L
-		  DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L BODY_L CLIENT_L HELO_L RCPT_L
-		  DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L HELO_L RCPT_L
-		  DATA_L MSG_L END_L),
-		F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L RCPT_L
-		  DATA_L MSG_L END_L),
-		F(""),
+	        /* the end line */
+	        F(MAGIC_L HEAD_L DATA_L MSG_L "end 3 " OTHER_NONCE "\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L "end 3 " NONCE "0\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L "end 3 9f1c2b3a4d5e6f7\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L "end 3\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L "end 4 " NONCE "\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L "end 2 " NONCE "\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L "end  3 " NONCE "\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L "end -3 " NONCE "\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L "end 3 " NONCE "\r\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L "END 3 " NONCE "\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L
+	          "end 99999999999999999999999 " NONCE "\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L END_L "x"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L END_L "\n"),
+	        F(MAGIC_L HEAD_L DATA_L MSG_L END_L END_L),
+	        F(MAGIC_L HEAD_L DATA_L "hi" END_L), /* no LF before the end */
+	        F(MAGIC_L HEAD_L MSG_L END_L),       /* no data line */
+	        F(MAGIC_L HEAD_L "data x\n" MSG_L END_L),
+	        /* the magic line */
+	        F("postern-queue 2\n" HEAD_L DATA_L MSG_L END_L),
+	        F("Postern-queue 1\n" HEAD_L DATA_L MSG_L END_L),
+	        F("postern-queue 1 \n" HEAD_L DATA_L MSG_L END_L),
+	        F("postern-queue 10\n" HEAD_L DATA_L MSG_L END_L),
+	        F("postern-queue\n" HEAD_L DATA_L MSG_L END_L),
+	        F(HEAD_L DATA_L MSG_L END_L),
+	        F("\n" MAGIC_L HEAD_L DATA_L MSG_L END_L),
+	        /* duplicate records */
+	        F(MAGIC_L ID_L HEAD_L DATA_L MSG_L END_L),
+	        F(MAGIC_L NONCE_L HEAD_L DATA_L MSG_L END_L),
+	        F(MAGIC_L FROM_L HEAD_L DATA_L MSG_L END_L),
+	        F(MAGIC_L CLIENT_L HEAD_L DATA_L MSG_L END_L),
+	        F(MAGIC_L HELO_L HEAD_L DATA_L MSG_L END_L),
+	        /* unknown records */
+	        F(MAGIC_L HEAD_L "color blue\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L "ID " ID "\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L "\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L " from a@x.org\n" DATA_L MSG_L END_L),
+	        /* bad values */
+	        F(MAGIC_L "id 0199a3f2c4d51e07\n" NONCE_L ARRIVED_L FROM_L
+	                  BODY_L CLIENT_L HELO_L RCPT_L DATA_L MSG_L END_L),
+	        F(MAGIC_L "id 0199A3F2C4D51E0\n" NONCE_L ARRIVED_L FROM_L BODY_L
+	                  CLIENT_L HELO_L RCPT_L DATA_L MSG_L END_L),
+	        F(MAGIC_L ID_L "nonce 9f1c2b3a4d5e6f7\n" ARRIVED_L FROM_L BODY_L
+	                  CLIENT_L HELO_L RCPT_L DATA_L MSG_L
+	                       "end 3 9f1c2b3a4d5e6f7\n"),
+	        F(MAGIC_L HEAD_L "arrived -1\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L "arrived 12x\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L
+	          "arrived 9223372036854775808\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L "body 8BITMIME\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L "body binarymime\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L "smtputf8 0\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L "smtputf8\n" DATA_L MSG_L END_L),
+	        /* control bytes in values */
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L
+	          "from a\x01@x.org\n" BODY_L CLIENT_L HELO_L RCPT_L DATA_L
+	                  MSG_L END_L),
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L
+	          "from a\t@x.org\n" BODY_L CLIENT_L HELO_L RCPT_L DATA_L MSG_L
+	                  END_L),
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L
+	          "from a\r@x.org\n" BODY_L CLIENT_L HELO_L RCPT_L DATA_L MSG_L
+	                  END_L),
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L
+	          "from a\0@x.org\n" BODY_L CLIENT_L HELO_L RCPT_L DATA_L MSG_L
+	                  END_L),
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L
+	          "client 192.0.2.1\x7f\n" HELO_L RCPT_L DATA_L MSG_L END_L),
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L
+	          "helo h\x1b.example\n" RCPT_L DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L
+	          "rcpt c@x.org\tc\x01@x.org\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L
+	          "rcpt c\x7f@x.org\tc@x.org\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L HEAD_L
+	          "rcpt c@x.org\tc@x.org\tx\n" DATA_L MSG_L END_L),
+	        /* recipients */
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L
+	                  DATA_L MSG_L END_L),
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L
+	          "rcpt b@x.org b@x.org\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L
+	          "rcpt b@x.org\t\n" DATA_L MSG_L END_L),
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L
+	          "rcpt\n" DATA_L MSG_L END_L),
+	        /* other missing records */
+	        F(MAGIC_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L RCPT_L
+	                  DATA_L MSG_L END_L),
+	        F(MAGIC_L ID_L ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L RCPT_L
+	                  DATA_L MSG_L END_L),
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L BODY_L CLIENT_L HELO_L RCPT_L
+	                  DATA_L MSG_L END_L),
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L HELO_L RCPT_L
+	                  DATA_L MSG_L END_L),
+	        F(MAGIC_L ID_L NONCE_L ARRIVED_L FROM_L BODY_L CLIENT_L RCPT_L
+	                  DATA_L MSG_L END_L),
+	        F(""),
 	};
 #undef F
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -381,9 +391,10 @@ static void malformed_files_fail(void **state)
 static void nonce_with_control_byte_fails_to_parse(void **state)
 {
 #define BAD_NONCE "9f1c2b3a4d5e6f7\t"
-	static const char file[] = MAGIC_L ID_L "nonce " BAD_NONCE "\n"
-		ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L RCPT_L DATA_L MSG_L
-		"end 3 " BAD_NONCE "\n";
+	static const char file[] = MAGIC_L ID_L
+	        "nonce " BAD_NONCE
+	        "\n" ARRIVED_L FROM_L BODY_L CLIENT_L HELO_L RCPT_L DATA_L MSG_L
+	        "end 3 " BAD_NONCE "\n";
 	struct envelope got;
 	size_t off, mlen;
 	int rc = parse_copy(file, sizeof(file) - 1, &got, &off, &mlen);
@@ -398,7 +409,14 @@ static void nonce_with_control_byte_fails_to_parse(void **state)
 static void encode_refuses_control_bytes(void **state)
 {
 	static const char *const bad[] = {
-		"a\nb", "a\rb", "a\tb", "a\x01" "b", "a\x7f" "b", "\x1b[0m",
+	        "a\nb",
+	        "a\rb",
+	        "a\tb",
+	        "a\x01"
+	        "b",
+	        "a\x7f"
+	        "b",
+	        "\x1b[0m",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		for (int field = 0; field < 5; field++) {
@@ -406,16 +424,16 @@ static void encode_refuses_control_bytes(void **state)
 			struct buf out;
 			make_env(&env);
 			char **slot = field == 0   ? &env.sender
-				      : field == 1 ? &env.client_ip
-				      : field == 2 ? &env.helo
-				      : field == 3 ? &env.rcpts[1].orig
-						   : &env.rcpts[2].mailbox;
+			              : field == 1 ? &env.client_ip
+			              : field == 2 ? &env.helo
+			              : field == 3 ? &env.rcpts[1].orig
+			                           : &env.rcpts[2].mailbox;
 			free(*slot);
 			*slot = strdup(bad[i]);
 			buf_init(&out, 0);
 			if (qfile_encode_header(&env, &out) != -1)
 				fail_msg("value %zu in field %d was written", i,
-					 field);
+				         field);
 			buf_free(&out);
 			envelope_free(&env);
 		}
@@ -486,9 +504,10 @@ static void encode_refuses_control_byte_in_nonce(void **state)
 	make_env(&env);
 	memcpy(env.nonce, "9f1c2b3a4d5e6f7\n", 17);
 	buf_init(&out, 0);
-	assert_int_equal(qfile_encode_header(&env, &out), -1);
+	int rc = qfile_encode_header(&env, &out);
 	buf_free(&out);
 	envelope_free(&env);
+	assert_int_equal(rc, -1);
 }
 
 static void queue_ids(void **state)
@@ -497,20 +516,15 @@ static void queue_ids(void **state)
 		const char *id;
 		bool ok;
 	} t[] = {
-		{"0199A3F2C4D51E07", true},
-		{"0000000000000000", true},
-		{"FFFFFFFFFFFFFFFF", true},
-		{"", false},
-		{"0199A3F2C4D51E0", false},   /* 15 */
-		{"0199A3F2C4D51E071", false}, /* 17 */
-		{"0199a3f2c4d51e07", false},  /* lower case */
-		{"0199A3F2C4D51E0G", false},
-		{"0199A3F2C4D51E0/", false},
-		{"../../etc/passw", false},
-		{"../../etc/passwd", false},
-		{"0199A3F2C4D51E0 ", false},
-		{" 0199A3F2C4D51E0", false},
-		{"0199A3F2C4D51E0\n", false},
+	        {"0199A3F2C4D51E07", true},   {"0000000000000000", true},
+	        {"FFFFFFFFFFFFFFFF", true},   {"", false},
+	        {"0199A3F2C4D51E0", false},   /* 15 */
+	        {"0199A3F2C4D51E071", false}, /* 17 */
+	        {"0199a3f2c4d51e07", false},  /* lower case */
+	        {"0199A3F2C4D51E0G", false},  {"0199A3F2C4D51E0/", false},
+	        {"../../etc/passw", false},   {"../../etc/passwd", false},
+	        {"0199A3F2C4D51E0 ", false},  {" 0199A3F2C4D51E0", false},
+	        {"0199A3F2C4D51E0\n", false},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (queue_id_valid(t[i].id) != t[i].ok)
@@ -520,19 +534,19 @@ static void queue_ids(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(encode_exact_bytes),
-		cmocka_unit_test(round_trip),
-		cmocka_unit_test(round_trip_minimal),
-		cmocka_unit_test(every_truncation_fails),
-		cmocka_unit_test(forged_end_lines_in_message),
-		cmocka_unit_test(pieces_are_valid),
-		cmocka_unit_test(malformed_files_fail),
-		cmocka_unit_test(nonce_with_control_byte_fails_to_parse),
-		cmocka_unit_test(encode_refuses_control_bytes),
-		cmocka_unit_test(encode_refuses_bad_envelopes),
-		cmocka_unit_test(value_length_limit),
-		cmocka_unit_test(encode_refuses_control_byte_in_nonce),
-		cmocka_unit_test(queue_ids),
+	        cmocka_unit_test(encode_exact_bytes),
+	        cmocka_unit_test(round_trip),
+	        cmocka_unit_test(round_trip_minimal),
+	        cmocka_unit_test(every_truncation_fails),
+	        cmocka_unit_test(forged_end_lines_in_message),
+	        cmocka_unit_test(pieces_are_valid),
+	        cmocka_unit_test(malformed_files_fail),
+	        cmocka_unit_test(nonce_with_control_byte_fails_to_parse),
+	        cmocka_unit_test(encode_refuses_control_bytes),
+	        cmocka_unit_test(encode_refuses_bad_envelopes),
+	        cmocka_unit_test(value_length_limit),
+	        cmocka_unit_test(encode_refuses_control_byte_in_nonce),
+	        cmocka_unit_test(queue_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
