@@ -110,72 +110,91 @@ static void log_delivered(const struct queued *q, size_t i, unsigned attempt)
 		 attempt);
 }
 
-/* Runs on a delivery pool thread. */
-static void attempt_job(void *arg)
+/* Read the queue file for an attempt. false when there is nothing to
+ * deliver now (gone, damaged, unreadable: a->gone / a->deferred say which). */
+static bool load_for_attempt(struct attempt *a, struct queued *q)
 {
-	struct attempt *a = arg;
 	struct qentry *e = a->e;
 	struct scheduler *s = e->sched;
-	struct queued q;
 	const char *why;
 	if (atomic_load(&s->stopping)) {
 		a->deferred = true; /* shutting down: it stays in the queue */
-		goto out;
+		return false;
 	}
-	if (spool_load(s->spool, e->id, &q, &why) < 0) {
-		if (errno == EBADMSG) {
-			log_error("queue=%s event=corrupt action=moved-to-corrupt "
-				  "error=\"%s\"", e->id, why);
-			spool_quarantine(s->spool, e->id);
-		} else if (errno != ENOENT) {
-			log_error("queue=%s event=read-failed error=\"%s\"", e->id,
-				  why);
-			a->deferred = true; /* keep it; try again later */
-			snprintf(a->why, sizeof(a->why), "%s", why);
-			goto out;
-		}
+	if (spool_load(s->spool, e->id, q, &why) == 0)
+		return true;
+	if (errno == EBADMSG) {
+		log_error("queue=%s event=corrupt action=moved-to-corrupt "
+			  "error=\"%s\"", e->id, why);
+		spool_quarantine(s->spool, e->id);
 		a->gone = true;
-		goto out;
+	} else if (errno == ENOENT) {
+		a->gone = true;
+	} else {
+		log_error("queue=%s event=read-failed error=\"%s\"", e->id, why);
+		snprintf(a->why, sizeof(a->why), "%s", why);
+		a->deferred = true; /* keep it; try again later */
 	}
-	a->n_rcpts = q.env.n_rcpts;
-	a->done = calloc(a->n_rcpts, 1);
-	if (a->done == NULL) {
-		a->deferred = true;
-		snprintf(a->why, sizeof(a->why), "out of memory");
-		queued_free(&q);
-		goto out;
-	}
-	if (e->done != NULL && e->n_rcpts == a->n_rcpts)
-		memcpy(a->done, e->done, a->n_rcpts);
+	return false;
+}
+
+/* Deliver every recipient not yet done; true when all now are. */
+static bool deliver_all(struct attempt *a, const struct queued *q)
+{
+	struct qentry *e = a->e;
 	bool all = true;
 	for (size_t i = 0; i < a->n_rcpts; i++) {
 		if (a->done[i])
 			continue;
-		enum store_result r = local_deliver(&s->local, &q, i, e->recovering,
-						    a->why, sizeof(a->why));
+		enum store_result r = local_deliver(&e->sched->local, q, i,
+						    e->recovering, a->why,
+						    sizeof(a->why));
 		if (r == STORE_OK) {
 			a->done[i] = 1;
-			log_delivered(&q, i, e->attempts + 1);
+			log_delivered(q, i, e->attempts + 1);
 			continue;
 		}
 		all = false;
 		log_warn("queue=%s event=deferred rcpt=<%s> mailbox=%s "
 			 "reason=\"%s\" attempt=%u",
-			 q.env.id, q.env.rcpts[i].orig, q.env.rcpts[i].mailbox,
+			 q->env.id, q->env.rcpts[i].orig, q->env.rcpts[i].mailbox,
 			 a->why, e->attempts + 1);
 	}
-	a->deferred = !all;
-	if (all) {
-		if (spool_remove(s->spool, e->id) < 0 && errno != ENOENT)
-			log_error("queue=%s event=remove-failed error=\"%s\"",
-				  e->id, strerror(errno));
-		else
-			log_info("queue=%s event=removed delay=%.3fs", e->id,
-				 (double)(monotonic_ms() - e->first_ms) / 1000.0);
+	return all;
+}
+
+static void dequeue(struct qentry *e)
+{
+	if (spool_remove(e->sched->spool, e->id) < 0 && errno != ENOENT)
+		log_error("queue=%s event=remove-failed error=\"%s\"", e->id,
+			  strerror(errno));
+	else
+		log_info("queue=%s event=removed delay=%.3fs", e->id,
+			 (double)(monotonic_ms() - e->first_ms) / 1000.0);
+}
+
+/* Runs on a delivery pool thread. */
+static void attempt_job(void *arg)
+{
+	struct attempt *a = arg;
+	struct qentry *e = a->e;
+	struct queued q;
+	if (load_for_attempt(a, &q)) {
+		a->n_rcpts = q.env.n_rcpts;
+		a->done = calloc(a->n_rcpts, 1);
+		if (a->done == NULL) {
+			a->deferred = true;
+			snprintf(a->why, sizeof(a->why), "out of memory");
+		} else {
+			if (e->done != NULL && e->n_rcpts == a->n_rcpts)
+				memcpy(a->done, e->done, a->n_rcpts);
+			a->deferred = !deliver_all(a, &q);
+			if (!a->deferred)
+				dequeue(e);
+		}
+		queued_free(&q);
 	}
-	queued_free(&q);
-out:
-	if (inbox_post(s->inbox, attempt_done, a) < 0)
+	if (inbox_post(e->sched->inbox, attempt_done, a) < 0)
 		abort(); /* cannot report back: nothing safe is left to do */
 }
 

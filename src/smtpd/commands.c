@@ -283,6 +283,42 @@ static void reply_path_error(struct session *s, enum addr_result r,
 			      sender ? "sender" : "recipient", why);
 }
 
+/* Parse "FROM:<path> [params]" into mb and mp; replies and returns false
+ * when it cannot be taken. */
+static bool parse_mail(struct session *s, const struct smtp_command *cmd,
+		       struct mailbox *mb, struct mail_params *mp)
+{
+	size_t len, used;
+	const char *why, *p = after_keyword(cmd, "FROM:", &len);
+	if (p == NULL) {
+		session_reply(s, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
+		return false;
+	}
+	enum addr_result r = address_parse_path(
+		p, len, ADDR_F_EMPTY_OK | ADDR_F_UTF8, mb, &used, &why);
+	if (r != ADDR_OK) {
+		reply_path_error(s, r, why, true);
+		return false;
+	}
+	struct esmtp_param params[ESMTP_PARAMS_MAX];
+	int n = esmtp_parse_params(p + used, len - used, params, &why);
+	if (n < 0) {
+		session_reply(s, 501, "5.5.4", "Syntax error in parameters: %s", why);
+		return false;
+	}
+	if (n > 0 && !s->esmtp) {
+		session_reply(s, 555, "5.5.4", "Parameters need EHLO");
+		return false;
+	}
+	if (!mail_params(s, params, n, mp))
+		return false;
+	if (mb->utf8 && !mp->smtputf8) {
+		session_reply(s, 553, "5.6.7", "Non-ASCII address needs SMTPUTF8");
+		return false;
+	}
+	return true;
+}
+
 static void cmd_mail(struct session *s, const struct smtp_command *cmd)
 {
 	const struct listener_config *lc = s->ls->cfg;
@@ -294,37 +330,10 @@ static void cmd_mail(struct session *s, const struct smtp_command *cmd)
 		session_reply(s, 530, "5.7.0", "Authentication required");
 		return;
 	}
-	size_t len, used;
-	const char *p = after_keyword(cmd, "FROM:", &len);
-	if (p == NULL) {
-		session_reply(s, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
-		return;
-	}
 	struct mailbox mb;
-	const char *why;
-	enum addr_result r = address_parse_path(
-		p, len, ADDR_F_EMPTY_OK | ADDR_F_UTF8, &mb, &used, &why);
-	if (r != ADDR_OK) {
-		reply_path_error(s, r, why, true);
-		return;
-	}
-	struct esmtp_param params[ESMTP_PARAMS_MAX];
 	struct mail_params mp = {0};
-	int n = esmtp_parse_params(p + used, len - used, params, &why);
-	if (n < 0) {
-		session_reply(s, 501, "5.5.4", "Syntax error in parameters: %s", why);
+	if (!parse_mail(s, cmd, &mb, &mp))
 		return;
-	}
-	if (n > 0 && !s->esmtp) {
-		session_reply(s, 555, "5.5.4", "Parameters need EHLO");
-		return;
-	}
-	if (!mail_params(s, params, n, &mp))
-		return;
-	if (mb.utf8 && !mp.smtputf8) {
-		session_reply(s, 553, "5.6.7", "Non-ASCII address needs SMTPUTF8");
-		return;
-	}
 	uint64_t max = s->sd->cfg->smtp_max_message_size;
 	if (mp.size > max) {
 		session_reply(s, 552, "5.3.4",
