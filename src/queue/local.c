@@ -9,6 +9,8 @@
 static size_t count_lines(const char *p, size_t n)
 {
 	size_t lines = 0;
+	if (n == 0)
+		return 0;
 	const char *end = p + n;
 	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		lines++;
@@ -46,9 +48,13 @@ enum store_result local_deliver(const struct local_ctx *ctx,
 		return STORE_TEMPFAIL;
 	}
 	const char *msg = q->data + q->msg_off;
-	struct iovec parts[2] = {{prefix, (size_t)n},
+	const struct envelope *env = &q->env;
+	struct iovec parts[3] = {{prefix, (size_t)n},
+				 {env->prepend, env->prepend_len},
 				 {(void *)msg, q->msg_len}};
-	uint64_t size = (uint64_t)n + q->msg_len;
+	uint64_t size = (uint64_t)n + env->prepend_len + q->msg_len;
+	uint64_t lines = 2 + count_lines(env->prepend, env->prepend_len) +
+			 count_lines(msg, q->msg_len);
 	struct maildir_delivery m = {
 		.root = root,
 		.queue_id = q->env.id,
@@ -56,9 +62,9 @@ enum store_result local_deliver(const struct local_ctx *ctx,
 		.arrived = q->env.arrived,
 		.hostname = ctx->hostname,
 		.parts = parts,
-		.n_parts = 2,
+		.n_parts = 3,
 		.size = size,
-		.crlf_size = size + 2 + count_lines(msg, q->msg_len),
+		.crlf_size = size + lines,
 		.quota = quota,
 		.recovering = recovering,
 	};

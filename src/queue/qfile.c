@@ -44,7 +44,29 @@ void envelope_free(struct envelope *env)
 	free(env->sender);
 	free(env->client_ip);
 	free(env->helo);
+	free(env->prepend);
 	memset(env, 0, sizeof(*env));
+}
+
+static bool prepend_text_valid(const char *text, size_t n)
+{
+	return n > 0 && text[n - 1] == '\n' && memchr(text, '\0', n) == NULL &&
+	       memchr(text, '\r', n) == NULL;
+}
+
+int envelope_prepend(struct envelope *env, const char *text, size_t n)
+{
+	if (!prepend_text_valid(text, n) ||
+	    n > QFILE_PREPEND_MAX - env->prepend_len)
+		return -1;
+	char *p = realloc(env->prepend, env->prepend_len + n + 1);
+	if (p == NULL)
+		return -1;
+	memcpy(p + env->prepend_len, text, n);
+	env->prepend = p;
+	env->prepend_len += n;
+	p[env->prepend_len] = '\0';
+	return 0;
 }
 
 /* A value may hold any byte but controls (so never a LF or a tab). */
@@ -108,6 +130,10 @@ int qfile_encode_header(const struct envelope *env, struct buf *out)
 
 int qfile_encode_end(const struct envelope *env, uint64_t len, struct buf *out)
 {
+	if (env->prepend_len > 0 &&
+	    (buf_appendf(out, "prepend %zu\n", env->prepend_len) < 0 ||
+	     buf_append(out, env->prepend, env->prepend_len) < 0))
+		return -1;
 	return buf_appendf(out, "end %" PRIu64 " %s\n", len, env->nonce);
 }
 
@@ -249,9 +275,28 @@ static int parse_end(const struct envelope *env, const char *data, size_t len,
 	if (nonce_len != QFILE_NONCE_LEN ||
 	    memcmp(sp + 1, env->nonce, QFILE_NONCE_LEN) != 0)
 		return -1;
-	if (mlen != end_start - msg_off)
+	if (mlen > end_start - msg_off)
 		return -1;
 	*msg_len = (size_t)mlen;
+	return 0;
+}
+
+/* The trailer: "prepend <n>\n" and n bytes, repeated, filling exactly the
+ * bytes between the message and the end line. */
+static int parse_trailer(struct envelope *env, const char *p, size_t n)
+{
+	while (n > 0) {
+		const char *lf = memchr(p, '\n', n < 32 ? n : 32);
+		uint64_t len;
+		if (lf == NULL || lf - p < 9 || memcmp(p, "prepend ", 8) != 0 ||
+		    parse_u64(p + 8, (size_t)(lf - p - 8), QFILE_PREPEND_MAX, &len) < 0)
+			return -1;
+		size_t head = (size_t)(lf - p) + 1;
+		if (len > n - head || envelope_prepend(env, lf + 1, (size_t)len) < 0)
+			return -1;
+		p += head + len;
+		n -= head + (size_t)len;
+	}
 	return 0;
 }
 
@@ -281,6 +326,15 @@ int qfile_parse(const char *data, size_t len, struct envelope *env,
 		goto fail;
 	*error_r = "truncated or torn (no valid end line)";
 	if (parse_end(env, data, len, r.pos, msg_len) < 0)
+		goto fail;
+	/* the message is empty or ends with LF: the trailer starts after it */
+	size_t tstart = r.pos + *msg_len;
+	size_t tend = len - 1;
+	while (tend > tstart && data[tend - 1] != '\n')
+		tend--;
+	*error_r = "malformed trailer";
+	if ((*msg_len > 0 && data[tstart - 1] != '\n') ||
+	    parse_trailer(env, data + tstart, tend - tstart) < 0)
 		goto fail;
 	*msg_off = r.pos;
 	return 0;

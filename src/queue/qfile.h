@@ -12,6 +12,8 @@
  *   rcpt <as given>\t<mailbox>\n  one per delivery target
  *   data\n
  *   <the message, LF line ends>
+ *   prepend <n>\n<n bytes>          optional: header fields we add at the
+ *                                  end of the data, put first at delivery
  *   end <message length> <nonce>\n
  *
  * The file is self-delimiting: it is complete only when its last line is the
@@ -33,6 +35,7 @@ enum {
 	QFILE_HEADER_MAX = 8 * 1024 * 1024, /* envelope records */
 	QFILE_RCPTS_MAX = 100000,
 	QFILE_VALUE_MAX = 1024,
+	QFILE_PREPEND_MAX = 1024 * 1024,
 };
 
 struct envelope_rcpt {
@@ -51,6 +54,10 @@ struct envelope {
 	char *helo;
 	struct envelope_rcpt *rcpts;
 	size_t n_rcpts;
+	/* Header fields to put before the message (LF line ends, each ending
+	 * with LF), added after the data: NULL or a string. */
+	char *prepend;
+	size_t prepend_len;
 };
 
 /* Add a recipient (copies both strings). Returns 0 or -1 (ENOMEM/E2BIG). */
@@ -62,7 +69,11 @@ void envelope_free(struct envelope *env);
  * free of control bytes; -1 if one is not (nothing sensible can be
  * written then). */
 int qfile_encode_header(const struct envelope *env, struct buf *out);
-/* Append the end line for a message of len bytes. */
+/* Append a header field (or several) to env->prepend. The text must end
+ * with LF and hold no NUL or CR. 0 or -1. */
+int envelope_prepend(struct envelope *env, const char *text, size_t n);
+/* Append the trailer (prepend records) and the end line for a message of
+ * len bytes. */
 int qfile_encode_end(const struct envelope *env, uint64_t len, struct buf *out);
 
 /* Parse a whole queue file. On success fills env (free with envelope_free)

@@ -131,6 +131,11 @@ struct buf *spool_msg_body(struct spool_msg *m)
 	return &m->body;
 }
 
+int spool_msg_prepend(struct spool_msg *m, const char *text, size_t n)
+{
+	return envelope_prepend(&m->env, text, n);
+}
+
 /* Write what is buffered (the header first, on the first call). */
 static int flush_to_tmp(struct spool_msg *m)
 {

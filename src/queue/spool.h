@@ -36,6 +36,8 @@ struct spool_msg *spool_msg_new(struct spool *s, struct envelope *env);
 const struct envelope *spool_msg_envelope(const struct spool_msg *m);
 /* Where the message bytes go as they arrive (LF line ends). */
 struct buf *spool_msg_body(struct spool_msg *m);
+/* Add header fields to go before the message (see envelope_prepend). */
+int spool_msg_prepend(struct spool_msg *m, const char *text, size_t n);
 /* Move the buffered bytes to a tmp/ file once there are more than
  * threshold of them, so a large message does not stay in memory. */
 int spool_msg_spill(struct spool_msg *m, size_t threshold);

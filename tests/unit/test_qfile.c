@@ -531,6 +531,38 @@ static void queue_ids(void **state)
 			fail_msg("'%s': want %d", t[i].id, t[i].ok);
 }
 
+static void prepend_trailer(void **state)
+{
+	struct envelope env, got;
+	struct buf file;
+	size_t off, mlen;
+	static const char h1[] = "Message-ID: <x@example.org>\n";
+	static const char h2[] = "DKIM-Signature: v=1;\n\tb=abc\n";
+	make_env(&env);
+	assert_int_equal(envelope_prepend(&env, h1, sizeof(h1) - 1), 0);
+	assert_int_equal(envelope_prepend(&env, h2, sizeof(h2) - 1), 0);
+	/* not a header field: no final LF, or a CR or NUL inside */
+	assert_int_equal(envelope_prepend(&env, "X: y", 4), -1);
+	assert_int_equal(envelope_prepend(&env, "X: y\r\n", 6), -1);
+	assert_int_equal(envelope_prepend(&env, "X: \0\n", 5), -1);
+	encode(&env, MSG, sizeof(MSG) - 1, &file);
+	assert_non_null(strstr(file.data, "\nprepend 56\nMessage-ID"));
+	assert_int_equal(parse_copy(file.data, file.len, &got, &off, &mlen), 0);
+	assert_int_equal(mlen, sizeof(MSG) - 1);
+	assert_memory_equal(file.data + off, MSG, mlen);
+	assert_int_equal(got.prepend_len, sizeof(h1) - 1 + sizeof(h2) - 1);
+	assert_string_equal(got.prepend, "Message-ID: <x@example.org>\n"
+					 "DKIM-Signature: v=1;\n\tb=abc\n");
+	envelope_free(&got);
+	expect_every_truncation_fails(&file);
+	/* a trailer that claims more bytes than it holds */
+	char *bad = strstr(file.data, "prepend 56");
+	bad[9] = '9';
+	assert_int_equal(parse_copy(file.data, file.len, &got, &off, &mlen), -1);
+	buf_free(&file);
+	envelope_free(&env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -547,6 +579,7 @@ int main(void)
 	        cmocka_unit_test(value_length_limit),
 	        cmocka_unit_test(encode_refuses_control_byte_in_nonce),
 	        cmocka_unit_test(queue_ids),
+	        cmocka_unit_test(prepend_trailer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
