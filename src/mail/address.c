@@ -169,6 +169,18 @@ static void requote(const char *raw, size_t n, char *out)
 	out[o] = '\0';
 }
 
+void mailbox_set_local(struct mailbox *mb, const char *raw, size_t n)
+{
+	if (raw_is_dot_string(raw, n)) {
+		memcpy(mb->local, raw, n);
+		mb->local[n] = '\0';
+		mb->quoted = false;
+	} else {
+		requote(raw, n, mb->local);
+		mb->quoted = true;
+	}
+}
+
 static enum addr_result parse_local(struct cursor *c, struct mailbox *mb,
 				    const char **error_r)
 {
@@ -184,13 +196,7 @@ static enum addr_result parse_local(struct cursor *c, struct mailbox *mb,
 			*error_r = "local part longer than 64 octets";
 			return ADDR_TOO_LONG;
 		}
-		if (raw_is_dot_string(raw, n)) {
-			memcpy(mb->local, raw, n);
-			mb->local[n] = '\0';
-		} else {
-			requote(raw, n, mb->local);
-			mb->quoted = true;
-		}
+		mailbox_set_local(mb, raw, n);
 		return ADDR_OK;
 	}
 	if (!parse_dot_string(c)) {

@@ -59,6 +59,10 @@ enum addr_result address_parse_path(const char *s, size_t len, unsigned flags,
  * into out, which holds ADDR_TEXT_MAX bytes. Returns the length. */
 size_t mailbox_format(const struct mailbox *mb, char out[ADDR_TEXT_MAX]);
 
+/* Set mb->local from an unquoted local part (n <= ADDR_LOCAL_MAX): kept as
+ * is when it is a Dot-string, else written as a Quoted-string. */
+void mailbox_set_local(struct mailbox *mb, const char *raw, size_t n);
+
 /* Whether the bytes are well-formed UTF-8 (RFC 3629: no overlong forms, no
  * surrogates, nothing past U+10FFFF). */
 bool utf8_valid(const char *s, size_t len);
