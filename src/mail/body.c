@@ -25,6 +25,24 @@ static void problem(struct body_filter *f, unsigned bit)
 	f->problems |= bit;
 }
 
+void body_filter_keep_headers(struct body_filter *f, struct buf *headers)
+{
+	f->headers = headers;
+	headers->max = f->limits.max_header + 1;
+}
+
+/* One byte of the header section into the header copy: a line that turns
+ * out not to be a field (the body starts there) is taken back. */
+static void keep_header_byte(struct body_filter *f, unsigned char c)
+{
+	if (f->line_len == 0)
+		f->hdr_line = f->headers->len;
+	if (!f->in_header)
+		buf_truncate(f->headers, f->hdr_line);
+	else if (buf_append_byte(f->headers, (char)c) < 0)
+		problem(f, BODY_HEADER_TOO_BIG);
+}
+
 /* Header lines: count Received fields (RFC 5321 6.3 loop detection) and find
  * where the header section ends: at the empty line, or at a line that cannot
  * be a header field (no colon after the name), as other MTAs do. */
@@ -88,6 +106,12 @@ void body_filter_feed(struct body_filter *f, const char *p, size_t n)
 		if (f->cr) {
 			f->cr = false;
 			if (c == '\n') {
+				if (f->headers != NULL && f->in_header && f->line_len > 0) {
+					if (f->field_state == FIELD_NAME) /* no colon */
+						buf_truncate(f->headers, f->hdr_line);
+					else
+						keep_header_byte(f, c);
+				}
 				end_of_line(f);
 				continue; /* the LF starts the next span */
 			}
@@ -107,8 +131,11 @@ void body_filter_feed(struct body_filter *f, const char *p, size_t n)
 			problem(f, BODY_NUL);
 		else if (c >= 0x80)
 			f->eight_bit = true;
-		if (f->in_header)
+		if (f->in_header) {
 			header_byte(f, c);
+			if (f->headers != NULL)
+				keep_header_byte(f, c);
+		}
 		f->line_len++;
 	}
 	keep(f, p, span, n);

@@ -38,6 +38,9 @@ struct body_limits {
 struct body_filter {
 	struct body_limits limits;
 	struct buf *out;     /* the LF copy; nothing is added after a problem */
+	struct buf *headers; /* if set: a copy of the header fields alone (LF
+				line ends), for checks made at the end */
+	size_t hdr_line;     /* headers->len where the current line began */
 	uint64_t size;       /* bytes seen, CRLF form */
 	size_t line_len;     /* bytes of the current line, CR LF excluded */
 	bool cr;             /* the last byte was a CR */
@@ -53,6 +56,8 @@ struct body_filter {
 
 void body_filter_init(struct body_filter *f, const struct body_limits *lim,
 		      struct buf *out);
+/* Also keep the header section in headers (bounded by max_header). */
+void body_filter_keep_headers(struct body_filter *f, struct buf *headers);
 /* Check n more bytes and append them, with LF line ends, to f->out. */
 void body_filter_feed(struct body_filter *f, const char *p, size_t n);
 /* The data is complete: a trailing CR is a bare CR; a last line without a

@@ -518,6 +518,37 @@ static void bdat_crlf_across_chunks(void **state)
 	buf_free(&out);
 }
 
+static void header_copy(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *headers;
+	} cases[] = {
+		{"From: a@x.org\r\nSubject: s\r\n folded\r\n\r\nbody\r\nX: no\r\n",
+		 "From: a@x.org\nSubject: s\n folded\n"},
+		{"A: 1\r\nnot a header\r\nB: 2\r\n", "A: 1\n"},
+		{"A: 1\r\nnocolon\r\nB: 2\r\n", "A: 1\n"},
+		{"\r\nbody only\r\n", ""},
+		{"Only: header\r\n", "Only: header\n"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf out, hdr;
+		struct body_filter f;
+		buf_init(&out, 0);
+		buf_init(&hdr, 0);
+		body_filter_init(&f, &default_limits, &out);
+		body_filter_keep_headers(&f, &hdr);
+		/* byte by byte: the copy must not depend on how data arrives */
+		for (const char *p = cases[i].in; *p != '\0'; p++)
+			body_filter_feed(&f, p, 1);
+		body_filter_finish(&f);
+		assert_int_equal(f.problems, 0);
+		assert_string_equal(buf_cstr(&hdr), cases[i].headers);
+		buf_free(&out);
+		buf_free(&hdr);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +563,7 @@ int main(void)
 	        cmocka_unit_test(data_several_problems),
 	        cmocka_unit_test(bdat_filter),
 	        cmocka_unit_test(bdat_crlf_across_chunks),
+		cmocka_unit_test(header_copy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
