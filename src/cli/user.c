@@ -3,6 +3,7 @@
 
 #include "lib/parse.h"
 #include "sasl/password.h"
+#include "sasl/scram.h"
 #include "store/maildir.h"
 
 #include <inttypes.h>
@@ -32,16 +33,27 @@ static int get_password(const struct cli *cli, char *pw, size_t n)
 	return cli_read_password(pw, n);
 }
 
-/* Hash the password and forget it. */
-static int make_hash(const struct cli *cli, char hash[PASSWORD_HASH_MAX])
+/* What is stored of a password: its argon2id hash (PLAIN, LOGIN) and its
+ * SCRAM-SHA-256 keys (which the server needs in this form). The password
+ * itself is forgotten. */
+struct credentials {
+	char hash[PASSWORD_HASH_MAX];
+	char scram[SCRAM_CRED_MAX];
+};
+
+static int make_credentials(const struct cli *cli, struct credentials *c)
 {
 	char pw[PASSWORD_MAX + 2];
+	struct scram_credentials sc;
 	int rc = get_password(cli, pw, sizeof(pw));
-	if (rc == 0 && password_hash(pw, strlen(pw), hash) < 0) {
+	if (rc == 0 && (password_hash(pw, strlen(pw), c->hash) < 0 ||
+			scram_derive(pw, strlen(pw), SCRAM_ITERATIONS, &sc) < 0 ||
+			scram_credentials_encode(&sc, c->scram) < 0)) {
 		cli_error("cannot hash the password");
 		rc = -1;
 	}
 	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(&sc, sizeof(sc));
 	return rc;
 }
 
@@ -65,10 +77,12 @@ static int user_add(struct cli *cli, struct directory *d, const char *address)
 		cli_error("%s exists already", address);
 		return -1;
 	}
-	char hash[PASSWORD_HASH_MAX], root[MAILDIR_PATH_MAX];
-	if (make_hash(cli, hash) < 0)
+	struct credentials c;
+	char root[MAILDIR_PATH_MAX];
+	if (make_credentials(cli, &c) < 0)
 		return -1;
-	int rc = dir_user_add(d, address, hash, quota);
+	int rc = dir_user_add(d, address, c.hash, c.scram, quota);
+	explicit_bzero(&c, sizeof(c));
 	if (rc != 0) {
 		cli_error("%s", rc < 0 ? directory_error(d) : "cannot add the user");
 		return -1;
@@ -85,16 +99,18 @@ static int user_add(struct cli *cli, struct directory *d, const char *address)
 static int user_passwd(struct cli *cli, struct directory *d,
 		       const char *address)
 {
-	char hash[PASSWORD_HASH_MAX];
+	struct credentials c;
 	struct dir_user u;
 	if (dir_user_get(d, address, &u) != 1) {
 		cli_error("no user %s", address);
 		return -1;
 	}
 	dir_user_clear(&u);
-	if (make_hash(cli, hash) < 0)
+	if (make_credentials(cli, &c) < 0)
 		return -1;
-	if (dir_user_set_password(d, address, hash) != 0) {
+	int rc = dir_user_set_password(d, address, c.hash, c.scram);
+	explicit_bzero(&c, sizeof(c));
+	if (rc != 0) {
 		cli_error("%s", directory_error(d));
 		return -1;
 	}

@@ -29,6 +29,33 @@ static const char *const migrations[] = {
 	"  target TEXT NOT NULL,"
 	"  domain TEXT NOT NULL REFERENCES domains(name),"
 	"  PRIMARY KEY (address, target));",
+
+	/* 2: submission */
+	"ALTER TABLE users ADD COLUMN scram TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE users ADD COLUMN max_messages INTEGER;"
+	"ALTER TABLE users ADD COLUMN max_recipients INTEGER;"
+	"CREATE TABLE senders ("
+	"  user TEXT NOT NULL REFERENCES users(address) ON DELETE CASCADE,"
+	"  address TEXT NOT NULL,"
+	"  PRIMARY KEY (user, address));"
+	"CREATE TABLE tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user TEXT NOT NULL REFERENCES users(address) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  senders TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL,"
+	"  last_used INTEGER,"
+	"  UNIQUE (user, name));"
+	"CREATE TABLE certs ("
+	"  fingerprint TEXT PRIMARY KEY NOT NULL,"
+	"  user TEXT NOT NULL REFERENCES users(address) ON DELETE CASCADE,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE sends ("
+	"  user TEXT NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  rcpts INTEGER NOT NULL);"
+	"CREATE INDEX sends_user_time ON sends(user, time);",
 };
 
 enum stmt_id {
@@ -40,7 +67,8 @@ enum stmt_id {
 
 static const char *const queries[Q_COUNT] = {
 	[Q_DOMAIN_EXISTS] = "SELECT 1 FROM domains WHERE name = ?1",
-	[Q_USER_GET] = "SELECT address, password, quota, created FROM users "
+	[Q_USER_GET] = "SELECT address, password, quota, created, scram, "
+		       "max_messages, max_recipients FROM users "
 		       "WHERE address = ?1",
 	[Q_ALIAS_TARGETS] = "SELECT target FROM aliases WHERE address = ?1 "
 			    "ORDER BY target",
@@ -180,6 +208,10 @@ struct directory *directory_thread(void)
 	if (d == NULL && thread_path != NULL) {
 		const char *err;
 		d = directory_open(thread_path, &err);
+		/* the server writes only its sending log: losing its last rows
+		 * to a power cut is harmless, an fsync per message is not */
+		if (d != NULL)
+			exec(d, "PRAGMA synchronous = NORMAL");
 		pthread_setspecific(thread_key, d);
 	}
 	return d;
@@ -310,23 +342,30 @@ int dir_domain_exists(struct directory *d, const char *name)
 	return rc;
 }
 
+static void free_secret(char **p)
+{
+	if (*p != NULL) {
+		explicit_bzero(*p, strlen(*p));
+		free(*p);
+	}
+	*p = NULL;
+}
+
 void dir_user_clear(struct dir_user *u)
 {
-	if (u->password != NULL) {
-		explicit_bzero(u->password, strlen(u->password));
-		free(u->password);
-	}
+	free_secret(&u->password);
+	free_secret(&u->scram);
 	memset(u, 0, sizeof(*u));
 }
 
 int dir_user_add(struct directory *d, const char *address,
-		 const char *password_hash, uint64_t quota)
+		 const char *password_hash, const char *scram, uint64_t quota)
 {
 	const char *domain = strchr(address, '@') + 1;
 	return run(d,
-		   "INSERT INTO users(address, domain, password, quota, created) "
-		   "VALUES(?1, ?2, ?3, ?4, ?5)",
-		   "sssii", address, domain, password_hash, (int64_t)quota,
+		   "INSERT INTO users(address, domain, password, scram, quota, "
+		   "created) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+		   "ssssii", address, domain, password_hash, scram, (int64_t)quota,
 		   now_s());
 }
 
@@ -339,10 +378,20 @@ int dir_user_del(struct directory *d, const char *address)
 }
 
 int dir_user_set_password(struct directory *d, const char *address,
-			  const char *password_hash)
+			  const char *password_hash, const char *scram)
 {
-	return run(d, "UPDATE users SET password = ?2 WHERE address = ?1", "ss",
-		   address, password_hash);
+	return run(d, "UPDATE users SET password = ?2, scram = ?3 "
+		      "WHERE address = ?1", "sss",
+		   address, password_hash, scram);
+}
+
+int dir_user_set_limits(struct directory *d, const char *address,
+			int64_t max_messages, int64_t max_recipients)
+{
+	return run(d,
+		   "UPDATE users SET max_messages = nullif(?2, -1), "
+		   "max_recipients = nullif(?3, -1) WHERE address = ?1",
+		   "sii", address, max_messages, max_recipients);
 }
 
 int dir_user_set_quota(struct directory *d, const char *address,
@@ -361,10 +410,18 @@ int dir_user_get(struct directory *d, const char *address, struct dir_user *u)
 		snprintf(u->address, sizeof(u->address), "%s",
 			 (const char *)sqlite3_column_text(st, 0));
 		const char *pw = (const char *)sqlite3_column_text(st, 1);
+		const char *scram = (const char *)sqlite3_column_text(st, 4);
 		u->password = strdup(pw != NULL ? pw : "");
+		u->scram = strdup(scram != NULL ? scram : "");
 		u->quota = (uint64_t)sqlite3_column_int64(st, 2);
 		u->created = sqlite3_column_int64(st, 3);
-		if (u->password == NULL)
+		u->max_messages = sqlite3_column_type(st, 5) == SQLITE_NULL
+					  ? -1
+					  : sqlite3_column_int64(st, 5);
+		u->max_recipients = sqlite3_column_type(st, 6) == SQLITE_NULL
+					    ? -1
+					    : sqlite3_column_int64(st, 6);
+		if (u->password == NULL || u->scram == NULL)
 			rc = -1;
 	}
 	sqlite3_reset(st);
@@ -572,4 +629,184 @@ enum dir_resolve_result dir_resolve(struct directory *d, const char *address,
 	if (r != DIR_FOUND)
 		dir_targets_free(out);
 	return r;
+}
+
+/* ------------------------------------------------------------ submission */
+
+int dir_may_send_as(struct directory *d, const char *user, const char *address,
+		    const char *delimiters)
+{
+	char a[DIR_ADDRESS_MAX + 1];
+	size_t n = strlen(address);
+	const char *at = strrchr(address, '@');
+	if (n > DIR_ADDRESS_MAX || at == NULL)
+		return 0;
+	memcpy(a, address, n + 1);
+	ascii_lower(a, n);
+	if (strcmp(a, user) == 0)
+		return 1;
+	struct dir_targets t;
+	enum dir_resolve_result r = dir_resolve(d, a, delimiters, &t);
+	if (r == DIR_ERROR)
+		return -1;
+	bool ours = false;
+	for (size_t i = 0; r == DIR_FOUND && i < t.n && !ours; i++)
+		ours = strcmp(t.mailbox[i], user) == 0;
+	dir_targets_free(&t);
+	if (ours)
+		return 1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(d->db,
+			       "SELECT 1 FROM senders WHERE user = ?1 AND "
+			       "(address = ?2 OR address = ?3)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a + (at - address), -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int dir_sender_add(struct directory *d, const char *user, const char *address)
+{
+	return run(d, "INSERT INTO senders(user, address) VALUES(?1, ?2)", "ss",
+		   user, address);
+}
+
+int dir_sender_del(struct directory *d, const char *user, const char *address)
+{
+	return run(d, "DELETE FROM senders WHERE user = ?1 AND address = ?2", "ss",
+		   user, address);
+}
+
+int dir_sender_list(struct directory *d, const char *user, dir_row_fn *fn,
+		    void *arg)
+{
+	return list(d,
+		    "SELECT user, address, 0 FROM senders "
+		    "WHERE ?1 IS NULL OR user = ?1 ORDER BY user, address",
+		    user, fn, arg);
+}
+
+int dir_token_add(struct directory *d, const char *user, const char *name,
+		  const char *hash, const char *senders)
+{
+	return run(d,
+		   "INSERT INTO tokens(user, name, hash, senders, created) "
+		   "VALUES(?1, ?2, ?3, ?4, ?5)",
+		   "ssssi", user, name, hash, senders, now_s());
+}
+
+int dir_token_del(struct directory *d, const char *user, const char *name)
+{
+	return run(d, "DELETE FROM tokens WHERE user = ?1 AND name = ?2", "ss",
+		   user, name);
+}
+
+int dir_token_list(struct directory *d, const char *user, dir_row_fn *fn,
+		   void *arg)
+{
+	return list(d,
+		    "SELECT name, senders, created FROM tokens "
+		    "WHERE user = ?1 ORDER BY name",
+		    user, fn, arg);
+}
+
+int dir_token_find(struct directory *d, const char *hash, struct dir_token *t)
+{
+	sqlite3_stmt *st;
+	memset(t, 0, sizeof(*t));
+	if (sqlite3_prepare_v2(d->db,
+			       "SELECT id, user, name, senders FROM tokens "
+			       "WHERE hash = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		t->id = sqlite3_column_int64(st, 0);
+		snprintf(t->user, sizeof(t->user), "%s", sqlite3_column_text(st, 1));
+		snprintf(t->name, sizeof(t->name), "%s", sqlite3_column_text(st, 2));
+		snprintf(t->senders, sizeof(t->senders), "%s",
+			 sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int dir_token_used(struct directory *d, int64_t id, int64_t when)
+{
+	return run(d, "UPDATE tokens SET last_used = ?2 WHERE id = ?1", "ii", id,
+		   when);
+}
+
+int dir_cert_add(struct directory *d, const char *fingerprint, const char *user)
+{
+	return run(d,
+		   "INSERT INTO certs(fingerprint, user, created) VALUES(?1, ?2, ?3)",
+		   "ssi", fingerprint, user, now_s());
+}
+
+int dir_cert_del(struct directory *d, const char *fingerprint)
+{
+	return run(d, "DELETE FROM certs WHERE fingerprint = ?1", "s", fingerprint);
+}
+
+int dir_cert_list(struct directory *d, const char *user, dir_row_fn *fn,
+		  void *arg)
+{
+	return list(d,
+		    "SELECT fingerprint, user, created FROM certs "
+		    "WHERE ?1 IS NULL OR user = ?1 ORDER BY user, fingerprint",
+		    user, fn, arg);
+}
+
+int dir_cert_user(struct directory *d, const char *fingerprint,
+		  char user[DIR_ADDRESS_MAX + 1])
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(d->db, "SELECT user FROM certs WHERE fingerprint = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(user, DIR_ADDRESS_MAX + 1, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int dir_sends_record(struct directory *d, const char *user, int64_t when,
+		     unsigned rcpts)
+{
+	/* rows older than a day are of no use to an hourly limit */
+	run(d, "DELETE FROM sends WHERE user = ?1 AND time < ?2", "si", user,
+	    when - 86400);
+	int rc = run(d, "INSERT INTO sends(user, time, rcpts) VALUES(?1, ?2, ?3)",
+		     "sii", user, when, (int64_t)rcpts);
+	return rc < 0 ? -1 : 0;
+}
+
+int dir_sends_usage(struct directory *d, const char *user, int64_t since,
+		    unsigned *messages, unsigned *rcpts, int64_t *oldest)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(d->db,
+			       "SELECT count(*), coalesce(sum(rcpts), 0), "
+			       "coalesce(min(time), 0) FROM sends "
+			       "WHERE user = ?1 AND time > ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*messages = (unsigned)sqlite3_column_int64(st, 0);
+		*rcpts = (unsigned)sqlite3_column_int64(st, 1);
+		*oldest = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
 }

@@ -43,16 +43,22 @@ int dir_domain_exists(struct directory *d, const char *name);
 
 struct dir_user {
 	char address[DIR_ADDRESS_MAX + 1];
-	char *password; /* encoded hash; freed by dir_user_clear */
+	char *password; /* argon2id hash; freed by dir_user_clear */
+	char *scram;    /* SCRAM-SHA-256 credentials, "" when none */
 	uint64_t quota; /* bytes, 0 = none */
 	int64_t created;
+	int64_t max_messages;   /* per hour; -1: the configured default */
+	int64_t max_recipients; /* per hour; -1: the configured default */
 };
 void dir_user_clear(struct dir_user *u);
 int dir_user_add(struct directory *d, const char *address,
-		 const char *password_hash, uint64_t quota);
+		 const char *password_hash, const char *scram, uint64_t quota);
 int dir_user_del(struct directory *d, const char *address);
 int dir_user_set_password(struct directory *d, const char *address,
-			  const char *password_hash);
+			  const char *password_hash, const char *scram);
+/* -1 for either: back to the configured default. */
+int dir_user_set_limits(struct directory *d, const char *address,
+			int64_t max_messages, int64_t max_recipients);
 int dir_user_set_quota(struct directory *d, const char *address,
 		       uint64_t quota);
 /* 1 found, 0 not found, -1 error */
@@ -94,6 +100,55 @@ void dir_targets_free(struct dir_targets *t);
 enum dir_resolve_result dir_resolve(struct directory *d, const char *address,
 				    const char *delimiters,
 				    struct dir_targets *out);
+
+/* --- submission ------------------------------------------------------ */
+
+/* May user send as address (MAIL FROM and From:)? Yes for the user's own
+ * address and sub-addresses, any alias that reaches the user, and the
+ * addresses (or "@domain") an administrator allowed with dir_sender_add.
+ * 1 yes, 0 no, -1 error. */
+int dir_may_send_as(struct directory *d, const char *user, const char *address,
+		    const char *delimiters);
+int dir_sender_add(struct directory *d, const char *user, const char *address);
+int dir_sender_del(struct directory *d, const char *user, const char *address);
+/* (user, address, 0) rows */
+int dir_sender_list(struct directory *d, const char *user, dir_row_fn *fn,
+		    void *arg);
+
+/* Send-only tokens, stored as the SHA-256 of the token (hex). */
+struct dir_token {
+	int64_t id;
+	char user[DIR_ADDRESS_MAX + 1];
+	char name[128];
+	char senders[1024]; /* space-separated From addresses, "" = any */
+};
+int dir_token_add(struct directory *d, const char *user, const char *name,
+		  const char *hash, const char *senders);
+int dir_token_del(struct directory *d, const char *user, const char *name);
+/* (name, senders, created) rows of one user, or (user:name, ...) of all */
+int dir_token_list(struct directory *d, const char *user, dir_row_fn *fn,
+		   void *arg);
+/* 1 found, 0 not, -1 error */
+int dir_token_find(struct directory *d, const char *hash, struct dir_token *t);
+int dir_token_used(struct directory *d, int64_t id, int64_t when);
+
+/* Client certificates, by SHA-256 fingerprint (lower-case hex). */
+int dir_cert_add(struct directory *d, const char *fingerprint, const char *user);
+int dir_cert_del(struct directory *d, const char *fingerprint);
+/* (fingerprint, user, created) rows */
+int dir_cert_list(struct directory *d, const char *user, dir_row_fn *fn,
+		  void *arg);
+/* The user a fingerprint belongs to: 1 found (into user), 0 not, -1. */
+int dir_cert_user(struct directory *d, const char *fingerprint,
+		  char user[DIR_ADDRESS_MAX + 1]);
+
+/* The sending log behind the hourly limits. */
+int dir_sends_record(struct directory *d, const char *user, int64_t when,
+		     unsigned rcpts);
+/* Messages and recipients since `since`, and the time of the oldest of
+ * those messages (0 when none). */
+int dir_sends_usage(struct directory *d, const char *user, int64_t since,
+		    unsigned *messages, unsigned *rcpts, int64_t *oldest);
 
 const char *directory_error(struct directory *d);
 

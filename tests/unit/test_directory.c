@@ -98,7 +98,7 @@ static void domain_with_users_stays(void **state)
 {
 	struct directory *d = dir_of(state);
 	assert_int_equal(dir_domain_add(d, "example.org"), 0);
-	assert_int_equal(dir_user_add(d, "alice@example.org", HASH, 0), 0);
+	assert_int_equal(dir_user_add(d, "alice@example.org", HASH, "", 0), 0);
 	assert_int_not_equal(dir_domain_del(d, "example.org"), 0);
 	assert_int_equal(dir_domain_exists(d, "example.org"), 1);
 	struct dir_user u;
@@ -114,11 +114,11 @@ static void users(void **state)
 	struct dir_user u;
 	assert_int_equal(dir_domain_add(d, "example.org"), 0);
 	int64_t before = (int64_t)time(NULL);
-	assert_int_equal(dir_user_add(d, "alice@example.org", HASH, 1048576),
+	assert_int_equal(dir_user_add(d, "alice@example.org", HASH, "", 1048576),
 	                 0);
 	int64_t after = (int64_t)time(NULL);
-	assert_int_equal(dir_user_add(d, "alice@example.org", "x", 1), 1);
-	assert_int_equal(dir_user_add(d, "bob@example.org", "$2y$other", 0), 0);
+	assert_int_equal(dir_user_add(d, "alice@example.org", "x", "", 1), 1);
+	assert_int_equal(dir_user_add(d, "bob@example.org", "$2y$other", "", 0), 0);
 
 	assert_int_equal(dir_user_get(d, "alice@example.org", &u), 1);
 	assert_string_equal(u.address, "alice@example.org");
@@ -142,9 +142,9 @@ static void users(void **state)
 	assert_int_equal(
 	        dir_user_set_quota(d, "alice@example.org", UINT64_C(5) << 30),
 	        0);
-	assert_int_equal(dir_user_set_password(d, "alice@example.org", "new"),
+	assert_int_equal(dir_user_set_password(d, "alice@example.org", "new", ""),
 	                 0);
-	assert_int_equal(dir_user_set_password(d, "carol@example.org", "x"), 1);
+	assert_int_equal(dir_user_set_password(d, "carol@example.org", "x", ""), 1);
 	assert_int_equal(dir_user_set_quota(d, "carol@example.org", 1), 1);
 	assert_int_equal(dir_user_get(d, "alice@example.org", &u), 1);
 	assert_string_equal(u.password, "new");
@@ -169,8 +169,8 @@ static void aliases(void **state)
 	buf_init(&rows, 0);
 	assert_int_equal(dir_domain_add(d, "example.org"), 0);
 	assert_int_equal(dir_domain_add(d, "example.net"), 0);
-	assert_int_equal(dir_user_add(d, "alice@example.org", HASH, 0), 0);
-	assert_int_equal(dir_user_add(d, "bob@example.org", HASH, 0), 0);
+	assert_int_equal(dir_user_add(d, "alice@example.org", HASH, "", 0), 0);
+	assert_int_equal(dir_user_add(d, "bob@example.org", HASH, "", 0), 0);
 	assert_int_equal(
 	        dir_alias_add(d, "info@example.org", "alice@example.org"), 0);
 	assert_int_equal(
@@ -226,9 +226,9 @@ static void listings(void **state)
 	assert_string_equal(buf_cstr(&rows), "");
 	assert_int_equal(dir_domain_add(d, "b.example"), 0);
 	assert_int_equal(dir_domain_add(d, "a.example"), 0);
-	assert_int_equal(dir_user_add(d, "x@b.example", HASH, 7), 0);
-	assert_int_equal(dir_user_add(d, "y@b.example", HASH, 0), 0);
-	assert_int_equal(dir_user_add(d, "z@a.example", HASH, 0), 0);
+	assert_int_equal(dir_user_add(d, "x@b.example", HASH, "", 7), 0);
+	assert_int_equal(dir_user_add(d, "y@b.example", HASH, "", 0), 0);
+	assert_int_equal(dir_user_add(d, "z@a.example", HASH, "", 0), 0);
 	assert_int_equal(dir_domain_list(d, collect, &rows), 0);
 	assert_string_equal(buf_cstr(&rows), "a.example||1\n"
 	                                     "b.example||2\n");
