@@ -24,13 +24,17 @@ enum section {
 	SEC_SMTP,
 	SEC_QUEUE,
 	SEC_DELIVERY,
+	SEC_AUTH,
+	SEC_SUBMISSION,
 	SEC_LISTENER,    /* named, repeatable */
 	SEC_CERTIFICATE, /* named, repeatable */
 	SEC_COUNT
 };
 
 static const char *const section_names[SEC_COUNT] = {
-	"", "tls", "smtp", "queue", "delivery", "listener", "certificate"};
+	"",	    "tls",	  "smtp",     "queue",
+	"delivery", "auth",	  "submission", "listener",
+	"certificate"};
 
 enum param_type { T_STRING, T_BOOL, T_UINT, T_SIZE, T_DURATION, T_ENUM };
 
@@ -38,6 +42,8 @@ static const char *const role_names[] = {"mx", "submission", NULL};
 static const char *const listener_tls_names[] = {"none", "starttls",
 						  "implicit", NULL};
 static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
+static const char *const client_cert_names[] = {"none", "request", "require",
+						NULL};
 static const char *const log_level_names[] = {"error", "warn", "info",
 					      "debug", NULL};
 
@@ -96,6 +102,9 @@ static const struct param params[] = {
 	 "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are OpenSSL's)."},
 	{SEC_TLS, "min_version", T_ENUM, C(tls_min_version), "1.2", 0, 0,
 	 tls_min_names, "Oldest TLS version accepted; never below 1.2."},
+	{SEC_TLS, "client_ca", T_STRING, C(tls_client_ca), "", 0, 0, NULL,
+	 "PEM file of the CAs whose client certificates are trusted (for "
+	 "AUTH EXTERNAL); needed by listeners with client_certificates."},
 
 	{SEC_SMTP, "max_message_size", T_SIZE, C(smtp_max_message_size), "35M",
 	 1024, 2048 * MiB, NULL,
@@ -150,6 +159,36 @@ static const struct param params[] = {
 	 0, UINT64_MAX, NULL,
 	 "Mailbox quota for users created without --quota; 0: no limit."},
 
+	{SEC_AUTH, "mechanisms", T_STRING, C(auth_mechanisms),
+	 "PLAIN LOGIN SCRAM-SHA-256 SCRAM-SHA-256-PLUS EXTERNAL", 0, 0, NULL,
+	 "SASL mechanisms offered, after TLS only. -PLUS needs TLS 1.3 or the "
+	 "extended master secret; EXTERNAL needs a trusted client "
+	 "certificate."},
+	{SEC_AUTH, "failure_delay", T_DURATION, C(auth_failure_delay_ms), "2s",
+	 0, 600000, NULL,
+	 "Wait after the first failed login from an address (an IPv4 address "
+	 "or IPv6 /64, across all its connections); it doubles with each "
+	 "further failure."},
+	{SEC_AUTH, "failure_delay_max", T_DURATION, C(auth_failure_delay_max_ms),
+	 "15s", 0, 3600000, NULL, "Longest wait after failed logins."},
+	{SEC_AUTH, "failure_memory", T_DURATION, C(auth_failure_memory_ms), "15m",
+	 1000, 86400000, NULL,
+	 "How long failures from an address are remembered."},
+	{SEC_AUTH, "max_failures", T_UINT, C(auth_max_failures), "3", 1, 100,
+	 NULL, "Failed logins after which a connection is closed."},
+
+	{SEC_SUBMISSION, "max_messages_per_hour", T_UINT,
+	 C(submission_max_messages), "250", 1, 10000000, NULL,
+	 "Messages one user may send in any hour (per user: postern user "
+	 "limits); more: 451 4.7.1."},
+	{SEC_SUBMISSION, "max_recipients_per_hour", T_UINT,
+	 C(submission_max_recipients), "1000", 1, 100000000, NULL,
+	 "Recipients one user may send to in any hour; more: 451 4.7.1."},
+	{SEC_SUBMISSION, "x_originating_ip", T_BOOL,
+	 C(submission_originating_ip), "yes", 0, 0, NULL,
+	 "Add X-Originating-IP with the sender's address to submitted mail; "
+	 "turn off for the senders' privacy."},
+
 	{SEC_LISTENER, "address", T_STRING, L(address), "", 0, 0, NULL,
 	 "Where to listen: one or more ip:port, [ipv6]:port or *:port, "
 	 "separated by spaces. Required."},
@@ -162,6 +201,13 @@ static const struct param params[] = {
 	 "byte (RFC 8314); none: plaintext only."},
 	{SEC_LISTENER, "require_tls", T_BOOL, L(require_tls), "no", 0, 0, NULL,
 	 "Refuse MAIL (530 5.7.0) until the client has started TLS."},
+	{SEC_LISTENER, "auth", T_BOOL, L(auth), "no", 0, 0, NULL,
+	 "Offer AUTH (after TLS) on an mx listener too; submission listeners "
+	 "always offer it and require it before MAIL."},
+	{SEC_LISTENER, "client_certificates", T_ENUM, L(client_certs), "none", 0,
+	 0, client_cert_names,
+	 "Ask TLS clients for a certificate (request), or refuse those without "
+	 "a trusted one (require); for AUTH EXTERNAL. Needs [tls] client_ca."},
 
 	{SEC_CERTIFICATE, "certificate", T_STRING, K(certificate), "", 0, 0,
 	 NULL, "PEM certificate chain served to clients asking for NAME by SNI."},
@@ -188,9 +234,9 @@ struct parse_ctx {
 	unsigned n_errors;
 	enum section section;
 	void *target; /* the struct the current section's keys go to */
-	uint64_t seen[SEC_COUNT]; /* bit per param index, for duplicates */
-	uint64_t seen_named;      /* the same, for the current named section */
-	unsigned set_line[ARRAY_LEN(params)]; /* where each was set; 0: default */
+	/* where each parameter was set (0: default), for duplicates and for
+	 * errors found after parsing; named sections start afresh */
+	unsigned set_line[ARRAY_LEN(params)];
 };
 
 static void add_error(struct parse_ctx *ctx, const char *fmt, ...)
@@ -382,7 +428,9 @@ static void parse_section(struct parse_ctx *ctx, struct config *cfg, char *s)
 		arg += strspn(arg, " \t");
 	}
 	ctx->target = NULL;
-	ctx->seen_named = 0;
+	for (size_t i = 0; i < ARRAY_LEN(params); i++)
+		if (params[i].section >= SEC_LISTENER)
+			ctx->set_line[i] = 0;
 	for (enum section sec = SEC_TLS; sec < SEC_COUNT; sec++) {
 		if (strcmp(name, section_names[sec]) != 0)
 			continue;
@@ -442,13 +490,10 @@ static void parse_setting(struct parse_ctx *ctx, char *s)
 			  *sec ? " in [" : "", sec, *sec ? "]" : "");
 		return;
 	}
-	bool named = ctx->section >= SEC_LISTENER;
-	uint64_t *seen = named ? &ctx->seen_named : &ctx->seen[ctx->section];
-	if (*seen & (1ULL << idx)) {
+	if (ctx->set_line[idx] != 0) {
 		add_error(ctx, "'%s' is set twice", key);
 		return;
 	}
-	*seen |= 1ULL << idx;
 	ctx->set_line[idx] = ctx->line;
 	if (set_value(p, ctx->target, value) < 0) {
 		char tmp[128];
@@ -534,6 +579,9 @@ static void check_listener(struct parse_ctx *ctx, const struct config *cfg,
 			  "listener '%s' uses TLS, but [tls] certificate and "
 			  "key are not set",
 			  l->name);
+	if (l->client_certs != CLIENT_CERTS_NONE && cfg->tls_client_ca[0] == '\0')
+		add_error(ctx, "listener '%s': client_certificates needs [tls] "
+			       "client_ca", l->name);
 	if (l->require_tls && l->tls == LISTENER_TLS_NONE)
 		add_error(ctx, "listener '%s': require_tls needs tls = starttls "
 			       "or implicit", l->name);
@@ -572,6 +620,9 @@ static void check_config(struct parse_ctx *ctx, struct config *cfg)
 	if (strpbrk(cfg->delivery_recipient_delimiter, "@ \t\"\\") != NULL)
 		add_error(ctx, "recipient_delimiter may not hold '@', quotes, "
 			       "backslashes or blanks");
+	at(ctx, SEC_AUTH, "failure_delay");
+	if (cfg->auth_failure_delay_ms > cfg->auth_failure_delay_max_ms)
+		add_error(ctx, "auth failure_delay is longer than failure_delay_max");
 	at(ctx, SEC_QUEUE, "retry_min");
 	if (cfg->queue_retry_min_ms > cfg->queue_retry_max_ms)
 		add_error(ctx, "queue retry_min is longer than retry_max");

@@ -17,6 +17,7 @@
 enum listener_role { ROLE_MX, ROLE_SUBMISSION };
 enum listener_tls { LISTENER_TLS_NONE, LISTENER_TLS_STARTTLS, LISTENER_TLS_IMPLICIT };
 enum tls_min_version { TLS_MIN_1_2, TLS_MIN_1_3 };
+enum client_certs { CLIENT_CERTS_NONE, CLIENT_CERTS_REQUEST, CLIENT_CERTS_REQUIRE };
 
 struct listener_config {
 	char *name;
@@ -24,6 +25,8 @@ struct listener_config {
 	int role;      /* enum listener_role */
 	int tls;       /* enum listener_tls */
 	bool require_tls;
+	bool auth;            /* offer AUTH (always on submission listeners) */
+	int client_certs;     /* enum client_certs */
 	unsigned line;
 };
 
@@ -51,6 +54,17 @@ struct config {
 	bool tls_session_tickets;
 	char *tls_ciphers;
 	int tls_min_version;
+	char *tls_client_ca;
+	/* [auth] */
+	char *auth_mechanisms;
+	uint64_t auth_failure_delay_ms;
+	uint64_t auth_failure_delay_max_ms;
+	uint64_t auth_failure_memory_ms;
+	uint64_t auth_max_failures;
+	/* [submission] */
+	uint64_t submission_max_messages;
+	uint64_t submission_max_recipients;
+	bool submission_originating_ip;
 	/* [smtp] */
 	uint64_t smtp_max_message_size;
 	uint64_t smtp_max_recipients;

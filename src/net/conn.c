@@ -1,6 +1,8 @@
 /* conn: non-blocking plain/TLS connection with bounded buffers. */
 #include "net/conn.h"
 
+#include "net/tls.h"
+
 #include <errno.h>
 #include <event2/event.h>
 #include <openssl/err.h>
@@ -27,6 +29,7 @@ struct conn {
 	int fd;
 	SSL *ssl;
 	SSL_CTX *tls_ctx;     /* for the pending handshake */
+	int client_certs;
 	uint64_t handshake_ms;
 	struct event *ev_read, *ev_write, *ev_timer;
 	struct event *ev_notify; /* delivers FLUSHED and the TLS start from the loop */
@@ -324,6 +327,7 @@ static void begin_handshake(struct conn *c)
 		return;
 	}
 	SSL_set_accept_state(c->ssl);
+	tls_set_client_certs(c->ssl, c->client_certs);
 	c->state = ST_HANDSHAKE;
 	do_handshake(c);
 }
@@ -490,8 +494,10 @@ void conn_set_timeout(struct conn *c, uint64_t ms)
 	evtimer_add(c->ev_timer, &tv);
 }
 
-int conn_start_tls(struct conn *c, SSL_CTX *ctx, uint64_t handshake_ms)
+int conn_start_tls(struct conn *c, SSL_CTX *ctx, uint64_t handshake_ms,
+		   int client_certs)
 {
+	c->client_certs = client_certs;
 	if (c->ssl != NULL || c->state != ST_PLAIN)
 		return -1;
 	/* RFC 3207 5 / CVE-2011-0411: nothing received before the handshake

@@ -69,8 +69,10 @@ void conn_set_timeout(struct conn *c, uint64_t ms);
 
 /* Discard buffered input, send what is queued in plaintext, then run a
  * server-side TLS handshake with ctx; TLS_READY or ERROR/TIMEOUT follows.
- * handshake_ms bounds the handshake. */
-int conn_start_tls(struct conn *c, SSL_CTX *ctx, uint64_t handshake_ms);
+ * handshake_ms bounds the handshake; client_certs is an enum client_certs
+ * (lib/config.h) saying whether to ask for a client certificate. */
+int conn_start_tls(struct conn *c, SSL_CTX *ctx, uint64_t handshake_ms,
+		   int client_certs);
 bool conn_is_tls(const struct conn *c);
 /* The TLS object once TLS_READY was seen, else NULL. */
 SSL *conn_ssl(const struct conn *c);

@@ -5,6 +5,8 @@
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,6 +75,16 @@ static SSL_CTX *make_ctx(const struct config *cfg, const char *cert,
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		add_ssl_error(errors, "key does not match the certificate", key);
 		goto fail;
+	}
+	if (cfg->tls_client_ca[0] != '\0') {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->tls_client_ca);
+		if (names == NULL ||
+		    SSL_CTX_load_verify_locations(ctx, cfg->tls_client_ca, NULL) != 1) {
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			add_ssl_error(errors, "cannot load client CAs", cfg->tls_client_ca);
+			goto fail;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
 	}
 	return ctx;
 fail:
@@ -158,4 +170,70 @@ void tls_describe(SSL *ssl, struct tls_info *info)
 	info->version = SSL_get_version(ssl);
 	info->cipher = cipher != NULL ? SSL_CIPHER_get_name(cipher) : "none";
 	info->bits = cipher != NULL ? SSL_CIPHER_get_bits(cipher, NULL) : 0;
+}
+
+/* "request": the handshake goes on whatever the certificate; whether it is
+ * trusted is read afterwards (SSL_get_verify_result). */
+static int keep_going(int preverify_ok, X509_STORE_CTX *x)
+{
+	return 1;
+}
+
+void tls_set_client_certs(SSL *ssl, int mode)
+{
+	if (mode == CLIENT_CERTS_REQUEST)
+		SSL_set_verify(ssl, SSL_VERIFY_PEER, keep_going);
+	else if (mode == CLIENT_CERTS_REQUIRE)
+		SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+			       NULL);
+}
+
+static void first_email(X509 *cert, char email[TLS_EMAIL_MAX + 1])
+{
+	email[0] = '\0';
+	GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+		if (g->type != GEN_EMAIL)
+			continue;
+		const ASN1_IA5STRING *s = g->d.rfc822Name;
+		int n = ASN1_STRING_length(s);
+		const unsigned char *p = ASN1_STRING_get0_data(s);
+		if (n > 0 && n <= TLS_EMAIL_MAX && memchr(p, '\0', (size_t)n) == NULL) {
+			memcpy(email, p, (size_t)n);
+			email[n] = '\0';
+			break;
+		}
+	}
+	GENERAL_NAMES_free(names);
+}
+
+bool tls_client_identity(SSL *ssl, char fingerprint[TLS_FINGERPRINT_LEN + 1],
+			 char email[TLS_EMAIL_MAX + 1])
+{
+	X509 *cert = SSL_get1_peer_certificate(ssl);
+	if (cert == NULL)
+		return false;
+	bool ok = SSL_get_verify_result(ssl) == X509_V_OK;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (ok && X509_digest(cert, EVP_sha256(), md, &n) == 1 && n == 32) {
+		for (unsigned i = 0; i < n; i++)
+			snprintf(fingerprint + 2 * i, 3, "%02x", md[i]);
+		first_email(cert, email);
+	} else {
+		ok = false;
+	}
+	X509_free(cert);
+	return ok;
+}
+
+bool tls_channel_binding(SSL *ssl, unsigned char out[TLS_EXPORTER_LEN])
+{
+	/* RFC 9266 4.2: with TLS 1.2 only under the extended master secret */
+	if (SSL_version(ssl) < TLS1_3_VERSION && SSL_get_extms_support(ssl) != 1)
+		return false;
+	static const char label[] = "EXPORTER-Channel-Binding";
+	return SSL_export_keying_material(ssl, out, TLS_EXPORTER_LEN, label,
+					  sizeof(label) - 1, NULL, 0, 0) == 1;
 }

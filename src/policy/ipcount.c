@@ -1,13 +1,15 @@
 /* ipcount: per-client connection counts in a locked hash table. */
 #include "policy/ipcount.h"
 
+#include "policy/clientkey.h"
+
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { BUCKETS = 4096, KEY_LEN = 9 };
+enum { BUCKETS = 4096, KEY_LEN = CLIENT_KEY_LEN };
 
 struct entry {
 	struct entry *next;
@@ -20,31 +22,9 @@ struct ipcount {
 	struct entry *buckets[BUCKETS];
 };
 
-static void make_key(const struct sockaddr *sa, unsigned char key[KEY_LEN])
-{
-	memset(key, 0, KEY_LEN);
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)sa;
-		key[0] = 4;
-		memcpy(key + 1, &sin->sin_addr, 4);
-		return;
-	}
-	const struct sockaddr_in6 *sin6 = (const void *)sa;
-	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-		key[0] = 4;
-		memcpy(key + 1, &sin6->sin6_addr.s6_addr[12], 4);
-	} else {
-		key[0] = 6;
-		memcpy(key + 1, &sin6->sin6_addr, 8); /* the /64 */
-	}
-}
-
 static unsigned bucket_of(const unsigned char key[KEY_LEN])
 {
-	uint32_t h = 2166136261u;
-	for (int i = 0; i < KEY_LEN; i++)
-		h = (h ^ key[i]) * 16777619u;
-	return h % BUCKETS;
+	return client_key_hash(key) % BUCKETS;
 }
 
 struct ipcount *ipcount_new(void)
@@ -82,7 +62,7 @@ bool ipcount_acquire(struct ipcount *ic, const struct sockaddr *sa,
 		     unsigned limit)
 {
 	unsigned char key[KEY_LEN];
-	make_key(sa, key);
+	client_key(sa, key);
 	bool ok = false;
 	pthread_mutex_lock(&ic->mu);
 	struct entry **pp = find(ic, key);
@@ -108,7 +88,7 @@ bool ipcount_acquire(struct ipcount *ic, const struct sockaddr *sa,
 void ipcount_release(struct ipcount *ic, const struct sockaddr *sa)
 {
 	unsigned char key[KEY_LEN];
-	make_key(sa, key);
+	client_key(sa, key);
 	pthread_mutex_lock(&ic->mu);
 	struct entry **pp = find(ic, key);
 	struct entry *e = *pp;

@@ -119,7 +119,7 @@ int qfile_encode_header(const struct envelope *env, struct buf *out)
 			     env->helo);
 	for (size_t i = 0; rc == 0 && i < env->n_rcpts; i++) {
 		const struct envelope_rcpt *r = &env->rcpts[i];
-		if (!clean(r->orig) || !clean(r->mailbox) || !*r->mailbox)
+		if (!clean(r->orig) || !clean(r->mailbox) || !*r->orig)
 			return -1;
 		rc = buf_appendf(out, "rcpt %s\t%s\n", r->orig, r->mailbox);
 	}
@@ -181,7 +181,7 @@ static int parse_rcpt(struct envelope *env, const char *v, size_t n)
 		return -1;
 	char *orig = dup_value(v, (size_t)(tab - v));
 	char *mailbox = dup_value(tab + 1, n - (size_t)(tab - v) - 1);
-	int rc = orig != NULL && mailbox != NULL && *mailbox != '\0'
+	int rc = orig != NULL && mailbox != NULL && *orig != '\0'
 			 ? envelope_add_rcpt(env, orig, mailbox)
 			 : -1;
 	free(orig);

@@ -9,7 +9,8 @@
  *   smtputf8 1\n                  present only when used
  *   client 192.0.2.1\n
  *   helo mail.example.org\n
- *   rcpt <as given>\t<mailbox>\n  one per delivery target
+ *   rcpt <as given>\t<mailbox>\n  one per delivery target; an empty
+ *                                  mailbox: a recipient elsewhere
  *   data\n
  *   <the message, LF line ends>
  *   prepend <n>\n<n bytes>          optional: header fields we add at the
@@ -40,7 +41,8 @@ enum {
 
 struct envelope_rcpt {
 	char *orig;    /* the address as given in RCPT TO */
-	char *mailbox; /* the local mailbox it resolved to */
+	char *mailbox; /* the local mailbox it resolved to; "" when it is
+			  elsewhere (outbound delivery) */
 };
 
 struct envelope {

@@ -146,6 +146,15 @@ static bool deliver_all(struct attempt *a, const struct queued *q)
 	for (size_t i = 0; i < a->n_rcpts; i++) {
 		if (a->done[i])
 			continue;
+		if (q->env.rcpts[i].mailbox[0] == '\0') {
+			/* a remote recipient: it waits for outbound delivery */
+			all = false;
+			snprintf(a->why, sizeof(a->why),
+				 "no outbound delivery yet: it waits in the queue");
+			log_info("queue=%s event=deferred rcpt=<%s> reason=\"%s\"",
+				 q->env.id, q->env.rcpts[i].orig, a->why);
+			continue;
+		}
 		enum store_result r = local_deliver(&e->sched->local, q, i,
 						    e->recovering, a->why,
 						    sizeof(a->why));

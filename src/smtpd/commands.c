@@ -49,6 +49,7 @@ static const struct command_def commands[] = {
 	{"VRFY", NOT_BDAT, ARGS_REQUIRED, cmd_vrfy},
 	{"EXPN", NOT_BDAT, ARGS_REQUIRED, cmd_expn},
 	{"STARTTLS", S_INIT | S_READY, ARGS_NONE, cmd_starttls},
+	{"AUTH", S_READY, ARGS_REQUIRED, smtpd_cmd_auth},
 };
 
 /* Verbs of other protocols: a browser or proxy talking to us is a
@@ -69,6 +70,9 @@ static const char *sequence_hint(const struct session *s, const char *verb)
 		return "Need MAIL and RCPT before DATA";
 	if (strcmp(verb, "STARTTLS") == 0)
 		return "STARTTLS is not allowed inside a transaction";
+	if (strcmp(verb, "AUTH") == 0)
+		return s->state == S_INIT ? "Send EHLO first"
+					  : "AUTH is not allowed inside a transaction";
 	return "Bad sequence of commands";
 }
 
@@ -174,6 +178,13 @@ static void cmd_ehlo(struct session *s, const struct smtp_command *cmd)
 		session_reply_line(s, 250, true, "CHUNKING");
 	if (starttls_offered(s))
 		session_reply_line(s, 250, true, "STARTTLS");
+	char mechs[128];
+	/* RFC 4954 4 / RFC 8314: credentials only over TLS */
+	if (smtpd_auth_offered(s) && s->tls && !s->authenticated) {
+		smtpd_auth_mechanisms(s, mechs, sizeof(mechs));
+		if (mechs[0] != '\0')
+			session_reply_line(s, 250, true, "AUTH %s", mechs);
+	}
 	session_reply_line(s, 250, false, "ENHANCEDSTATUSCODES");
 }
 
@@ -203,7 +214,8 @@ static void cmd_starttls(struct session *s, const struct smtp_command *cmd)
 	s->helo[0] = '\0';
 	s->phase = P_TLS;
 	conn_start_tls(s->conn, tls_server_ctx(s->sd->tls),
-		       s->sd->cfg->smtp_timeout_tls_ms);
+		       s->sd->cfg->smtp_timeout_tls_ms,
+			       s->ls->cfg->client_certs);
 	log_info("session=%s event=starttls", s->id);
 }
 
@@ -326,12 +338,13 @@ static void cmd_mail(struct session *s, const struct smtp_command *cmd)
 		session_reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
 		return;
 	}
-	if (lc->role == ROLE_SUBMISSION) {
+	if (lc->role == ROLE_SUBMISSION && !s->authenticated) {
 		session_reply(s, 530, "5.7.0", "Authentication required");
 		return;
 	}
 	struct mailbox mb;
 	struct mail_params mp = {0};
+	char sender[ADDR_TEXT_MAX];
 	if (!parse_mail(s, cmd, &mb, &mp))
 		return;
 	uint64_t max = s->sd->cfg->smtp_max_message_size;
@@ -341,9 +354,12 @@ static void cmd_mail(struct session *s, const struct smtp_command *cmd)
 			      max);
 		return;
 	}
+	mailbox_format(&mb, sender);
+	if (s->authenticated && !smtpd_submission_mail(s, sender))
+		return;
 	session_reset_transaction(s);
 	struct transaction *tx = &s->tx;
-	mailbox_format(&mb, tx->sender);
+	memcpy(tx->sender, sender, sizeof(tx->sender));
 	tx->smtputf8 = mp.smtputf8;
 	tx->eight_bit_mime = mp.eight_bit;
 	tx->declared_size = mp.size;
@@ -431,19 +447,47 @@ static void rcpt_reply(struct session *s, const char *addr, int code,
 	session_reply(s, code, status, "%s", text);
 }
 
+/* A recipient elsewhere, for an authenticated user: it waits in the queue
+ * for outbound delivery (an empty mailbox marks it remote). */
+static void accept_remote(struct session *s, const char *addr)
+{
+	struct envelope *env = &s->tx.env;
+	for (size_t j = 0; j < env->n_rcpts; j++)
+		if (env->rcpts[j].mailbox[0] == '\0' &&
+		    strcmp(env->rcpts[j].orig, addr) == 0)
+			goto accepted; /* the same recipient twice: one copy */
+	if (envelope_add_rcpt(env, addr, "") < 0) {
+		rcpt_reply(s, addr, 451, "4.3.0", "Out of memory");
+		return;
+	}
+accepted:
+	s->tx.n_rcpts++;
+	s->state = S_RCPT;
+	rcpt_reply(s, addr, 250, "2.1.5", "Ok");
+}
+
 /* Check and resolve one recipient; reply. */
 static void accept_rcpt(struct session *s, const struct mailbox *mb)
 {
 	char addr[ADDR_TEXT_MAX];
 	mailbox_format(mb, addr);
-	if (relay_trick(mb) || mb->literal) {
-		rcpt_reply(s, addr, 554, "5.7.1", "Relay access denied");
+	bool relay_ok = s->authenticated;
+	if (relay_ok && !smtpd_submission_rcpt(s))
+		return;
+	if (mb->literal || (relay_trick(mb) && !relay_ok)) {
+		if (relay_ok)
+			accept_remote(s, addr);
+		else
+			rcpt_reply(s, addr, 554, "5.7.1", "Relay access denied");
 		return;
 	}
 	struct dir_targets t = {0};
 	switch (resolve(s, mb, addr, &t)) {
 	case DIR_NOT_LOCAL:
-		rcpt_reply(s, addr, 554, "5.7.1", "Relay access denied");
+		if (relay_ok)
+			accept_remote(s, addr);
+		else
+			rcpt_reply(s, addr, 554, "5.7.1", "Relay access denied");
 		return;
 	case DIR_UNKNOWN:
 		rcpt_reply(s, addr, 550, "5.1.1", "User unknown");

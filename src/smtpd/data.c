@@ -13,6 +13,7 @@
 
 struct commit_job {
 	struct session *s;
+	char user[DIR_ADDRESS_MAX + 1]; /* authenticated sender, for the limits */
 	struct spool_msg *msg;
 	int rc;
 	const char *error;
@@ -53,12 +54,15 @@ static bool start_message(struct session *s)
 		.max_hops = (unsigned)cfg->smtp_max_hops,
 	};
 	body_filter_init(&tx->filter, &lim, spool_msg_body(tx->msg));
+	buf_init(&tx->headers, 0);
+	body_filter_keep_headers(&tx->filter, &tx->headers);
 	return true;
 }
 
 void smtpd_data_abort(struct session *s)
 {
 	spool_msg_free(&s->tx.msg); /* removes its tmp/ file */
+	buf_free(&s->tx.headers);
 }
 
 /* The reply for the first problem the body filter found. */
@@ -111,6 +115,8 @@ static void commit_job(void *arg)
 	struct commit_job *j = arg;
 	j->rc = spool_msg_commit(j->msg, &j->error);
 	spool_msg_free(&j->msg);
+	if (j->rc == 0 && j->user[0] != '\0')
+		smtpd_submission_count(j->user, (unsigned)j->n_rcpts);
 	if (inbox_post(j->s->w->inbox, commit_done, j) < 0)
 		abort(); /* the session would wait forever */
 }
@@ -120,7 +126,7 @@ static void commit_done(void *arg)
 {
 	struct commit_job *j = arg;
 	struct session *s = j->s;
-	s->committing = false;
+	s->jobs--;
 	if (j->rc == 0) {
 		log_info("session=%s queue=%s event=queued size=%" PRIu64
 			 " rcpts=%zu",
@@ -157,15 +163,17 @@ static void commit(struct session *s)
 		return;
 	}
 	j->s = s;
+	if (s->authenticated)
+		memcpy(j->user, s->auth_user, sizeof(j->user));
 	j->msg = tx->msg;
 	j->size = tx->filter.size;
 	j->n_rcpts = spool_msg_envelope(tx->msg)->n_rcpts;
 	memcpy(j->id, tx->queue_id, sizeof(j->id));
 	tx->msg = NULL; /* the job owns it now */
 	s->phase = P_COMMIT;
-	s->committing = true;
+	s->jobs++;
 	if (pool_submit(s->sd->commit_pool, commit_job, j) < 0) {
-		s->committing = false;
+		s->jobs--;
 		spool_msg_free(&j->msg);
 		free(j);
 		session_reply(s, 451, "4.3.0", "Cannot queue the message now");
@@ -178,10 +186,14 @@ static void commit(struct session *s)
 static void end_of_message(struct session *s)
 {
 	body_filter_finish(&s->tx.filter);
-	if (s->tx.filter.problems != 0)
+	if (s->tx.filter.problems != 0) {
 		reject_message(s);
-	else
+	} else if (s->authenticated && !smtpd_submission_data(s)) {
+		session_reset_transaction(s);
+		back_to_commands(s);
+	} else {
 		commit(s);
+	}
 }
 
 /* Keep memory bounded: past SMTP_SPILL bytes the message goes to tmp/. */

@@ -7,13 +7,16 @@
 #include <string.h>
 #include <time.h>
 
+/* RFC 3848 and RFC 6531 protocol names: S for TLS, A for AUTH. */
 static const char *protocol(const struct session *s)
 {
-	if (s->tx.smtputf8)
-		return s->tls ? "UTF8SMTPS" : "UTF8SMTP";
-	if (s->esmtp)
-		return s->tls ? "ESMTPS" : "ESMTP";
-	return "SMTP";
+	static const char *const names[2][2][2] = {
+		{{"ESMTP", "ESMTPA"}, {"ESMTPS", "ESMTPSA"}},
+		{{"UTF8SMTP", "UTF8SMTPA"}, {"UTF8SMTPS", "UTF8SMTPSA"}},
+	};
+	if (!s->esmtp)
+		return "SMTP";
+	return names[s->tx.smtputf8][s->tls][s->authenticated];
 }
 
 int smtpd_received_header(const struct session *s, const struct envelope *env,
@@ -30,6 +33,9 @@ int smtpd_received_header(const struct session *s, const struct envelope *env,
 	if (rc == 0 && s->tls)
 		rc = buf_appendf(out, "\t(version=%s cipher=%s bits=%d)\n",
 				 s->tls_version, s->tls_cipher, s->tls_bits);
+	if (rc == 0 && s->authenticated)
+		rc = buf_appendf(out, "\t(authenticated user %s by %s)\n",
+				 s->auth_user, s->auth_mech);
 	if (rc == 0)
 		rc = buf_appendf(out, "\tid %s", s->tx.queue_id);
 	/* "for" names the recipient only when there is one (RFC 5321 7.2) */

@@ -1,10 +1,13 @@
 /* server: worker threads, accepting, connection caps, shutdown. */
 #include "smtpd/server.h"
 
+#include "lib/durable.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "smtpd/smtpd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -116,11 +119,13 @@ static void worker_stop(void *arg)
 		event_del(w->accept_ev[i]);
 	for (struct session *s = w->sessions, *next; s != NULL; s = next) {
 		next = s->next;
-		if (s->phase == P_COMMAND)
+		if (s->phase == P_COMMAND || s->phase == P_AUTH)
 			session_close_with(s, 421, "4.3.2", "Shutting down");
 		else if (s->phase == P_DATA || s->phase == P_BDAT ||
-			 s->phase == P_TLS)
+			 s->phase == P_TLS ||
+			 (s->phase == P_AUTH_WAIT && s->jobs == 0))
 			session_end(s, "server shutting down");
+		/* P_COMMIT and password checks end when their job reports */
 	}
 	struct timeval tv = {.tv_usec = 50000};
 	w->drain_ev = event_new(w->base, -1, EV_PERSIST, check_drained, w);
@@ -171,6 +176,39 @@ static void worker_free(struct smtpd *sd, struct worker *w)
 		event_base_free(w->base);
 }
 
+/* data_dir/secret: random bytes made once, so that the SCRAM salts shown
+ * for users that do not exist stay the same across restarts. */
+static int load_secret(const char *data_dir, unsigned char out[SMTP_SECRET_LEN])
+{
+	char path[4096];
+	if (path_join(path, sizeof(path), data_dir, "secret") < 0)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, out, SMTP_SECRET_LEN);
+		close(fd);
+		return n == SMTP_SECRET_LEN ? 0 : -1;
+	}
+	random_bytes(out, SMTP_SECRET_LEN);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	int rc = write_all(fd, out, SMTP_SECRET_LEN) == 0 && fsync(fd) == 0 ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/* A hash of a random password: checked against when a user does not exist,
+ * so that a wrong name costs exactly what a wrong password costs. */
+static int make_dummy_hash(char out[PASSWORD_HASH_MAX])
+{
+	char pw[33];
+	password_generate(pw, 32);
+	int rc = password_hash(pw, 32, out);
+	explicit_bzero(pw, sizeof(pw));
+	return rc;
+}
+
 static unsigned worker_count(const struct config *cfg)
 {
 	if (cfg->workers > 0)
@@ -190,11 +228,19 @@ struct smtpd *smtpd_start(const struct smtpd_deps *deps)
 	sd->tls = deps->tls;
 	sd->spool = deps->spool;
 	sd->sched = deps->sched;
+	const struct config *cfg = deps->cfg;
 	sd->ipcount = ipcount_new();
-	sd->commit_pool = pool_new((unsigned)deps->cfg->io_threads);
-	sd->n_workers = worker_count(deps->cfg);
+	sd->penalty = penalty_new(cfg->auth_failure_delay_ms,
+				  cfg->auth_failure_delay_max_ms,
+				  cfg->auth_failure_memory_ms);
+	sd->commit_pool = pool_new((unsigned)cfg->io_threads);
+	sd->n_workers = worker_count(cfg);
+	sd->auth_pool = pool_new(sd->n_workers);
 	sd->workers = calloc(sd->n_workers, sizeof(*sd->workers));
-	if (sd->ipcount == NULL || sd->commit_pool == NULL || sd->workers == NULL)
+	if (sd->ipcount == NULL || sd->penalty == NULL || sd->commit_pool == NULL ||
+	    sd->auth_pool == NULL || sd->workers == NULL ||
+	    load_secret(cfg->data_dir, sd->secret) < 0 ||
+	    make_dummy_hash(sd->dummy_hash) < 0)
 		goto fail;
 	for (unsigned i = 0; i < sd->n_workers; i++)
 		if (worker_init(sd, &sd->workers[i]) < 0)
@@ -230,10 +276,13 @@ void smtpd_stop(struct smtpd **sdp)
 			return;
 		}
 	pool_free(&sd->commit_pool);
+	pool_free(&sd->auth_pool);
 	for (unsigned i = 0; i < sd->n_workers; i++)
 		worker_free(sd, &sd->workers[i]);
 	free(sd->workers);
 	ipcount_free(&sd->ipcount);
+	penalty_free(&sd->penalty);
+	explicit_bzero(sd->secret, sizeof(sd->secret));
 	free(sd);
 	*sdp = NULL;
 	log_info("smtpd event=stopped");

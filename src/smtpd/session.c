@@ -4,11 +4,14 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+#include <event2/event.h>
+
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 enum { CLOSE_FLUSH_MS = 10000, REPLY_MAX = 1024 };
@@ -60,7 +63,8 @@ bool session_start(struct worker *w, int fd, const struct sockaddr *peer,
 	if (ls->cfg->tls == LISTENER_TLS_IMPLICIT) {
 		s->phase = P_TLS;
 		conn_start_tls(s->conn, tls_server_ctx(s->sd->tls),
-			       s->sd->cfg->smtp_timeout_tls_ms);
+			       s->sd->cfg->smtp_timeout_tls_ms,
+			       s->ls->cfg->client_certs);
 	} else {
 		greet(s);
 	}
@@ -82,6 +86,9 @@ static void unlink_session(struct session *s)
 /* Free everything; the connection must already be gone. */
 static void session_destroy(struct session *s)
 {
+	smtpd_auth_abort(s);
+	if (s->auth_timer != NULL)
+		event_free(s->auth_timer);
 	smtpd_data_abort(s);
 	envelope_free(&s->tx.env);
 	unlink_session(s);
@@ -101,14 +108,14 @@ void session_end(struct session *s, const char *reason)
 	conn_free(s->conn);
 	s->conn = NULL;
 	s->gone = true;
-	if (!s->committing)
+	if (s->jobs == 0)
 		session_destroy(s);
-	/* else the commit completion frees it (data.c) */
+	/* else the last job to report back frees it */
 }
 
 bool session_free_if_gone(struct session *s)
 {
-	if (!s->gone)
+	if (!s->gone || s->jobs > 0)
 		return false;
 	session_destroy(s);
 	return true;
@@ -186,17 +193,28 @@ void session_close_with(struct session *s, int code, const char *status,
 	conn_flush(s->conn);
 }
 
+/* Only AUTH and SASL responses may pass 512 bytes (RFC 4954 4). */
+static bool may_be_long(const struct session *s, const char *line, size_t len)
+{
+	return s->phase == P_AUTH ||
+	       (len >= 5 && strncasecmp(line, "AUTH ", 5) == 0);
+}
+
 /* One framed command line, or the reply for a line that could not be one. */
 static void command_line(struct session *s, enum smtp_line_result r,
 			 const char *line, size_t len)
 {
 	s->commands++;
-	if (r == SMTP_LINE_TOO_LONG)
+	if (r == SMTP_LINE_TOO_LONG ||
+	    (r == SMTP_LINE_OK && len + 2 > SMTP_COMMAND_LINE_MAX &&
+	     !may_be_long(s, line, len)))
 		session_reply(s, 500, "5.5.2", "Line too long (%d bytes at most)",
 			      SMTP_COMMAND_LINE_MAX);
 	else if (r == SMTP_LINE_BARE_LF)
 		session_reply(s, 500, "5.5.2",
 			      "Syntax error: lines must end with CRLF");
+	else if (s->phase == P_AUTH)
+		smtpd_auth_line(s, line, len);
 	else
 		smtpd_dispatch(s, line, len);
 	if (s->errors >= s->sd->cfg->smtp_max_errors && s->phase != P_CLOSING) {
@@ -210,16 +228,19 @@ static void command_line(struct session *s, enum smtp_line_result r,
  * false when more input is needed. */
 static bool next_command(struct session *s, struct buf *in)
 {
-	char line[SMTP_COMMAND_LINE_MAX];
+	char line[SMTP_AUTH_LINE_MAX];
 	size_t consumed = 0, len = 0;
-	enum smtp_line_result r = smtp_line_next(
-		&s->lines, in->data, in->len, SMTP_COMMAND_LINE_MAX, &consumed, &len);
+	size_t max = smtpd_auth_offered(s) ? SMTP_AUTH_LINE_MAX
+					   : SMTP_COMMAND_LINE_MAX;
+	enum smtp_line_result r =
+		smtp_line_next(&s->lines, in->data, in->len, max, &consumed, &len);
 	if (r == SMTP_LINE_OK)
 		memcpy(line, in->data, len); /* the handler may reset the input */
 	buf_consume(in, consumed);
 	if (r == SMTP_LINE_NONE)
 		return false;
 	command_line(s, r, line, len);
+	explicit_bzero(line, len); /* it may have been a password */
 	return true;
 }
 
@@ -230,7 +251,7 @@ void session_process_input(struct session *s)
 	struct buf *in = conn_input(s->conn);
 	while (s->conn != NULL) {
 		if (s->phase == P_COMMIT || s->phase == P_TLS ||
-		    s->phase == P_CLOSING)
+		    s->phase == P_CLOSING || s->phase == P_AUTH_WAIT)
 			break;
 		if (conn_output_pending(s->conn) > SMTP_OUTPUT_HIGH) {
 			/* a client that sends without reading our replies */

@@ -14,7 +14,10 @@
 #include "net/inbox.h"
 #include "net/listener.h"
 #include "net/tls.h"
+#include "db/directory.h"
 #include "policy/ipcount.h"
+#include "policy/penalty.h"
+#include "sasl/password.h"
 #include "queue/qfile.h"
 #include "queue/scheduler.h"
 #include "queue/spool.h"
@@ -30,6 +33,8 @@ enum {
 	SMTP_OUTPUT_HIGH = 64 * 1024,  /* stop reading commands past this */
 	SMTP_SPILL = 256 * 1024,       /* message bytes kept in memory */
 	SMTP_HELO_MAX = 255,
+	SMTP_AUTH_LINE_MAX = 12288, /* RFC 4954 4: AUTH lines may be this long */
+	SMTP_SECRET_LEN = 32,
 };
 
 struct smtpd {
@@ -40,7 +45,13 @@ struct smtpd {
 	struct spool *spool;
 	struct scheduler *sched;
 	struct pool *commit_pool;
+	struct pool *auth_pool;   /* password checks: CPU-bound, one per CPU */
 	struct ipcount *ipcount;
+	struct penalty *penalty;  /* failed logins per client */
+	/* for answers about users that do not exist, so that they cost and
+	 * look the same as wrong passwords */
+	unsigned char secret[SMTP_SECRET_LEN];
+	char dummy_hash[PASSWORD_HASH_MAX];
 	atomic_uint connections;
 	atomic_bool stopping;
 	struct worker *workers;
@@ -77,6 +88,8 @@ enum phase {
 	P_DATA,       /* reading DATA up to CRLF.CRLF */
 	P_BDAT,       /* reading a BDAT chunk */
 	P_COMMIT,     /* waiting for the queue file to be durable */
+	P_AUTH,       /* reading SASL responses */
+	P_AUTH_WAIT,  /* waiting out a penalty, or for a password check */
 	P_TLS,        /* TLS handshake */
 	P_CLOSING,    /* sending the last reply */
 };
@@ -93,6 +106,7 @@ struct transaction {
 	struct spool_msg *msg;
 	struct dot_decoder dot;
 	struct body_filter filter;
+	struct buf headers;     /* the header section, for end-of-data checks */
 	uint64_t bdat_left;     /* bytes of the current chunk still to read */
 	bool bdat_last;
 	bool bdat_discard;      /* read the chunk but keep nothing */
@@ -122,8 +136,17 @@ struct session {
 	unsigned errors;
 	unsigned commands;
 	unsigned messages;
-	bool committing;   /* a commit job holds tx.msg */
-	bool gone;         /* the connection is closed; free after the commit */
+	unsigned jobs;     /* pool jobs that will report back to this session */
+	bool gone;         /* the connection is closed; free after the jobs */
+	/* authentication */
+	bool authenticated;
+	char auth_user[DIR_ADDRESS_MAX + 1];
+	char auth_mech[24];
+	int64_t token_id;          /* > 0: logged in with a send-only token */
+	char token_senders[1024];  /* the token's From addresses, "" = any */
+	unsigned auth_failures;
+	struct auth_exchange *auth;
+	struct event *auth_timer;
 	bool waiting_flush; /* input paused until the output drains */
 	uint64_t started_ms;
 	struct transaction tx;
@@ -154,6 +177,30 @@ void session_process_input(struct session *s);
 
 /* commands.c */
 void smtpd_dispatch(struct session *s, const char *line, size_t len);
+
+/* auth.c */
+/* Whether this session may AUTH at all (listener), and now (TLS). */
+bool smtpd_auth_offered(const struct session *s);
+/* The mechanisms to advertise now, space-separated, into out. */
+void smtpd_auth_mechanisms(struct session *s, char *out, size_t n);
+void smtpd_cmd_auth(struct session *s, const struct smtp_command *cmd);
+/* A line of a SASL exchange (phase P_AUTH). */
+void smtpd_auth_line(struct session *s, const char *line, size_t len);
+/* Drop an exchange under way (the session ends). */
+void smtpd_auth_abort(struct session *s);
+
+/* submission.c: the rules for authenticated sessions (RFC 6409). */
+/* MAIL: may the user send as sender, and is it under the hourly limit?
+ * Replies and returns false when not. */
+bool smtpd_submission_mail(struct session *s, const char *sender);
+/* RCPT: under the hourly recipient limit? Replies and returns false when
+ * not. */
+bool smtpd_submission_rcpt(struct session *s);
+/* End of data: every From: address must be the user's; Date, Message-ID
+ * and X-Originating-IP are added. Replies and returns false when refused. */
+bool smtpd_submission_data(struct session *s);
+/* On a pool thread, after the commit: count the message for the limits. */
+void smtpd_submission_count(const char *user, unsigned rcpts);
 
 /* data.c */
 void smtpd_cmd_data(struct session *s, const struct smtp_command *cmd);
