@@ -17,7 +17,7 @@ static const struct {
 	int (*run)(struct cli *cli);
 } groups[] = {
 	{"serve", cli_serve},   {"config", cli_config}, {"domain", cli_domain},
-	{"user", cli_user},     {"alias", cli_alias},
+	{"user", cli_user},     {"alias", cli_alias},   {"token", cli_token},
 };
 
 static void usage(FILE *out)
@@ -30,6 +30,8 @@ static void usage(FILE *out)
 	      "  domain add|del|list           local domains\n"
 	      "  user add|del|list|passwd|quota  users (mailboxes)\n"
 	      "  alias add|del|list            aliases and catch-alls\n"
+	      "  token add|del|list            send-only tokens for sites and "
+	      "devices\n"
 	      "  version                       print the version\n"
 	      "\n"
 	      "-c FILE (anywhere on the line) names the configuration; the default\n"

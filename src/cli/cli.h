@@ -20,6 +20,9 @@ int cli_config(struct cli *cli);
 int cli_domain(struct cli *cli);
 int cli_user(struct cli *cli);
 int cli_alias(struct cli *cli);
+int cli_token(struct cli *cli);
+/* sending.c: postern user cert|sender|limits */
+int cli_user_sending(struct cli *cli);
 
 /* common.c */
 /* Load the configuration; errors go to stderr. 0 or -1. */

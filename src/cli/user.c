@@ -152,6 +152,9 @@ int cli_user(struct cli *cli)
 {
 	const char *sub = cli->argc > 0 ? cli->argv[0] : "";
 	bool list = strcmp(sub, "list") == 0;
+	if (strcmp(sub, "cert") == 0 || strcmp(sub, "sender") == 0 ||
+	    strcmp(sub, "limits") == 0)
+		return cli_user_sending(cli);
 	if (!list && (cli->argc < 2 ||
 		      (strcmp(sub, "add") != 0 && strcmp(sub, "del") != 0 &&
 		       strcmp(sub, "passwd") != 0 && strcmp(sub, "quota") != 0))) {
@@ -160,6 +163,12 @@ int cli_user(struct cli *cli)
 		      "       postern user quota ADDRESS SIZE\n"
 		      "       postern user del ADDRESS\n"
 		      "       postern user list [DOMAIN]\n"
+		      "       postern user limits USER [--messages N] "
+		      "[--recipients N] [--default]\n"
+		      "       postern user sender add|del USER ADDRESS|@DOMAIN | "
+		      "list [USER]\n"
+		      "       postern user cert add USER FILE.pem|FINGERPRINT | "
+		      "del FINGERPRINT | list [USER]\n"
 		      "The password is asked for on a terminal, or read as one "
 		      "line from standard input.\n",
 		      stderr);
