@@ -152,19 +152,19 @@ static int show_limits(struct cli *cli, struct directory *d, const char *user)
 static int limits_cmd(struct cli *cli, struct directory *d)
 {
 	char user[320];
-	if (cli->argc < 3) {
+	if (cli->argc < 2) {
 		cli_error("usage: postern user limits USER [--messages N] "
 			  "[--recipients N] [--default]");
 		return -1;
 	}
-	snprintf(user, sizeof(user), "%s", cli->argv[2]);
+	snprintf(user, sizeof(user), "%s", cli->argv[1]);
 	if (!directory_address_valid(user)) {
-		cli_error("'%s' is not a user address", cli->argv[2]);
+		cli_error("'%s' is not a user address", cli->argv[1]);
 		return -1;
 	}
-	const char *m = cli_option(cli, 3, "--messages");
-	const char *r = cli_option(cli, 3, "--recipients");
-	bool reset = cli_flag(cli, 3, "--default");
+	const char *m = cli_option(cli, 2, "--messages");
+	const char *r = cli_option(cli, 2, "--recipients");
+	bool reset = cli_flag(cli, 2, "--default");
 	if (m == NULL && r == NULL && !reset)
 		return show_limits(cli, d, user);
 	struct dir_user u;

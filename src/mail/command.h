@@ -35,7 +35,9 @@ enum smtp_line_result smtp_line_next(struct smtp_line_reader *r,
 
 struct smtp_command {
 	char verb[SMTP_VERB_MAX + 1]; /* upper case */
-	const char *args;             /* after the space; "" when none */
+	const char *args;             /* after the space; "" when none; ends
+					 where the line ends (a NUL only if
+					 the caller's line has one) */
 	size_t args_len;
 	bool has_args;
 };

@@ -13,7 +13,8 @@ struct entry {
 	struct entry *next;
 	unsigned char key[CLIENT_KEY_LEN];
 	unsigned failures;
-	uint64_t last_ms;
+	uint64_t last_ms;   /* the last failure */
+	uint64_t next_ms;   /* the earliest the next attempt may go */
 };
 
 struct penalty {
@@ -90,8 +91,9 @@ uint64_t penalty_wait(struct penalty *p, const struct sockaddr *sa,
 	struct entry *e = find(p, sa, now_ms, 0);
 	uint64_t wait = 0;
 	if (e != NULL && e->failures > 0) {
-		uint64_t until = e->last_ms + delay_of(p, e->failures);
-		wait = until > now_ms ? until - now_ms : 0;
+		uint64_t slot = e->next_ms > now_ms ? e->next_ms : now_ms;
+		e->next_ms = slot + delay_of(p, e->failures);
+		wait = slot - now_ms;
 	}
 	pthread_mutex_unlock(&p->mu);
 	return wait;
@@ -107,6 +109,8 @@ uint64_t penalty_fail(struct penalty *p, const struct sockaddr *sa,
 		e->failures++;
 		e->last_ms = now_ms;
 		d = delay_of(p, e->failures);
+		if (e->next_ms < now_ms + d)
+			e->next_ms = now_ms + d;
 	}
 	pthread_mutex_unlock(&p->mu);
 	return d;

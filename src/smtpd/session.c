@@ -228,14 +228,16 @@ static void command_line(struct session *s, enum smtp_line_result r,
  * false when more input is needed. */
 static bool next_command(struct session *s, struct buf *in)
 {
-	char line[SMTP_AUTH_LINE_MAX];
+	char line[SMTP_AUTH_LINE_MAX + 1];
 	size_t consumed = 0, len = 0;
 	size_t max = smtpd_auth_offered(s) ? SMTP_AUTH_LINE_MAX
 					   : SMTP_COMMAND_LINE_MAX;
 	enum smtp_line_result r =
 		smtp_line_next(&s->lines, in->data, in->len, max, &consumed, &len);
-	if (r == SMTP_LINE_OK)
+	if (r == SMTP_LINE_OK) {
 		memcpy(line, in->data, len); /* the handler may reset the input */
+		line[len] = '\0'; /* handlers may treat the arguments as a string */
+	}
 	buf_consume(in, consumed);
 	if (r == SMTP_LINE_NONE)
 		return false;

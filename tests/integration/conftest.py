@@ -79,7 +79,19 @@ def pki(workdir):
         ca["key"], "-out", ca["crt"], "-days", "30", "-subj", "/CN=Postern Test CA")
     server = make_cert(d, ca, HOST, [f"DNS:{HOST}", "DNS:localhost", "IP:127.0.0.1"])
     other = make_cert(d, ca, "other.example.test", ["DNS:other.example.test"])
-    return {"ca": ca["crt"], "server": server, "other": other, "dir": d}
+    # client certificates: a CA of their own, alice's (by e-mail address),
+    # one without an address (mapped by fingerprint), one from nowhere
+    cca = {"key": os.path.join(d, "clientca.key"), "crt": os.path.join(d, "clientca.crt")}
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+        cca["key"], "-out", cca["crt"], "-days", "30", "-subj", "/CN=Postern Client CA")
+    alice = make_cert(d, cca, "alice-laptop", [f"email:alice@{DOMAIN}"])
+    device = make_cert(d, cca, "device-7", ["DNS:device-7.example.test"])
+    rogue_ca = {"key": os.path.join(d, "rogue.key"), "crt": os.path.join(d, "rogue.crt")}
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+        rogue_ca["key"], "-out", rogue_ca["crt"], "-days", "30", "-subj", "/CN=Rogue")
+    rogue = make_cert(d, rogue_ca, "mallory", [f"email:alice@{DOMAIN}"])
+    return {"ca": ca["crt"], "server": server, "other": other, "dir": d,
+            "client_ca": cca["crt"], "alice": alice, "device": device, "rogue": rogue}
 
 
 def client_context(pki):
@@ -146,12 +158,12 @@ class Server:
             cmd = ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
                    "--error-exitcode=99", f"--log-file={self.vg_log}"] + cmd
         self.log_file = open(self.log_path, "ab")
+        seen = len(self.log())   # this run's lines come after these
         self.proc = subprocess.Popen(cmd, stdout=self.log_file, stderr=subprocess.STDOUT)
-        ports = [self.port] if "smtp" in self.listeners else []
         deadline = time.time() + (30 if VALGRIND else 10)
         while time.time() < deadline:
             assert self.proc.poll() is None, "server exited:\n" + self.log()
-            if "event=started" in self.log():
+            if "event=started" in self.log()[seen:]:
                 return self
             time.sleep(0.02)
         raise AssertionError("server did not start:\n" + self.log())
