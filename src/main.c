@@ -18,6 +18,7 @@ static const struct {
 } groups[] = {
 	{"serve", cli_serve},   {"config", cli_config}, {"domain", cli_domain},
 	{"user", cli_user},     {"alias", cli_alias},   {"token", cli_token},
+	{"send", cli_send},
 };
 
 static void usage(FILE *out)
@@ -32,6 +33,8 @@ static void usage(FILE *out)
 	      "  alias add|del|list            aliases and catch-alls\n"
 	      "  token add|del|list            send-only tokens for sites and "
 	      "devices\n"
+	      "  send --server H:P --tls ...   submit a message from standard "
+	      "input\n"
 	      "  version                       print the version\n"
 	      "\n"
 	      "-c FILE (anywhere on the line) names the configuration; the default\n"

@@ -21,6 +21,7 @@ int cli_domain(struct cli *cli);
 int cli_user(struct cli *cli);
 int cli_alias(struct cli *cli);
 int cli_token(struct cli *cli);
+int cli_send(struct cli *cli);
 /* sending.c: postern user cert|sender|limits */
 int cli_user_sending(struct cli *cli);
 

@@ -68,6 +68,28 @@ def make_cert(d, ca, name, sans, days=30):
     return {"key": key, "crt": crt}
 
 
+def make_expired_cert(d, ca, name, sans):
+    """A certificate of ca that expired in 2020 (openssl ca can backdate)."""
+    key, csr, crt = (os.path.join(d, f"{name}.{x}") for x in ("key", "csr", "crt"))
+    ext = os.path.join(d, f"{name}.ext")
+    cnf = os.path.join(d, "ca.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=" + ",".join(sans) + "\n")
+    with open(cnf, "w") as f:
+        f.write(f"[ca]\ndefault_ca = ca\n[ca]\ndatabase = {d}/index.txt\n"
+                f"new_certs_dir = {d}\nserial = {d}/serial\ndefault_md = sha256\n"
+                "policy = any\n[any]\ncommonName = supplied\n")
+    open(os.path.join(d, "index.txt"), "w").close()
+    with open(os.path.join(d, "serial"), "w") as f:
+        f.write("1000\n")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+        "-out", csr, "-subj", f"/CN={name}")
+    run("openssl", "ca", "-batch", "-config", cnf, "-cert", ca["crt"], "-keyfile",
+        ca["key"], "-in", csr, "-out", crt, "-startdate", "20200101000000Z",
+        "-enddate", "20200201000000Z", "-extfile", ext, "-notext")
+    return {"key": key, "crt": crt}
+
+
 @pytest.fixture(scope="session")
 def pki(workdir):
     """A test CA with a server certificate for mx.example.test (and
@@ -90,8 +112,12 @@ def pki(workdir):
     run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
         rogue_ca["key"], "-out", rogue_ca["crt"], "-days", "30", "-subj", "/CN=Rogue")
     rogue = make_cert(d, rogue_ca, "mallory", [f"email:alice@{DOMAIN}"])
+    expired = make_expired_cert(d, ca, "expired", [f"DNS:{HOST}", "DNS:localhost",
+                                                  "IP:127.0.0.1"])
+    rogue_server = make_cert(d, rogue_ca, "rogue-server", ["DNS:localhost"])
     return {"ca": ca["crt"], "server": server, "other": other, "dir": d,
-            "client_ca": cca["crt"], "alice": alice, "device": device, "rogue": rogue}
+            "client_ca": cca["crt"], "alice": alice, "device": device, "rogue": rogue,
+            "expired": expired, "rogue_server": rogue_server}
 
 
 def client_context(pki):
