@@ -18,7 +18,9 @@ def test_demo_script(workdir):
     os.chmod(demo_dir, 0o755)
     port = free_port()
     env = dict(os.environ, POSTERN_BIN=BIN, POSTERN_DEMO_DIR=demo_dir,
-               POSTERN_DEMO_SMTP_PORT=str(port))
+               POSTERN_DEMO_SMTP_PORT=str(port),
+               POSTERN_DEMO_SUBMISSION_PORT=str(free_port()),
+               POSTERN_DEMO_SUBMISSIONS_PORT=str(free_port()))
     out_path = os.path.join(workdir, "demo.out")
     with open(out_path, "wb") as out:
         proc = subprocess.Popen([SCRIPT], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -29,7 +31,7 @@ def test_demo_script(workdir):
             assert time.time() < deadline, open(out_path).read()
             time.sleep(0.05)
         text = open(out_path).read()
-        command = re.search(r"^    (swaks .*)$", text, re.M).group(1)
+        command, auth_command = re.findall(r"^    (swaks .*)$", text, re.M)
         mailbox = re.search(r"^    (/.*/new/)$", text, re.M).group(1)
         assert re.search(r"password [A-Za-z0-9]{20}\n", text)
         p = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30)
@@ -43,6 +45,19 @@ def test_demo_script(workdir):
             data = f.read()
         assert b"Subject: Hello Postern\n" in data and b"\nIt works.\n" in data
         assert b"with ESMTPS" in data
+        # and the authenticated one, on the submission port
+        p = subprocess.run(auth_command, shell=True, capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "235 2.7.0 Authentication successful" in p.stdout
+        deadline = time.time() + 10
+        while len(os.listdir(mailbox)) < 2:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        newest = max(os.listdir(mailbox))
+        with open(os.path.join(mailbox, newest), "rb") as f:
+            data = f.read()
+        assert b"with ESMTPSA" in data and b"Subject: Sent as demo@example.test" in data
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
