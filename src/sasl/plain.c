@@ -17,6 +17,7 @@ static bool take(const char *p, size_t n, char *out, size_t cap)
 
 int sasl_plain_parse(const char *msg, size_t n, struct sasl_plain *out)
 {
+	memset(out, 0, sizeof(*out));
 	const char *nul1 = memchr(msg, '\0', n);
 	if (nul1 == NULL)
 		return -1;

@@ -12,12 +12,15 @@
  *   byte 4  max_hops   (0xff: 50)
  * The limits are small so that every problem bit is reachable.
  *
- * Each input is read twice, in one piece and in pieces, and the two readings
- * must agree exactly: the end of the data, the problem bits, the filter's
- * counters and (when no problem stopped the copy) the copy itself. Both are
- * then checked against a slow reference written straight from the contract
- * in body.h: the dot decoding of RFC 5321 4.5.2 (only CR LF "." CR LF ends
- * the data), and then the filter's problems and its LF copy. */
+ * Each input is read in one piece and in pieces, both keeping the header
+ * section (body_filter_keep_headers, as the server does), and the two
+ * readings must agree exactly: the end of the data, the problem bits, the
+ * filter's counters, the header copy and (when no problem stopped it) the
+ * message copy. A third reading, in one piece without the header copy, must
+ * agree too: keeping the headers only watches. The readings are then checked
+ * against a slow reference written straight from the contract in body.h:
+ * the dot decoding of RFC 5321 4.5.2 (only CR LF "." CR LF ends the data),
+ * then the filter's problems, its LF copy and its header copy. */
 #include "mail/body.h"
 
 #include <stdint.h>
@@ -113,6 +116,8 @@ struct ref {
 	bool eight_bit;
 	char *out;
 	size_t out_len;
+	char *hdr; /* the header fields, each line with a LF */
+	size_t hdr_len;
 };
 
 /* One line (CR LF not included) for the line-based checks; an unfinished
@@ -146,6 +151,9 @@ static void ref_line(struct ref *r, const struct body_limits *lim,
 		return;
 	if ((*header_size += n + 2) > lim->max_header)
 		r->problems |= BODY_HEADER_TOO_BIG;
+	memcpy(r->hdr + r->hdr_len, l, n); /* a field or a continuation */
+	r->hdr_len += n;
+	r->hdr[r->hdr_len++] = '\n';
 }
 
 /* What the filter must make of s[0..n); finish: body_filter_finish follows. */
@@ -154,7 +162,8 @@ static void ref_filter(struct ref *r, const struct body_limits *lim,
 {
 	memset(r, 0, sizeof(*r));
 	r->out = malloc(n + 1);
-	if (r->out == NULL)
+	r->hdr = malloc(n + 1);
+	if (r->out == NULL || r->hdr == NULL)
 		abort();
 	bool bare = false;
 	size_t last_eol = 0; /* just past the last CR LF */
@@ -215,6 +224,8 @@ static bool same_bytes(const char *a, const char *b, size_t n)
 
 struct reading {
 	struct buf out;
+	struct buf headers; /* used when keep is set */
+	bool keep;
 	struct body_filter f;
 	int done;    /* DATA: the end line was read */
 	size_t end;  /* DATA: where the next command starts */
@@ -229,6 +240,9 @@ static void check_copy(const struct reading *rd, bool complete)
 	CHECK(out->len <= f->size);
 	CHECK(out->len <= f->limits.max_size ||
 	      (f->problems != 0 && out->len - 1 <= f->limits.max_size));
+	/* the header copy has its own bound, one past max_header */
+	CHECK(!rd->keep || f->limits.max_header == SIZE_MAX ||
+	      rd->headers.len <= f->limits.max_header + 1);
 	if (f->problems != 0)
 		return;
 	CHECK(f->size <= f->limits.max_size);
@@ -245,39 +259,72 @@ static void check_copy(const struct reading *rd, bool complete)
 	}
 }
 
-static void check_same(const struct reading *a, const struct reading *b)
+/* Two readings of the same bytes; problems: compare them exactly. */
+static void check_same(const struct reading *a, const struct reading *b,
+		       bool problems)
 {
+	if (a->keep && b->keep) /* byte by byte: whatever the problems */
+		CHECK(a->headers.len == b->headers.len &&
+		      same_bytes(a->headers.data, b->headers.data,
+				 a->headers.len));
 	CHECK(a->done == b->done && a->end == b->end);
-	CHECK(a->f.problems == b->f.problems);
+	if (problems)
+		CHECK(a->f.problems == b->f.problems);
 	CHECK(a->f.size == b->f.size && a->f.line_len == b->f.line_len);
 	CHECK(a->f.cr == b->f.cr && a->f.in_header == b->f.in_header);
 	CHECK(a->f.header_size == b->f.header_size && a->f.hops == b->f.hops);
 	CHECK(a->f.eight_bit == b->f.eight_bit);
-	if (a->f.problems == 0)
+	if (a->f.problems == 0 && b->f.problems == 0)
 		CHECK(a->out.len == b->out.len &&
 		      same_bytes(a->out.data, b->out.data, a->out.len));
 }
 
-static void check_ref(const struct reading *rd, const struct ref *r)
+/* A reading against the reference; the problem bits are compared for a
+ * reading without the header copy (see check_same's callers). */
+static void check_ref(const struct reading *rd, const struct ref *r,
+		      bool complete)
 {
 	const struct body_filter *f = &rd->f;
-	CHECK((f->problems & r->checked) == (r->problems & r->checked));
+	if (!rd->keep)
+		CHECK((f->problems & r->checked) == (r->problems & r->checked));
 	CHECK(f->size == r->size && f->eight_bit == r->eight_bit);
 	if (r->checked == ~0u)
 		CHECK(f->hops == r->hops);
 	if (f->problems == 0)
 		CHECK(rd->out.len == r->out_len &&
 		      same_bytes(rd->out.data, r->out, r->out_len));
+	/* the header copy: the fields (and their folds) of the header
+	 * section, each line ended with LF, as body.h promises; a last line
+	 * without CR LF (BDAT) is given its LF as in the message copy */
+	if (rd->keep && complete && f->problems == 0 && r->checked == ~0u)
+		CHECK(rd->headers.len == r->hdr_len &&
+		      same_bytes(rd->headers.data, r->hdr, r->hdr_len));
 }
 
 /* ------------------------------------------------------------ readings */
 
+static void start_reading(struct reading *rd, const struct body_limits *lim,
+			  bool keep)
+{
+	buf_init(&rd->out, 0);
+	buf_init(&rd->headers, 0);
+	body_filter_init(&rd->f, lim, &rd->out);
+	rd->keep = keep;
+	if (keep)
+		body_filter_keep_headers(&rd->f, &rd->headers);
+}
+
+static void end_reading(struct reading *rd)
+{
+	buf_free(&rd->out);
+	buf_free(&rd->headers);
+}
+
 static void read_data(struct reading *rd, const struct body_limits *lim,
-		      const char *p, size_t len, struct pieces *pc)
+		      bool keep, const char *p, size_t len, struct pieces *pc)
 {
 	struct dot_decoder d;
-	buf_init(&rd->out, 0);
-	body_filter_init(&rd->f, lim, &rd->out);
+	start_reading(rd, lim, keep);
 	dot_decoder_init(&d);
 	rd->done = 0;
 	rd->end = len;
@@ -312,10 +359,9 @@ static void read_data(struct reading *rd, const struct body_limits *lim,
 }
 
 static void read_bdat(struct reading *rd, const struct body_limits *lim,
-		      const char *p, size_t len, struct pieces *pc)
+		      bool keep, const char *p, size_t len, struct pieces *pc)
 {
-	buf_init(&rd->out, 0);
-	body_filter_init(&rd->f, lim, &rd->out);
+	start_reading(rd, lim, keep);
 	rd->done = 0;
 	rd->end = len;
 	size_t pos = 0;
@@ -348,15 +394,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *p = (const char *)data + SETTINGS_LEN;
 	size_t len = size - SETTINGS_LEN;
 
-	struct reading whole, split;
+	struct reading whole, split, plain;
 	if (bdat) {
-		read_bdat(&whole, &lim, p, len, NULL);
-		read_bdat(&split, &lim, p, len, &pc);
+		read_bdat(&whole, &lim, true, p, len, NULL);
+		read_bdat(&split, &lim, true, p, len, &pc);
+		read_bdat(&plain, &lim, false, p, len, NULL);
 	} else {
-		read_data(&whole, &lim, p, len, NULL);
-		read_data(&split, &lim, p, len, &pc);
+		read_data(&whole, &lim, true, p, len, NULL);
+		read_data(&split, &lim, true, p, len, &pc);
+		read_data(&plain, &lim, false, p, len, NULL);
 	}
-	check_same(&whole, &split);
+	check_same(&whole, &split, true);
+	/* The header copy may find the header section too big while a line
+	 * is still being read, where the counter waits for its end: that bit
+	 * may differ, but not the verdict on a whole message, nor the rest. */
+	check_same(&whole, &plain, false);
+	CHECK((whole.f.problems & ~BODY_HEADER_TOO_BIG) ==
+	      (plain.f.problems & ~BODY_HEADER_TOO_BIG));
+	if (bdat || whole.done)
+		CHECK((whole.f.problems == 0) == (plain.f.problems == 0));
 
 	char *s = malloc(len + 1);
 	if (s == NULL)
@@ -368,11 +424,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(done == whole.done && (!done || used == whole.end));
 	struct ref r;
 	ref_filter(&r, &lim, s, s_len, bdat);
-	check_ref(&whole, &r);
+	check_ref(&plain, &r, false); /* its problems are exact */
+	check_ref(&whole, &r, bdat || whole.done);
 
 	free(r.out);
+	free(r.hdr);
 	free(s);
-	buf_free(&whole.out);
-	buf_free(&split.out);
+	end_reading(&whole);
+	end_reading(&split);
+	end_reading(&plain);
 	return 0;
 }

@@ -5,20 +5,24 @@
  * Anything but 'R': the whole input is a file found in the queue, and
  * qfile_parse must never crash or read outside it. When it accepts the file,
  * what it returns must be what qfile.h promises: the message lies inside the
- * file, right after "data\n" and right before an end line naming its length
- * and the nonce, and every envelope field is a terminated string without
- * control bytes that qfile_encode_header would write back.
+ * file, right after "data\n"; after it come the prepend records, which hold
+ * exactly env->prepend, and the end line naming the message's length and the
+ * nonce; every envelope field is a terminated string without control bytes
+ * that qfile_encode_header would write back.
  *
  * 'R': a round trip. The rest of the input builds an envelope and a message:
- *   flags byte: bit 0 8BITMIME, bit 1 SMTPUTF8, bits 2-3 recipients (1-4)
+ *   flags byte: bit 0 8BITMIME, bit 1 SMTPUTF8, bits 2-3 recipients (1-4),
+ *   bits 4-5 prepend pieces (0-3)
  *   8 bytes arrived (big-endian, sign bit cleared)
  *   then length-prefixed strings (one length byte, then that many bytes,
  *   fewer if the input ends): id, nonce, sender, client, helo, then orig
- *   and mailbox for each recipient; the remaining bytes are the message.
- * When qfile_encode_header accepts the envelope, the file it makes must
- * parse back to the same envelope and message, and no prefix of the file
- * may parse (a torn file is never delivered). When it refuses, some value
- * must truly break the rules.
+ *   and mailbox for each recipient, then each prepend piece (raw bytes);
+ *   the remaining bytes are the message.
+ * envelope_prepend must take a piece exactly when it is valid. When
+ * qfile_encode_header accepts the envelope, the file it makes must parse
+ * back to the same envelope, prepend text and message, and no prefix of the
+ * file may parse (a torn file is never delivered). When it refuses, some
+ * value must truly break the rules.
  *
  * The round trip keeps to envelopes the spool can make: at least one
  * recipient, a time that is not negative, a message that is empty or ends
@@ -61,12 +65,49 @@ static bool hex_id(const char *s)
 	return true;
 }
 
+/* 16 lower-case hex digits, as spool.c makes them */
+static bool hex_nonce(const char *s)
+{
+	return strlen(s) == QFILE_NONCE_LEN &&
+	       strspn(s, "0123456789abcdef") == QFILE_NONCE_LEN;
+}
+
 static bool same_bytes(const char *a, const char *b, size_t n)
 {
 	return n == 0 || memcmp(a, b, n) == 0;
 }
 
 /* ------------------------------------------------------------ parse */
+
+/* The bytes between the message and the end line: "prepend <n>\n" and n
+ * bytes, repeated, which together are env->prepend. */
+static void check_trailer(const char *p, size_t n, const struct envelope *env)
+{
+	CHECK((env->prepend == NULL) == (env->prepend_len == 0));
+	CHECK(env->prepend_len <= QFILE_PREPEND_MAX);
+	if (env->prepend != NULL) {
+		CHECK(strlen(env->prepend) == env->prepend_len);
+		CHECK(env->prepend[env->prepend_len - 1] == '\n');
+		CHECK(strchr(env->prepend, '\r') == NULL);
+	}
+	size_t got = 0;
+	while (n > 0) {
+		const char *lf = memchr(p, '\n', n);
+		CHECK(lf != NULL && lf - p > 8 && memcmp(p, "prepend ", 8) == 0);
+		size_t k = 0;
+		for (const char *d = p + 8; d < lf; d++) {
+			CHECK(*d >= '0' && *d <= '9' && k <= QFILE_PREPEND_MAX);
+			k = k * 10 + (size_t)(*d - '0');
+		}
+		size_t head = (size_t)(lf - p) + 1;
+		CHECK(k > 0 && k <= n - head && got + k <= env->prepend_len);
+		CHECK(memcmp(lf + 1, env->prepend + got, k) == 0);
+		got += k;
+		p += head + k;
+		n -= head + k;
+	}
+	CHECK(got == env->prepend_len);
+}
 
 /* What qfile_parse returned for data[0..len) holds together. */
 static void check_parsed(const char *data, size_t len,
@@ -75,14 +116,26 @@ static void check_parsed(const char *data, size_t len,
 	CHECK(off <= len && mlen <= len - off);
 	CHECK(off >= 5 && memcmp(data + off - 5, "data\n", 5) == 0);
 	CHECK(mlen == 0 || data[off + mlen - 1] == '\n');
-	char end[64];
-	int n = snprintf(end, sizeof(end), "end %zu %s\n", mlen, env->nonce);
-	CHECK(n > 0 && (size_t)n < sizeof(end));
-	CHECK(len - off - mlen == (size_t)n &&
-	      memcmp(data + off + mlen, end, (size_t)n) == 0);
+	/* the last line is "end <mlen> <nonce>" (leading zeros tolerated); it
+	 * starts after the message or after the trailer's last LF */
+	size_t line = len - 1;
+	while (line > off + mlen && data[line - 1] != '\n')
+		line--;
+	const char *e = data + line;
+	size_t en = len - 1 - line, k = 4;
+	CHECK(en > 4 + 1 + QFILE_NONCE_LEN && memcmp(e, "end ", 4) == 0);
+	uint64_t value = 0;
+	for (; k < en && e[k] >= '0' && e[k] <= '9'; k++) {
+		CHECK(value <= (UINT64_MAX - 9) / 10);
+		value = value * 10 + (uint64_t)(e[k] - '0');
+	}
+	CHECK(k > 4 && value == mlen);
+	CHECK(en - k == 1 + QFILE_NONCE_LEN && e[k] == ' ' &&
+	      memcmp(e + k + 1, env->nonce, QFILE_NONCE_LEN) == 0);
+	check_trailer(data + off + mlen, line - off - mlen, env);
 
 	CHECK(hex_id(env->id));
-	CHECK(strlen(env->nonce) == QFILE_NONCE_LEN && clean_text(env->nonce));
+	CHECK(hex_nonce(env->nonce));
 	CHECK(env->arrived >= 0);
 	CHECK(env->sender != NULL && clean_text(env->sender));
 	CHECK(env->client_ip != NULL && clean_text(env->client_ip));
@@ -91,8 +144,8 @@ static void check_parsed(const char *data, size_t len,
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		const struct envelope_rcpt *r = &env->rcpts[i];
 		CHECK(r->orig != NULL && clean_text(r->orig));
+		CHECK(r->orig[0] != '\0');
 		CHECK(r->mailbox != NULL && clean_text(r->mailbox));
-		CHECK(r->mailbox[0] != '\0');
 	}
 }
 
@@ -131,18 +184,34 @@ static uint8_t take_byte(struct input *in)
 	return *in->p++;
 }
 
+/* Length-prefixed bytes, fewer if the input ends. */
+static const char *take_bytes(struct input *in, size_t *n)
+{
+	*n = take_byte(in);
+	if (*n > in->left)
+		*n = in->left;
+	const char *p = (const char *)in->p;
+	in->p += *n;
+	in->left -= *n;
+	return p;
+}
+
 /* A length-prefixed string, cut at the first NUL like any C string. */
 static char *take_string(struct input *in)
 {
-	size_t n = take_byte(in);
-	if (n > in->left)
-		n = in->left;
-	char *s = strndup((const char *)in->p, n);
+	size_t n;
+	const char *p = take_bytes(in, &n);
+	char *s = strndup(p, n);
 	if (s == NULL)
 		abort();
-	in->p += n;
-	in->left -= n;
 	return s;
+}
+
+/* What envelope_prepend takes: header lines, LF-terminated, no NUL or CR. */
+static bool prepend_valid(const char *p, size_t n)
+{
+	return n > 0 && p[n - 1] == '\n' && memchr(p, '\0', n) == NULL &&
+	       memchr(p, '\r', n) == NULL;
 }
 
 static void take_fixed(struct input *in, char *out, size_t size)
@@ -155,14 +224,14 @@ static void take_fixed(struct input *in, char *out, size_t size)
 /* Whether the encoder must accept env, by the rules in qfile.h. */
 static bool encodable(const struct envelope *env)
 {
-	if (!hex_id(env->id) || strlen(env->nonce) != QFILE_NONCE_LEN ||
-	    !clean_text(env->nonce) || !clean_text(env->sender) ||
-	    !clean_text(env->client_ip) || !clean_text(env->helo))
+	if (!hex_id(env->id) || !hex_nonce(env->nonce) ||
+	    !clean_text(env->sender) || !clean_text(env->client_ip) ||
+	    !clean_text(env->helo))
 		return false;
 	for (size_t i = 0; i < env->n_rcpts; i++)
 		if (!clean_text(env->rcpts[i].orig) ||
-		    !clean_text(env->rcpts[i].mailbox) ||
-		    env->rcpts[i].mailbox[0] == '\0')
+		    env->rcpts[i].orig[0] == '\0' || /* empty mailbox: remote */
+		    !clean_text(env->rcpts[i].mailbox))
 			return false;
 	return true;
 }
@@ -178,6 +247,8 @@ static void check_same_envelope(const struct envelope *a,
 	CHECK(strcmp(a->client_ip, b->client_ip) == 0);
 	CHECK(strcmp(a->helo, b->helo) == 0);
 	CHECK(a->n_rcpts == b->n_rcpts);
+	CHECK(a->prepend_len == b->prepend_len &&
+	      same_bytes(a->prepend, b->prepend, a->prepend_len));
 	for (size_t i = 0; i < a->n_rcpts; i++) {
 		CHECK(strcmp(a->rcpts[i].orig, b->rcpts[i].orig) == 0);
 		CHECK(strcmp(a->rcpts[i].mailbox, b->rcpts[i].mailbox) == 0);
@@ -196,12 +267,15 @@ static void round_trip(const char *file, size_t len, const struct envelope *env,
 	CHECK(mlen == msg_len && same_bytes(file + off, msg, msg_len));
 	envelope_free(&back);
 
-	/* a file cut anywhere is refused, unless the message itself holds
-	 * the nonce: only then can a prefix end with a valid end line. Each
+	/* a file cut anywhere is refused, unless the message or the prepend
+	 * text holds the nonce: only then can a prefix end with a valid end
+	 * line. Each
 	 * cut costs a parse, so in a long message only the cuts after a LF
 	 * (where an end line could seem to finish) and near the end are
 	 * tried; every cut in the envelope is. */
-	if (memmem(msg, msg_len, env->nonce, QFILE_NONCE_LEN) != NULL)
+	if (memmem(msg, msg_len, env->nonce, QFILE_NONCE_LEN) != NULL ||
+	    memmem(env->prepend == NULL ? "" : env->prepend, env->prepend_len,
+		   env->nonce, QFILE_NONCE_LEN) != NULL)
 		return;
 	const size_t msg_off = off;
 	for (size_t cut = 0; cut < len; cut++) {
@@ -235,6 +309,13 @@ static void round_trip_mode(const uint8_t *data, size_t size)
 		CHECK(envelope_add_rcpt(&env, orig, mailbox) == 0);
 		free(orig);
 		free(mailbox);
+	}
+	for (int i = 0; i < ((flags >> 4) & 3); i++) {
+		size_t n, before = env.prepend_len;
+		const char *piece = take_bytes(&in, &n);
+		bool ok = envelope_prepend(&env, piece, n) == 0;
+		CHECK(ok == prepend_valid(piece, n));
+		CHECK(env.prepend_len == before + (ok ? n : 0));
 	}
 	const char *msg = (const char *)in.p;
 	size_t msg_len = in.left;

@@ -277,7 +277,7 @@ static void seed(struct directory *d)
 	for (size_t i = 0; i < 2; i++)
 		assert_int_equal(dir_domain_add(d, domains_[i]), 0);
 	for (size_t i = 0; i < 3; i++)
-		assert_int_equal(dir_user_add(d, users_[i], HASH, 0), 0);
+		assert_int_equal(dir_user_add(d, users_[i], HASH, "", 0), 0);
 	for (size_t i = 0; i < sizeof(aliases_) / sizeof(aliases_[0]); i++)
 		assert_int_equal(
 		        dir_alias_add(d, aliases_[i][0], aliases_[i][1]), 0);
@@ -525,7 +525,7 @@ static void reopen_keeps_data(void **state)
 {
 	struct fixture *fx = *state;
 	assert_int_equal(dir_domain_add(fx->d, "example.org"), 0);
-	assert_int_equal(dir_user_add(fx->d, "alice@example.org", HASH, 3), 0);
+	assert_int_equal(dir_user_add(fx->d, "alice@example.org", HASH, "", 3), 0);
 	directory_close(&fx->d);
 	const char *why = NULL;
 	fx->d = directory_open(fx->path, &why);
@@ -534,6 +534,108 @@ static void reopen_keeps_data(void **state)
 	assert_int_equal(dir_user_get(fx->d, "alice@example.org", &u), 1);
 	assert_int_equal(u.quota, 3);
 	dir_user_clear(&u);
+}
+
+static int count_rows(void *arg, const char *a, const char *b, int64_t n)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Who may send as whom: the user, their sub-addresses and aliases (also a
+ * list they are on), and what was allowed explicitly; nothing else. */
+static void may_send_as(void **state)
+{
+	struct directory *d = dir_of(state);
+	assert_int_equal(dir_domain_add(d, "example.org"), 0);
+	assert_int_equal(dir_user_add(d, "alice@example.org", HASH, "", 0), 0);
+	assert_int_equal(dir_user_add(d, "bob@example.org", HASH, "", 0), 0);
+	assert_int_equal(dir_alias_add(d, "info@example.org", "alice@example.org"), 0);
+	assert_int_equal(dir_alias_add(d, "team@example.org", "alice@example.org"), 0);
+	assert_int_equal(dir_alias_add(d, "team@example.org", "bob@example.org"), 0);
+	static const struct {
+		const char *address;
+		int want;
+	} cases[] = {
+		{"alice@example.org", 1}, {"Alice@Example.ORG", 1},
+		{"alice+news@example.org", 1}, {"info@example.org", 1},
+		{"team@example.org", 1}, {"bob@example.org", 0},
+		{"nobody@example.org", 0}, {"alice@other.example", 0},
+		{"shop@other.example", 0}, {"not-an-address", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (dir_may_send_as(d, "alice@example.org", cases[i].address, "+") !=
+		    cases[i].want)
+			fail_msg("%s: expected %d", cases[i].address, cases[i].want);
+	assert_int_equal(dir_sender_add(d, "alice@example.org", "@other.example"), 0);
+	assert_int_equal(dir_sender_add(d, "alice@example.org", "@other.example"), 1);
+	assert_int_equal(dir_may_send_as(d, "alice@example.org", "shop@other.example", "+"), 1);
+	assert_int_equal(dir_may_send_as(d, "bob@example.org", "shop@other.example", "+"), 0);
+	int n = 0;
+	assert_int_equal(dir_sender_list(d, "alice@example.org", count_rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(dir_sender_del(d, "alice@example.org", "@other.example"), 0);
+	assert_int_equal(dir_may_send_as(d, "alice@example.org", "shop@other.example", "+"), 0);
+}
+
+static void tokens_and_certs(void **state)
+{
+	struct directory *d = dir_of(state);
+	struct dir_token t;
+	char user[DIR_ADDRESS_MAX + 1];
+	assert_int_equal(dir_domain_add(d, "example.org"), 0);
+	assert_int_equal(dir_user_add(d, "alice@example.org", HASH, "", 0), 0);
+	assert_int_equal(dir_token_add(d, "alice@example.org", "shop", "aa11", "shop@example.org"), 0);
+	assert_int_equal(dir_token_add(d, "alice@example.org", "shop", "bb22", ""), 1); /* name taken */
+	assert_int_equal(dir_token_find(d, "aa11", &t), 1);
+	assert_string_equal(t.user, "alice@example.org");
+	assert_string_equal(t.name, "shop");
+	assert_string_equal(t.senders, "shop@example.org");
+	assert_int_equal(dir_token_used(d, t.id, 1700000000), 0);
+	assert_int_equal(dir_token_find(d, "cc33", &t), 0);
+	assert_int_equal(dir_token_del(d, "alice@example.org", "shop"), 0);
+	assert_int_equal(dir_token_find(d, "aa11", &t), 0);
+	assert_int_equal(dir_cert_add(d, "ff00", "alice@example.org"), 0);
+	assert_int_equal(dir_cert_user(d, "ff00", user), 1);
+	assert_string_equal(user, "alice@example.org");
+	assert_int_equal(dir_cert_user(d, "ee00", user), 0);
+	/* both go with their user */
+	assert_int_equal(dir_token_add(d, "alice@example.org", "api", "dd44", ""), 0);
+	assert_int_equal(dir_user_del(d, "alice@example.org"), 0);
+	assert_int_equal(dir_cert_user(d, "ff00", user), 0);
+	assert_int_equal(dir_token_find(d, "dd44", &t), 0);
+}
+
+static void sending_log_and_limits(void **state)
+{
+	struct directory *d = dir_of(state);
+	unsigned m, r;
+	int64_t oldest;
+	struct dir_user u;
+	assert_int_equal(dir_domain_add(d, "example.org"), 0);
+	assert_int_equal(dir_user_add(d, "alice@example.org", HASH, "", 0), 0);
+	assert_int_equal(dir_user_get(d, "alice@example.org", &u), 1);
+	assert_int_equal(u.max_messages, -1); /* the configured default */
+	dir_user_clear(&u);
+	assert_int_equal(dir_user_set_limits(d, "alice@example.org", 10, -1), 0);
+	assert_int_equal(dir_user_get(d, "alice@example.org", &u), 1);
+	assert_int_equal(u.max_messages, 10);
+	assert_int_equal(u.max_recipients, -1);
+	dir_user_clear(&u);
+	assert_int_equal(dir_sends_record(d, "alice@example.org", 1000, 2), 0);
+	assert_int_equal(dir_sends_record(d, "alice@example.org", 2000, 3), 0);
+	assert_int_equal(dir_sends_record(d, "alice@example.org", 5000, 1), 0);
+	assert_int_equal(dir_sends_usage(d, "alice@example.org", 1500, &m, &r, &oldest), 0);
+	assert_int_equal(m, 2);
+	assert_int_equal(r, 4);
+	assert_int_equal(oldest, 2000);
+	assert_int_equal(dir_sends_usage(d, "bob@example.org", 0, &m, &r, &oldest), 0);
+	assert_int_equal(m, 0);
+	assert_int_equal(oldest, 0);
+	/* rows older than a day go when new ones come */
+	assert_int_equal(dir_sends_record(d, "alice@example.org", 200000, 1), 0);
+	assert_int_equal(dir_sends_usage(d, "alice@example.org", 0, &m, &r, &oldest), 0);
+	assert_int_equal(m, 1);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -550,6 +652,9 @@ int main(void)
 	        T(resolving),
 	        T(resolve_overlong),
 	        T(address_exists),
+	        T(may_send_as),
+	        T(tokens_and_certs),
+	        T(sending_log_and_limits),
 	        cmocka_unit_test(address_validity),
 	        cmocka_unit_test(domain_validity),
 	        T(reopen_keeps_data),
