@@ -409,8 +409,9 @@ static void external_step(struct session *s, const char *authzid, size_t n)
 	if (d != NULL && tls_client_identity(conn_ssl(s->conn), fp, email)) {
 		if (dir_cert_user(d, fp, user) != 1 && email[0] != '\0') {
 			ascii_lower(email, strlen(email));
-			if (dir_user_get(d, email, &u) == 1)
-				snprintf(user, sizeof(user), "%s", email);
+			size_t n_email = strlen(email);
+			if (n_email < sizeof(user) && dir_user_get(d, email, &u) == 1)
+				memcpy(user, email, n_email + 1);
 			dir_user_clear(&u);
 		}
 	}
