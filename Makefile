@@ -98,13 +98,14 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
 # check: each target replays its committed corpus (fast, no new inputs)
 fuzz-check: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
-	  $$f -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>build/fuzz/$$n.log \
+	  $$f -runs=0 -artifact_prefix=build/fuzz/ tests/fuzz/corpus/$$n >/dev/null 2>build/fuzz/$$n.log \
 	    || { cat build/fuzz/$$n.log; exit 1; }; echo "== $$f corpus ok"; done
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/fuzz/new/$$n; \
 	  echo "== $$n for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/new/$$n tests/fuzz/corpus/$$n; done
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=build/fuzz/ \
+	    build/fuzz/new/$$n tests/fuzz/corpus/$$n; done
 
 docs: $(BUILD)/postern
 	$(BUILD)/postern config reference > docs/configuration.md

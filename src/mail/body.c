@@ -8,6 +8,7 @@
 
 enum field_state {
 	FIELD_NAME,   /* reading a field name */
+	FIELD_WSP,    /* blanks after the name (RFC 5322 4.5 obs-field) */
 	FIELD_VALUE,  /* after the colon, or in a continuation line */
 };
 
@@ -39,8 +40,23 @@ static void keep_header_byte(struct body_filter *f, unsigned char c)
 		f->hdr_line = f->headers->len;
 	if (!f->in_header)
 		buf_truncate(f->headers, f->hdr_line);
-	else if (buf_append_byte(f->headers, (char)c) < 0)
-		problem(f, BODY_HEADER_TOO_BIG);
+	else
+		/* a copy that overflows is not itself a problem: only a line
+		 * that is not a field yet can pass max_header here, and a real
+		 * field section that large is caught by the count at its end */
+		(void)buf_append_byte(f->headers, (char)c);
+}
+
+/* The LF of a header-section line: keep it with a field, drop a line that
+ * had no colon (it was the start of the body). */
+static void keep_header_line_end(struct body_filter *f)
+{
+	if (f->headers == NULL || !f->in_header || f->line_len == 0)
+		return;
+	if (f->field_state != FIELD_VALUE)
+		buf_truncate(f->headers, f->hdr_line);
+	else
+		keep_header_byte(f, '\n');
 }
 
 /* Header lines: count Received fields (RFC 5321 6.3 loop detection) and find
@@ -56,9 +72,15 @@ static void header_byte(struct body_filter *f, unsigned char c)
 		f->field_state = FIELD_NAME;
 		f->name_len = 0;
 	}
-	if (f->field_state != FIELD_NAME)
+	if (f->field_state == FIELD_VALUE)
 		return;
-	if (c == ':') {
+	if (f->field_state == FIELD_WSP && c != ':' && c != ' ' && c != '\t') {
+		f->in_header = false; /* "Name x": not a header field */
+		return;
+	}
+	if ((c == ' ' || c == '\t') && f->name_len > 0) {
+		f->field_state = FIELD_WSP;
+	} else if (c == ':') {
 		f->field_state = FIELD_VALUE;
 		if (f->name_len == 8 && strncasecmp(f->name, "received", 8) == 0 &&
 		    ++f->hops > f->limits.max_hops)
@@ -78,7 +100,7 @@ static void end_of_line(struct body_filter *f)
 	if (f->in_header) {
 		if (f->line_len == 0)
 			f->in_header = false; /* the empty line */
-		else if (f->field_state == FIELD_NAME)
+		else if (f->field_state != FIELD_VALUE)
 			f->in_header = false; /* no colon: not a header */
 		else if ((f->header_size += f->line_len + 2) > f->limits.max_header)
 			problem(f, BODY_HEADER_TOO_BIG);
@@ -106,12 +128,7 @@ void body_filter_feed(struct body_filter *f, const char *p, size_t n)
 		if (f->cr) {
 			f->cr = false;
 			if (c == '\n') {
-				if (f->headers != NULL && f->in_header && f->line_len > 0) {
-					if (f->field_state == FIELD_NAME) /* no colon */
-						buf_truncate(f->headers, f->hdr_line);
-					else
-						keep_header_byte(f, c);
-				}
+				keep_header_line_end(f);
 				end_of_line(f);
 				continue; /* the LF starts the next span */
 			}
@@ -151,6 +168,7 @@ void body_filter_finish(struct body_filter *f)
 		/* BDAT data may stop mid-line; DATA never does */
 		keep(f, "\n", 0, 1);
 		f->size += 2;
+		keep_header_line_end(f);
 		end_of_line(f);
 		if (f->size > f->limits.max_size)
 			problem(f, BODY_TOO_BIG);

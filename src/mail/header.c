@@ -13,10 +13,13 @@ int header_next(const char *hdr, size_t len, size_t *pos,
 	size_t name = p;
 	while (p < len && hdr[p] != ':' && hdr[p] > 32 && hdr[p] < 127)
 		p++;
-	if (p >= len || hdr[p] != ':' || p == name)
+	size_t name_end = p;
+	while (p < len && (hdr[p] == ' ' || hdr[p] == '\t'))
+		p++; /* RFC 5322 4.5: obs-field allows blanks before the colon */
+	if (p >= len || hdr[p] != ':' || name_end == name)
 		return 0;
 	f->name = hdr + name;
-	f->name_len = p - name;
+	f->name_len = name_end - name;
 	f->value = hdr + p + 1;
 	/* the field runs to the LF not followed by a blank (a fold) */
 	for (;;) {

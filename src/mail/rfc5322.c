@@ -25,9 +25,10 @@ struct lexer {
 /* RFC 5322 3.2.3 atext, plus UTF-8 (RFC 6532 3.2) */
 static bool is_atext(unsigned char c)
 {
+	/* c != 0: strchr would find the string's own terminator */
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	       (c >= '0' && c <= '9') || c >= 0x80 ||
-	       strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+	       (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* CFWS: blanks, folds and (nested (comments)). false on a broken comment. */
@@ -46,6 +47,8 @@ static bool skip_cfws(struct lexer *lx)
 			depth--;
 			lx->pos++;
 		} else if (depth > 0 && c == '\\') {
+			if (lx->pos + 1 < lx->n && lx->s[lx->pos + 1] == '\0')
+				return false; /* not even escaped may a NUL pass */
 			lx->pos += 2; /* quoted-pair inside a comment */
 		} else if (depth > 0) {
 			if (c == '\0')
@@ -185,10 +188,14 @@ static bool parse_domain(struct lexer *lx, struct mailbox *mb)
 	size_t dn = 0;
 	struct tok t = take(lx);
 	if (t.kind == T_DLITERAL) {
-		if (t.n + 2 > ADDR_DOMAIN_MAX)
+		if (t.n + 2 > ADDR_DOMAIN_MAX || !utf8_valid(t.p, t.n))
 			return false;
 		mb->domain[0] = '[';
-		memcpy(mb->domain + 1, t.p, t.n);
+		for (size_t k = 0; k < t.n; k++) {
+			char c = t.p[k]; /* lower case, as address.c keeps domains */
+			mb->domain[1 + k] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+			mb->utf8 |= (unsigned char)c >= 0x80;
+		}
 		memcpy(mb->domain + 1 + t.n, "]", 2);
 		mb->literal = true;
 		return true;

@@ -119,7 +119,8 @@ static bool quoted_string(const char *s)
 	for (size_t i = 1; i < n - 1; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '\\') {
-			if (i + 1 >= n - 1 || (s[i + 1] != '"' && s[i + 1] != '\\'))
+			if (i + 1 >= n - 1 ||
+			    (s[i + 1] != '"' && s[i + 1] != '\\'))
 				return false;
 			c = (unsigned char)s[++i];
 		} else if (c == '"' || c < 32 || c == 127) {
@@ -139,11 +140,12 @@ static void check_domain(const struct mailbox *mb)
 	CHECK(n <= ADDR_DOMAIN_MAX);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)mb->domain[i];
-		CHECK(!(c >= 'A' && c <= 'Z')); /* domains compare lower-cased */
+		CHECK(!(c >= 'A' && c <= 'Z')); /* compared lower-cased */
 		CHECK(c > 32 && c != 127);
 	}
 	if (mb->literal) {
-		CHECK(n >= 3 && mb->domain[0] == '[' && mb->domain[n - 1] == ']');
+		CHECK(n >= 3 && mb->domain[0] == '[' &&
+		      mb->domain[n - 1] == ']');
 		CHECK(!has_non_ascii(mb->domain));
 		return;
 	}
@@ -209,7 +211,8 @@ static void check_params(const char *s, size_t len)
 		      p->keyword + p->keyword_len <= s + len);
 		for (size_t k = 0; k < p->keyword_len; k++) {
 			unsigned char c = (unsigned char)p->keyword[k];
-			CHECK((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			CHECK((c >= 'a' && c <= 'z') ||
+			      (c >= 'A' && c <= 'Z') ||
 			      (c >= '0' && c <= '9') || (k > 0 && c == '-'));
 		}
 		if (p->value == NULL)
@@ -237,7 +240,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mailbox mb;
 	size_t used = (size_t)-1;
 	const char *why = NULL;
-	enum addr_result r = address_parse_path(s, len, flags, &mb, &used, &why);
+	enum addr_result r =
+		address_parse_path(s, len, flags, &mb, &used, &why);
 	if (r != ADDR_OK) {
 		CHECK(why != NULL);
 		CHECK(r != ADDR_NEED_UTF8 || !(flags & ADDR_F_UTF8));

@@ -98,6 +98,12 @@ static void check_accepted(const struct config *c)
 	CHECK(c->queue_retry_min_ms <= c->queue_retry_max_ms);
 	CHECK(in_range(c->queue_lifetime_ms, 1000, 60ULL * 86400000));
 	CHECK(strpbrk(c->delivery_recipient_delimiter, "@ \t\"\\") == NULL);
+	CHECK(c->auth_failure_delay_ms <= c->auth_failure_delay_max_ms);
+	CHECK(in_range(c->auth_failure_delay_max_ms, 0, 3600000));
+	CHECK(in_range(c->auth_failure_memory_ms, 1000, 86400000));
+	CHECK(in_range(c->auth_max_failures, 1, 100));
+	CHECK(in_range(c->submission_max_messages, 1, 10000000));
+	CHECK(in_range(c->submission_max_recipients, 1, 100000000));
 
 	CHECK(c->n_listeners >= 1);
 	for (size_t i = 0; i < c->n_listeners; i++) {
@@ -111,6 +117,10 @@ static void check_accepted(const struct config *c)
 		CHECK(l->tls >= LISTENER_TLS_NONE &&
 		      l->tls <= LISTENER_TLS_IMPLICIT);
 		CHECK(!l->require_tls || l->tls != LISTENER_TLS_NONE);
+		CHECK(l->client_certs >= CLIENT_CERTS_NONE &&
+		      l->client_certs <= CLIENT_CERTS_REQUIRE);
+		CHECK(l->client_certs == CLIENT_CERTS_NONE ||
+		      c->tls_client_ca[0] != '\0');
 		CHECK(l->tls == LISTENER_TLS_NONE || c->tls_certificate[0]);
 		for (size_t j = 0; j < i; j++)
 			CHECK(strcmp(c->listeners[j].name, l->name) != 0);
@@ -119,7 +129,7 @@ static void check_accepted(const struct config *c)
 		const struct cert_config *k = &c->certs[i];
 		CHECK(k->name != NULL && k->name[0] != '\0');
 		for (const char *p = k->name; *p != '\0'; p++)
-			CHECK(!(*p >= 'A' && *p <= 'Z')); /* SNI compares lower */
+			CHECK(!(*p >= 'A' && *p <= 'Z')); /* SNI: lower */
 		CHECK(k->certificate[0] != '\0' && k->key[0] != '\0');
 		for (size_t j = 0; j < i; j++)
 			CHECK(strcmp(c->certs[j].name, k->name) != 0);
@@ -131,7 +141,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config cfg;
 	struct buf errors;
 	buf_init(&errors, 0);
-	unsigned n = config_parse(PATH, (const char *)data, size, &cfg, &errors);
+	unsigned n =
+		config_parse(PATH, (const char *)data, size, &cfg, &errors);
 	check_errors(&errors, n);
 	/* usable or not, every string is there to be freed or printed */
 	CHECK(cfg.hostname != NULL && cfg.tls_ciphers != NULL);

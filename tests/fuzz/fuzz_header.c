@@ -64,7 +64,8 @@ static void check_one(const struct mailbox *mb)
 	CHECK(utf8_valid(text, len));
 	CHECK(mb->utf8 == has_non_ascii(text));
 	if (mb->literal)
-		CHECK(d >= 2 && mb->domain[0] == '[' && mb->domain[d - 1] == ']');
+		CHECK(d >= 2 && mb->domain[0] == '[' &&
+		      mb->domain[d - 1] == ']');
 	else
 		for (size_t i = 0; i < d; i++)
 			CHECK(!(mb->domain[i] >= 'A' && mb->domain[i] <= 'Z'));
@@ -141,8 +142,12 @@ static void check_field(const char *hdr, size_t len, size_t start,
 	CHECK(f->name == hdr + start && f->name_len > 0);
 	for (size_t i = 0; i < f->name_len; i++)
 		CHECK(f->name[i] > 32 && f->name[i] < 127 && f->name[i] != ':');
-	CHECK(f->name[f->name_len] == ':');
-	CHECK(f->value == f->name + f->name_len + 1);
+	/* blanks may stand before the colon (RFC 5322 4.5 obs-field) */
+	const char *colon = f->name + f->name_len;
+	while (*colon == ' ' || *colon == '\t')
+		colon++;
+	CHECK(*colon == ':');
+	CHECK(f->value == colon + 1);
 	/* through the LF that no blank follows, or the end of the copy */
 	CHECK(end == len || (hdr[end - 1] == '\n' && hdr[end] != ' ' &&
 			     hdr[end] != '\t'));
@@ -151,7 +156,8 @@ static void check_field(const char *hdr, size_t len, size_t start,
 	for (size_t i = 0; i < f->value_len; i++)
 		if (f->value[i] == '\n')
 			CHECK(i + 1 < f->value_len &&
-			      (f->value[i + 1] == ' ' || f->value[i + 1] == '\t'));
+			      (f->value[i + 1] == ' ' ||
+			       f->value[i + 1] == '\t'));
 }
 
 static void check_unfold(const struct header_field *f, size_t max)
@@ -173,7 +179,8 @@ static void check_unfold(const struct header_field *f, size_t max)
 	CHECK(ra == rb && na == nb);
 	for (size_t i = 0; ra == 0 && i < na; i++) {
 		const struct mailbox *x = &a[i], *y = &b[i];
-		CHECK(strcmp(x->local, y->local) == 0 && x->quoted == y->quoted);
+		CHECK(strcmp(x->local, y->local) == 0 &&
+		      x->quoted == y->quoted);
 		CHECK(x->literal == y->literal);
 		if (!x->literal) /* a literal keeps its folded blanks */
 			CHECK(strcmp(x->domain, y->domain) == 0 &&

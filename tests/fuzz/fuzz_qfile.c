@@ -60,7 +60,8 @@ static bool hex_id(const char *s)
 	if (strlen(s) != QUEUE_ID_LEN)
 		return false;
 	for (size_t i = 0; i < QUEUE_ID_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
 			return false;
 	return true;
 }
@@ -93,7 +94,8 @@ static void check_trailer(const char *p, size_t n, const struct envelope *env)
 	size_t got = 0;
 	while (n > 0) {
 		const char *lf = memchr(p, '\n', n);
-		CHECK(lf != NULL && lf - p > 8 && memcmp(p, "prepend ", 8) == 0);
+		CHECK(lf != NULL && lf - p > 8 &&
+		      memcmp(p, "prepend ", 8) == 0);
 		size_t k = 0;
 		for (const char *d = p + 8; d < lf; d++) {
 			CHECK(*d >= '0' && *d <= '9' && k <= QFILE_PREPEND_MAX);
@@ -156,7 +158,8 @@ static void parse_mode(const char *data, size_t len)
 	const char *why = NULL;
 	if (qfile_parse(data, len, &env, &off, &mlen, &why) < 0) {
 		CHECK(why != NULL);
-		CHECK(env.sender == NULL && env.rcpts == NULL && env.n_rcpts == 0);
+		CHECK(env.sender == NULL && env.rcpts == NULL &&
+		      env.n_rcpts == 0);
 		return;
 	}
 	check_parsed(data, len, &env, off, mlen);

@@ -528,6 +528,8 @@ static void header_copy(void **state)
 		 "From: a@x.org\nSubject: s\n folded\n"},
 		{"A: 1\r\nnot a header\r\nB: 2\r\n", "A: 1\n"},
 		{"A: 1\r\nnocolon\r\nB: 2\r\n", "A: 1\n"},
+		{"Received : x\r\nB: 2\r\n", "Received : x\nB: 2\n"},
+		{"Name x: 1\r\nB: 2\r\n", ""},
 		{"\r\nbody only\r\n", ""},
 		{"Only: header\r\n", "Only: header\n"},
 	};

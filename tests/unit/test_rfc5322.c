@@ -137,6 +137,10 @@ static void header_walk(void **state)
 	/* a line without a colon ends the walk */
 	static const char bad[] = "A: 1\nnot a header\nB: 2\n";
 	assert_int_equal(header_count(bad, sizeof(bad) - 1, "B"), 0);
+	/* the obsolete blank before the colon */
+	static const char obs[] = "Received : from a\nX-Y\t: 2\n";
+	assert_int_equal(header_count(obs, sizeof(obs) - 1, "Received"), 1);
+	assert_int_equal(header_count(obs, sizeof(obs) - 1, "X-Y"), 1);
 	/* no final LF */
 	pos = 0;
 	assert_int_equal(header_next("A: 1", 4, &pos, &f), 1);
