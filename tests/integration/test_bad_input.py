@@ -223,6 +223,8 @@ def test_thousand_dribbling_connections_do_not_stop_a_normal_client(make_server,
                                         "max_connections": "3000"}})
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2200:
+        pytest.skip(f"this machine allows only {hard} open files per process")
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
     slow = []
     try:
