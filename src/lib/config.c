@@ -26,15 +26,18 @@ enum section {
 	SEC_DELIVERY,
 	SEC_AUTH,
 	SEC_SUBMISSION,
+	SEC_DNS,
+	SEC_OUTBOUND,
 	SEC_LISTENER,    /* named, repeatable */
 	SEC_CERTIFICATE, /* named, repeatable */
+	SEC_ROUTE,       /* named, repeatable */
 	SEC_COUNT
 };
 
 static const char *const section_names[SEC_COUNT] = {
 	"",	    "tls",	  "smtp",     "queue",
-	"delivery", "auth",	  "submission", "listener",
-	"certificate"};
+	"delivery", "auth",	  "submission", "dns", "outbound", "listener",
+	"certificate", "route"};
 
 enum param_type { T_STRING, T_BOOL, T_UINT, T_SIZE, T_DURATION, T_ENUM };
 
@@ -44,6 +47,8 @@ static const char *const listener_tls_names[] = {"none", "starttls",
 static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
 static const char *const client_cert_names[] = {"none", "request", "require",
 						NULL};
+static const char *const tls_policy_names[] = {"none", "may", "encrypt",
+					       "verify", "dane", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info",
 					      "debug", NULL};
 
@@ -61,6 +66,7 @@ struct param {
 #define C(field) offsetof(struct config, field)
 #define L(field) offsetof(struct listener_config, field)
 #define K(field) offsetof(struct cert_config, field)
+#define R(field) offsetof(struct route_config, field)
 #define MiB (1024ULL * 1024)
 
 static const struct param params[] = {
@@ -189,6 +195,41 @@ static const struct param params[] = {
 	 "Add X-Originating-IP with the sender's address to submitted mail; "
 	 "turn off for the senders' privacy."},
 
+	{SEC_DNS, "resolver", T_STRING, C(dns_resolver), "system", 0, 0, NULL,
+	 "Where DNS questions go: system (the name servers of "
+	 "/etc/resolv.conf), recursive (ask the root servers and down), or "
+	 "addresses to forward to, such as 127.0.0.1@5353."},
+	{SEC_DNS, "trust_anchor", T_STRING, C(dns_trust_anchor),
+	 "/usr/share/dns/root.key", 0, 0, NULL,
+	 "DNSSEC trust anchor file (Debian package dns-root-data); answers "
+	 "are validated here, so DANE can trust them. Empty or missing: no "
+	 "validation, and DANE routes are deferred."},
+
+	{SEC_OUTBOUND, "port", T_UINT, C(outbound_port), "25", 1, 65535, NULL,
+	 "Port of the MX hosts mail is delivered to."},
+	{SEC_OUTBOUND, "tls", T_ENUM, C(outbound_tls), "may", 0, 0,
+	 tls_policy_names,
+	 "TLS for destinations without a [route]: none, may (STARTTLS when "
+	 "offered), encrypt (TLS required), verify (TLS required, certificate "
+	 "and MX name verified), dane (TLSA records, RFC 7672)."},
+	{SEC_OUTBOUND, "ca_file", T_STRING, C(outbound_ca_file), "", 0, 0, NULL,
+	 "PEM file of the CAs trusted when verifying peers; empty: the "
+	 "system's."},
+	{SEC_OUTBOUND, "max_connections", T_UINT, C(outbound_max_connections),
+	 "20", 1, 1000, NULL, "Deliveries to other servers at the same time."},
+	{SEC_OUTBOUND, "timeout_connect", T_DURATION,
+	 C(outbound_timeout_connect_ms), "30s", 100, 600000, NULL,
+	 "Time a server has to accept a connection (and to finish a TLS "
+	 "handshake)."},
+	{SEC_OUTBOUND, "timeout_command", T_DURATION,
+	 C(outbound_timeout_command_ms), "5m", 100, 3600000, NULL,
+	 "Time a server has to reply to a command (RFC 5321 4.5.3.2)."},
+	{SEC_OUTBOUND, "timeout_data", T_DURATION, C(outbound_timeout_data_ms),
+	 "10m", 100, 3600000, NULL,
+	 "Time a server has to accept the message after its last byte."},
+	{SEC_OUTBOUND, "ipv6", T_BOOL, C(outbound_ipv6), "yes", 0, 0, NULL,
+	 "Deliver over IPv6 too (to AAAA addresses)."},
+
 	{SEC_LISTENER, "address", T_STRING, L(address), "", 0, 0, NULL,
 	 "Where to listen: one or more ip:port, [ipv6]:port or *:port, "
 	 "separated by spaces. Required."},
@@ -213,6 +254,22 @@ static const struct param params[] = {
 	 NULL, "PEM certificate chain served to clients asking for NAME by SNI."},
 	{SEC_CERTIFICATE, "key", T_STRING, K(key), "", 0, 0, NULL,
 	 "PEM private key of that certificate."},
+
+	{SEC_ROUTE, "tls", T_ENUM, R(tls), "may", 0, 0, tls_policy_names,
+	 "TLS for mail to DOMAIN (the name of the section; * for every "
+	 "other domain): none, may, encrypt, verify or dane, as in "
+	 "[outbound]. A route that requires TLS never falls back to "
+	 "plaintext: the mail waits, then bounces."},
+	{SEC_ROUTE, "next_hop", T_STRING, R(next_hop), "", 0, 0, NULL,
+	 "host:port to hand DOMAIN's mail to instead of its MX hosts (a "
+	 "smarthost, or an internal server); verify checks the certificate "
+	 "against host."},
+	{SEC_ROUTE, "ca_file", T_STRING, R(ca_file), "", 0, 0, NULL,
+	 "PEM file of the only CAs trusted for this route (with tls = "
+	 "verify)."},
+	{SEC_ROUTE, "fingerprint", T_STRING, R(fingerprint), "", 0, 0, NULL,
+	 "SHA-256 fingerprint (hex, colons allowed) the peer's certificate "
+	 "must have; implies TLS required."},
 };
 
 const char *config_role_name(int role)
@@ -223,6 +280,25 @@ const char *config_role_name(int role)
 const char *config_listener_tls_name(int tls)
 {
 	return tls >= 0 && tls < 3 ? listener_tls_names[tls] : "?";
+}
+
+const char *config_tls_policy_name(int policy)
+{
+	return policy >= 0 && policy <= TLS_POLICY_DANE ? tls_policy_names[policy]
+							 : "?";
+}
+
+const struct route_config *config_route(const struct config *cfg,
+					const char *domain)
+{
+	const struct route_config *star = NULL;
+	for (size_t i = 0; i < cfg->n_routes; i++) {
+		if (strcmp(cfg->routes[i].name, domain) == 0)
+			return &cfg->routes[i];
+		if (strcmp(cfg->routes[i].name, "*") == 0)
+			star = &cfg->routes[i];
+	}
+	return star;
 }
 
 /* ------------------------------------------------------------ values */
@@ -412,6 +488,28 @@ static void *new_cert(struct parse_ctx *ctx, struct config *cfg,
 	return k;
 }
 
+static void *new_route(struct parse_ctx *ctx, struct config *cfg,
+		       const char *name)
+{
+	for (size_t i = 0; i < cfg->n_routes; i++)
+		if (strcasecmp(cfg->routes[i].name, name) == 0) {
+			add_error(ctx, "route '%s' is defined twice", name);
+			return NULL;
+		}
+	struct route_config *r =
+		reallocarray(cfg->routes, cfg->n_routes + 1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	cfg->routes = r;
+	r = &cfg->routes[cfg->n_routes++];
+	memset(r, 0, sizeof(*r));
+	apply_defaults(SEC_ROUTE, r);
+	r->name = strdup(name);
+	ascii_lower(r->name, strlen(r->name));
+	r->line = ctx->line;
+	return r;
+}
+
 /* "[smtp]" or "[listener submission]": switch the current section. */
 static void parse_section(struct parse_ctx *ctx, struct config *cfg, char *s)
 {
@@ -435,7 +533,7 @@ static void parse_section(struct parse_ctx *ctx, struct config *cfg, char *s)
 		if (strcmp(name, section_names[sec]) != 0)
 			continue;
 		ctx->section = sec;
-		bool named = sec == SEC_LISTENER || sec == SEC_CERTIFICATE;
+		bool named = sec >= SEC_LISTENER;
 		if (named && (arg == NULL || !valid_section_name(arg))) {
 			add_error(ctx, "[%s] needs a name: [%s NAME]", name, name);
 			return;
@@ -448,6 +546,8 @@ static void parse_section(struct parse_ctx *ctx, struct config *cfg, char *s)
 			ctx->target = new_listener(ctx, cfg, arg);
 		else if (sec == SEC_CERTIFICATE)
 			ctx->target = new_cert(ctx, cfg, arg);
+		else if (sec == SEC_ROUTE)
+			ctx->target = new_route(ctx, cfg, arg);
 		else
 			ctx->target = cfg;
 		return;
@@ -587,6 +687,42 @@ static void check_listener(struct parse_ctx *ctx, const struct config *cfg,
 			       "or implicit", l->name);
 }
 
+static bool valid_fingerprint(const char *s)
+{
+	size_t hex = 0;
+	for (; *s != '\0'; s++) {
+		if (*s == ':')
+			continue;
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+		      (*s >= 'A' && *s <= 'F')))
+			return false;
+		hex++;
+	}
+	return hex == 64;
+}
+
+static void check_route(struct parse_ctx *ctx, const struct route_config *r)
+{
+	ctx->line = r->line;
+	if (strcmp(r->name, "*") != 0 && !valid_hostname(r->name))
+		add_error(ctx, "route '%s': not a domain name (or *)", r->name);
+	if (r->next_hop[0] != '\0') {
+		const char *colon = strrchr(r->next_hop, ':');
+		uint64_t port;
+		if (colon == NULL || colon == r->next_hop ||
+		    parse_u64(colon + 1, strlen(colon + 1), 65535, &port) < 0 ||
+		    port == 0)
+			add_error(ctx, "route '%s': next_hop must be host:port",
+				  r->name);
+	}
+	if (r->fingerprint[0] != '\0' && !valid_fingerprint(r->fingerprint))
+		add_error(ctx, "route '%s': fingerprint must be 64 hex digits "
+			       "(SHA-256)", r->name);
+	if (r->tls == TLS_POLICY_DANE && r->next_hop[0] != '\0')
+		add_error(ctx, "route '%s': dane needs MX records, not a "
+			       "next_hop", r->name);
+}
+
 static void check_config(struct parse_ctx *ctx, struct config *cfg)
 {
 	at(ctx, SEC_MAIN, "hostname");
@@ -635,6 +771,8 @@ static void check_config(struct parse_ctx *ctx, struct config *cfg)
 			       "not listen anywhere");
 	for (size_t i = 0; i < cfg->n_listeners; i++)
 		check_listener(ctx, cfg, &cfg->listeners[i]);
+	for (size_t i = 0; i < cfg->n_routes; i++)
+		check_route(ctx, &cfg->routes[i]);
 	for (size_t i = 0; i < cfg->n_certs; i++) {
 		ctx->line = cfg->certs[i].line;
 		if (cfg->certs[i].certificate[0] == '\0' ||
@@ -720,6 +858,11 @@ void config_free(struct config *cfg)
 		free_strings(SEC_CERTIFICATE, &cfg->certs[i]);
 		free(cfg->certs[i].name);
 	}
+	for (size_t i = 0; i < cfg->n_routes; i++) {
+		free_strings(SEC_ROUTE, &cfg->routes[i]);
+		free(cfg->routes[i].name);
+	}
+	free(cfg->routes);
 	free(cfg->listeners);
 	free(cfg->certs);
 	free(cfg->path);

@@ -18,6 +18,14 @@ enum listener_role { ROLE_MX, ROLE_SUBMISSION };
 enum listener_tls { LISTENER_TLS_NONE, LISTENER_TLS_STARTTLS, LISTENER_TLS_IMPLICIT };
 enum tls_min_version { TLS_MIN_1_2, TLS_MIN_1_3 };
 enum client_certs { CLIENT_CERTS_NONE, CLIENT_CERTS_REQUEST, CLIENT_CERTS_REQUIRE };
+/* How outbound delivery to a destination uses TLS (RFC 7435 terms). */
+enum tls_policy {
+	TLS_POLICY_NONE,    /* plaintext, even if STARTTLS is offered */
+	TLS_POLICY_MAY,     /* STARTTLS when offered, any certificate */
+	TLS_POLICY_ENCRYPT, /* TLS required, any certificate */
+	TLS_POLICY_VERIFY,  /* TLS required, chain and host name verified */
+	TLS_POLICY_DANE,    /* TLS required, verified by DNSSEC TLSA records */
+};
 
 struct listener_config {
 	char *name;
@@ -34,6 +42,17 @@ struct cert_config {
 	char *name; /* the SNI host name it serves, "*.example.org" allowed */
 	char *certificate;
 	char *key;
+	unsigned line;
+};
+
+/* [route DOMAIN]: how mail for one destination domain ("*": every
+ * domain without a route of its own) leaves. */
+struct route_config {
+	char *name;     /* the destination domain, lower case, or "*" */
+	char *next_hop; /* "host:port" instead of the MX records, or "" */
+	int tls;        /* enum tls_policy */
+	char *ca_file;  /* CAs trusted for verify (instead of the system's) */
+	char *fingerprint; /* SHA-256 of the peer certificate, pinned */
 	unsigned line;
 };
 
@@ -82,6 +101,18 @@ struct config {
 	uint64_t queue_retry_min_ms;
 	uint64_t queue_retry_max_ms;
 	uint64_t queue_lifetime_ms;
+	/* [dns] */
+	char *dns_resolver;
+	char *dns_trust_anchor;
+	/* [outbound] */
+	uint64_t outbound_port;
+	int outbound_tls; /* enum tls_policy */
+	char *outbound_ca_file;
+	uint64_t outbound_max_connections;
+	uint64_t outbound_timeout_connect_ms;
+	uint64_t outbound_timeout_command_ms;
+	uint64_t outbound_timeout_data_ms;
+	bool outbound_ipv6;
 	/* [delivery] */
 	char *delivery_recipient_delimiter;
 	uint64_t delivery_default_quota;
@@ -90,6 +121,8 @@ struct config {
 	size_t n_listeners;
 	struct cert_config *certs;
 	size_t n_certs;
+	struct route_config *routes;
+	size_t n_routes;
 };
 
 /* Fill cfg with every default, as if from an empty file. */
@@ -109,5 +142,10 @@ void config_reference(struct buf *out);
 /* Names of enum values, for logs and the reference. */
 const char *config_role_name(int role);
 const char *config_listener_tls_name(int tls);
+const char *config_tls_policy_name(int policy);
+/* The route for a destination domain (lower case): its own, else "*",
+ * else NULL (MX records, [outbound] tls). */
+const struct route_config *config_route(const struct config *cfg,
+					const char *domain);
 
 #endif

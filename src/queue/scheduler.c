@@ -5,7 +5,11 @@
 #include "lib/log.h"
 #include "lib/pool.h"
 #include "lib/util.h"
+#include "mta/client.h"
+#include "mta/route.h"
+#include "net/dns.h"
 #include "net/inbox.h"
+#include "queue/bounce.h"
 #include "queue/local.h"
 
 #include <errno.h>
@@ -26,7 +30,7 @@ struct qentry {
 	bool busy;          /* a delivery attempt is running */
 	unsigned attempts;
 	uint64_t first_ms;  /* when the scheduler got it, for delay= */
-	unsigned char *done; /* per recipient: delivered */
+	unsigned char *state; /* per recipient: enum rcpt_state */
 	size_t n_rcpts;
 	struct event *retry;
 };
@@ -37,7 +41,10 @@ struct scheduler {
 	struct local_ctx local;
 	struct event_base *base;
 	struct inbox *inbox;
-	struct pool *pool;
+	struct pool *pool;     /* disk work: loading, local delivery, bounces */
+	struct pool *out_pool; /* outbound SMTP sessions */
+	struct dns *dns;       /* NULL when it could not start: remote waits */
+	struct mta_tls *tls;
 	pthread_t thread;
 	struct qentry *entries; /* every message held */
 	atomic_uint pending;
@@ -45,14 +52,37 @@ struct scheduler {
 	unsigned running; /* attempts under way */
 };
 
-/* What a delivery attempt reports back to the scheduler thread. */
+/* What became of one recipient in one attempt. */
+struct outcome {
+	unsigned char state; /* enum rcpt_state; PENDING: deferred */
+	char why[MTA_WHY_MAX];
+	char mta[DNS_NAME_MAX + 1];
+};
+
+/* The remote recipients of one domain, delivered together. */
+struct group {
+	struct attempt *a;
+	char domain[DNS_NAME_MAX + 1];
+	size_t *idx; /* into the envelope's recipients */
+	size_t n;
+	const struct route_config *route;
+	struct route_result *rr;
+};
+
+/* One delivery attempt of one message, from the scheduler thread to the
+ * pools and back. */
 struct attempt {
 	struct qentry *e;
-	unsigned char *done; /* updated copy of e->done */
+	struct queued q;
+	bool loaded;
+	unsigned char *state; /* updated copy of e->state */
+	struct outcome *out;
 	size_t n_rcpts;
-	bool gone;           /* the file is gone or damaged: forget it */
+	bool gone;            /* the file is gone or damaged: forget it */
 	bool deferred;
 	char why[192];
+	struct group *groups;
+	size_t n_groups, groups_left;
 };
 
 struct submission {
@@ -62,6 +92,7 @@ struct submission {
 };
 
 static void start_attempt(struct qentry *e);
+static void attempt_done(void *arg);
 
 static void entry_free(struct scheduler *s, struct qentry *e)
 {
@@ -73,9 +104,23 @@ static void entry_free(struct scheduler *s, struct qentry *e)
 		e->next->prev = e->prev;
 	if (e->retry != NULL)
 		event_free(e->retry);
-	free(e->done);
+	free(e->state);
 	free(e);
 	atomic_fetch_sub(&s->pending, 1);
+}
+
+static void attempt_free(struct attempt *a)
+{
+	for (size_t i = 0; i < a->n_groups; i++) {
+		free(a->groups[i].idx);
+		free(a->groups[i].rr);
+	}
+	free(a->groups);
+	if (a->loaded)
+		queued_free(&a->q);
+	free(a->state);
+	free(a->out);
+	free(a);
 }
 
 /* retry_min * 2^(attempts-1), at most retry_max, +-10% jitter */
@@ -99,20 +144,17 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	start_attempt(arg);
 }
 
-/* ------------------------------------------------------------ attempts */
-
-static void attempt_done(void *arg);
-
-static void log_delivered(const struct queued *q, size_t i, unsigned attempt)
+static void post_back(struct scheduler *s, inbox_fn *fn, void *arg)
 {
-	log_info("queue=%s event=delivered rcpt=<%s> mailbox=%s attempt=%u",
-		 q->env.id, q->env.rcpts[i].orig, q->env.rcpts[i].mailbox,
-		 attempt);
+	if (inbox_post(s->inbox, fn, arg) < 0)
+		abort(); /* cannot report back: nothing safe is left to do */
 }
+
+/* ------------------------------------------------------------ prepare */
 
 /* Read the queue file for an attempt. false when there is nothing to
  * deliver now (gone, damaged, unreadable: a->gone / a->deferred say which). */
-static bool load_for_attempt(struct attempt *a, struct queued *q)
+static bool load_for_attempt(struct attempt *a)
 {
 	struct qentry *e = a->e;
 	struct scheduler *s = e->sched;
@@ -121,8 +163,10 @@ static bool load_for_attempt(struct attempt *a, struct queued *q)
 		a->deferred = true; /* shutting down: it stays in the queue */
 		return false;
 	}
-	if (spool_load(s->spool, e->id, q, &why) == 0)
+	if (spool_load(s->spool, e->id, &a->q, &why) == 0) {
+		a->loaded = true;
 		return true;
+	}
 	if (errno == EBADMSG) {
 		log_error("queue=%s event=corrupt action=moved-to-corrupt "
 			  "error=\"%s\"", e->id, why);
@@ -138,74 +182,377 @@ static bool load_for_attempt(struct attempt *a, struct queued *q)
 	return false;
 }
 
-/* Deliver every recipient not yet done; true when all now are. */
-static bool deliver_all(struct attempt *a, const struct queued *q)
+static void deliver_local(struct attempt *a, size_t i)
 {
 	struct qentry *e = a->e;
-	bool all = true;
-	for (size_t i = 0; i < a->n_rcpts; i++) {
-		if (a->done[i])
-			continue;
-		if (q->env.rcpts[i].mailbox[0] == '\0') {
-			/* a remote recipient: it waits for outbound delivery */
-			all = false;
-			snprintf(a->why, sizeof(a->why),
-				 "no outbound delivery yet: it waits in the queue");
-			log_info("queue=%s event=deferred rcpt=<%s> reason=\"%s\"",
-				 q->env.id, q->env.rcpts[i].orig, a->why);
-			continue;
-		}
-		enum store_result r = local_deliver(&e->sched->local, q, i,
-						    e->recovering, a->why,
-						    sizeof(a->why));
-		if (r == STORE_OK) {
-			a->done[i] = 1;
-			log_delivered(q, i, e->attempts + 1);
-			continue;
-		}
-		all = false;
-		log_warn("queue=%s event=deferred rcpt=<%s> mailbox=%s "
-			 "reason=\"%s\" attempt=%u",
-			 q->env.id, q->env.rcpts[i].orig, q->env.rcpts[i].mailbox,
-			 a->why, e->attempts + 1);
+	const struct queued *q = &a->q;
+	struct outcome *o = &a->out[i];
+	enum store_result r = local_deliver(&e->sched->local, q, i,
+					    e->recovering, o->why,
+					    sizeof(o->why));
+	if (r == STORE_OK) {
+		o->state = RCPT_DELIVERED;
+		log_info("queue=%s event=delivered rcpt=<%s> mailbox=%s "
+			 "attempt=%u", q->env.id, q->env.rcpts[i].orig,
+			 q->env.rcpts[i].mailbox, e->attempts + 1);
+		return;
 	}
-	return all;
+	log_warn("queue=%s event=deferred rcpt=<%s> mailbox=%s reason=\"%s\" "
+		 "attempt=%u", q->env.id, q->env.rcpts[i].orig,
+		 q->env.rcpts[i].mailbox, o->why, e->attempts + 1);
 }
 
-static void dequeue(struct qentry *e)
+static const char *rcpt_domain(const char *addr)
 {
-	if (spool_remove(e->sched->spool, e->id) < 0 && errno != ENOENT)
-		log_error("queue=%s event=remove-failed error=\"%s\"", e->id,
-			  strerror(errno));
-	else
-		log_info("queue=%s event=removed delay=%.3fs", e->id,
-			 (double)(monotonic_ms() - e->first_ms) / 1000.0);
+	const char *at = strrchr(addr, '@');
+	return at != NULL ? at + 1 : "";
 }
 
-/* Runs on a delivery pool thread. */
-static void attempt_job(void *arg)
+/* Put remote recipient i into the group of its domain. */
+static int group_add(struct attempt *a, size_t i)
+{
+	char dom[DNS_NAME_MAX + 1];
+	snprintf(dom, sizeof(dom), "%s", rcpt_domain(a->q.env.rcpts[i].orig));
+	ascii_lower(dom, strlen(dom));
+	struct group *g = NULL;
+	for (size_t k = 0; k < a->n_groups && g == NULL; k++)
+		if (strcmp(a->groups[k].domain, dom) == 0)
+			g = &a->groups[k];
+	if (g == NULL) {
+		g = reallocarray(a->groups, a->n_groups + 1, sizeof(*g));
+		if (g == NULL)
+			return -1;
+		a->groups = g;
+		g = &a->groups[a->n_groups++];
+		memset(g, 0, sizeof(*g));
+		g->a = a;
+		memcpy(g->domain, dom, sizeof(dom));
+		g->idx = calloc(a->n_rcpts, sizeof(*g->idx));
+		if (g->idx == NULL)
+			return -1;
+	}
+	g->idx[g->n++] = i;
+	return 0;
+}
+
+/* Runs on the disk pool: load, deliver locally, group the rest. */
+static void on_prepared(void *arg);
+static void finish_work(struct attempt *a);
+
+static void job_prepare(void *arg)
 {
 	struct attempt *a = arg;
 	struct qentry *e = a->e;
-	struct queued q;
-	if (load_for_attempt(a, &q)) {
-		a->n_rcpts = q.env.n_rcpts;
-		a->done = calloc(a->n_rcpts, 1);
-		if (a->done == NULL) {
-			a->deferred = true;
-			snprintf(a->why, sizeof(a->why), "out of memory");
-		} else {
-			if (e->done != NULL && e->n_rcpts == a->n_rcpts)
-				memcpy(a->done, e->done, a->n_rcpts);
-			a->deferred = !deliver_all(a, &q);
-			if (!a->deferred)
-				dequeue(e);
-		}
-		queued_free(&q);
+	if (!load_for_attempt(a))
+		goto done;
+	a->n_rcpts = a->q.env.n_rcpts;
+	a->state = calloc(a->n_rcpts, 1);
+	a->out = calloc(a->n_rcpts, sizeof(*a->out));
+	if (a->state == NULL || a->out == NULL)
+		goto oom;
+	if (e->state != NULL && e->n_rcpts == a->n_rcpts)
+		memcpy(a->state, e->state, a->n_rcpts);
+	else if (spool_status_load(e->sched->spool, e->id, a->state,
+				   a->n_rcpts) < 0)
+		log_warn("queue=%s event=status-unreadable note=\"recipients "
+			 "may get a second copy\"", e->id);
+	for (size_t i = 0; i < a->n_rcpts; i++) {
+		if (a->state[i] != RCPT_PENDING)
+			continue;
+		if (a->q.env.rcpts[i].mailbox[0] != '\0')
+			deliver_local(a, i);
+		else if (group_add(a, i) < 0)
+			goto oom;
 	}
-	if (inbox_post(e->sched->inbox, attempt_done, a) < 0)
-		abort(); /* cannot report back: nothing safe is left to do */
+	if (a->n_groups == 0) {
+		finish_work(a); /* nothing remote: finish right here */
+		goto done;
+	}
+	post_back(e->sched, on_prepared, a);
+	return;
+oom:
+	a->deferred = true;
+	snprintf(a->why, sizeof(a->why), "out of memory");
+done:
+	post_back(e->sched, attempt_done, a);
 }
+
+/* ------------------------------------------------------------ remote */
+
+static void job_finish(void *arg);
+
+/* Every group has its outcome: record them on the disk pool. */
+static void groups_finished(struct attempt *a)
+{
+	struct scheduler *s = a->e->sched;
+	if (atomic_load(&s->stopping) || pool_submit(s->pool, job_finish, a) < 0) {
+		a->deferred = true; /* nothing recorded: all tried again */
+		attempt_done(a);
+	}
+}
+
+static void group_finished(void *arg)
+{
+	struct group *g = arg;
+	if (--g->a->groups_left == 0)
+		groups_finished(g->a);
+}
+
+static void log_attempt(const struct group *g, const struct route_host *h,
+			const struct mta_report *rep, const char *result,
+			const char *reply)
+{
+	log_info("queue=%s event=attempt domain=%s mx=%s tls=%s cipher=%s "
+		 "verified=%s by=%s result=%s reply=\"%s\"",
+		 g->a->q.env.id, g->domain, h->name,
+		 rep->tls_version[0] ? rep->tls_version : "none",
+		 rep->cipher[0] ? rep->cipher : "none",
+		 rep->verified ? "yes" : "no", rep->verified_by, result, reply);
+}
+
+static void set_group(struct group *g, unsigned char st, const char *why,
+		      const char *mta)
+{
+	for (size_t k = 0; k < g->n; k++) {
+		struct outcome *o = &g->a->out[g->idx[k]];
+		o->state = st;
+		snprintf(o->why, sizeof(o->why), "%s", why);
+		snprintf(o->mta, sizeof(o->mta), "%s", mta != NULL ? mta : "");
+	}
+}
+
+/* Runs on the outbound pool: try each host and address in order until
+ * one session works. */
+static void job_remote(void *arg)
+{
+	struct group *g = arg;
+	struct attempt *a = g->a;
+	struct scheduler *s = a->e->sched;
+	const struct config *cfg = s->cfg;
+	struct mta_rcpt_result *res = calloc(g->n, sizeof(*res));
+	char why[MTA_WHY_MAX] = "no server could be reached";
+	enum mta_status st = MTA_TEMP;
+	const struct route_host *last = NULL;
+	struct mta_target t = {
+		.tls = g->route != NULL ? g->route->tls : cfg->outbound_tls,
+		.ca_file = g->route != NULL ? g->route->ca_file : NULL,
+		.fingerprint = g->route != NULL ? g->route->fingerprint : NULL,
+	};
+	for (size_t h = 0; res != NULL && h < g->rr->n_hosts; h++) {
+		const struct route_host *host = &g->rr->hosts[h];
+		last = host;
+		t.host = host->name;
+		for (size_t k = 0; k < host->n_addrs; k++) {
+			if (atomic_load(&s->stopping))
+				goto out;
+			t.addr = (const struct sockaddr *)&host->addr[k];
+			t.addr_len = host->addr_len[k];
+			struct mta_report rep;
+			st = mta_deliver(cfg, s->tls, &t, &a->q, g->idx, g->n,
+					 res, &rep, why);
+			log_attempt(g, host, &rep,
+				    st == MTA_OK ? "session" : "failed",
+				    st == MTA_OK ? res[0].reply : why);
+			if (st == MTA_OK)
+				goto out;
+		}
+	}
+out:
+	if (res == NULL) {
+		set_group(g, RCPT_PENDING, "out of memory", NULL);
+	} else if (st == MTA_OK) {
+		for (size_t k = 0; k < g->n; k++) {
+			struct outcome *o = &a->out[g->idx[k]];
+			o->state = res[k].status == MTA_OK     ? RCPT_DELIVERED
+				 : res[k].status == MTA_PERM ? RCPT_FAILED
+							     : RCPT_PENDING;
+			snprintf(o->why, sizeof(o->why), "%s", res[k].reply);
+			snprintf(o->mta, sizeof(o->mta), "%s", last->name);
+			log_info("queue=%s event=%s rcpt=<%s> mx=%s reply=\"%s\"",
+				 a->q.env.id,
+				 o->state == RCPT_DELIVERED ? "sent"
+				 : o->state == RCPT_FAILED  ? "rejected"
+							    : "deferred",
+				 a->q.env.rcpts[g->idx[k]].orig, last->name,
+				 o->why);
+		}
+	} else {
+		set_group(g, st == MTA_PERM ? RCPT_FAILED : RCPT_PENDING, why,
+			  last != NULL ? last->name : NULL);
+	}
+	free(res);
+	post_back(s, group_finished, g);
+}
+
+static void on_route(void *arg, struct route_result *rr)
+{
+	struct group *g = arg;
+	struct scheduler *s = g->a->e->sched;
+	g->rr = rr;
+	if (rr == NULL) {
+		set_group(g, RCPT_PENDING, "out of memory", NULL);
+	} else if (rr->status != ROUTE_OK) {
+		char why[MTA_WHY_MAX];
+		snprintf(why, sizeof(why), "%s %s", rr->enhanced, rr->why);
+		set_group(g, rr->status == ROUTE_PERM ? RCPT_FAILED : RCPT_PENDING,
+			  why, NULL);
+		log_info("queue=%s event=route-failed domain=%s status=%s "
+			 "reason=\"%s\"", g->a->q.env.id, g->domain,
+			 rr->status == ROUTE_PERM ? "permanent" : "temporary",
+			 why);
+	} else if (!atomic_load(&s->stopping) &&
+		   pool_submit(s->out_pool, job_remote, g) == 0) {
+		return;
+	} else {
+		set_group(g, RCPT_PENDING, "shutting down", NULL);
+	}
+	group_finished(g);
+}
+
+/* Find where a group's mail goes: a next hop, or the MX records. */
+static void route_group(struct group *g)
+{
+	struct scheduler *s = g->a->e->sched;
+	const struct config *cfg = s->cfg;
+	g->route = config_route(cfg, g->domain);
+	int rc = -1;
+	if (s->dns == NULL) {
+		rc = -1;
+	} else if (g->route != NULL && g->route->next_hop[0] != '\0') {
+		char host[DNS_NAME_MAX + 1];
+		const char *colon = strrchr(g->route->next_hop, ':');
+		snprintf(host, sizeof(host), "%.*s",
+			 (int)(colon - g->route->next_hop), g->route->next_hop);
+		if (host[0] == '[') { /* [2001:db8::1]:25 */
+			memmove(host, host + 1, strlen(host));
+			host[strcspn(host, "]")] = '\0';
+		}
+		rc = route_resolve_host(s->dns, host,
+					(unsigned)strtoul(colon + 1, NULL, 10),
+					cfg->outbound_ipv6, on_route, g);
+	} else {
+		rc = route_resolve_mx(s->dns, g->domain,
+				      (unsigned)cfg->outbound_port,
+				      cfg->outbound_ipv6, on_route, g);
+	}
+	if (rc < 0) {
+		set_group(g, RCPT_PENDING, "DNS is not available", NULL);
+		group_finished(g);
+	}
+}
+
+/* ------------------------------------------------------------ finish */
+
+/* How long the message has been queued, in ms. */
+static uint64_t queued_for_ms(const struct queued *q)
+{
+	int64_t now = (int64_t)time(NULL);
+	return now > q->env.arrived ? (uint64_t)(now - q->env.arrived) * 1000 : 0;
+}
+
+/* Bounce what failed, record outcomes, dequeue when all is done. Blocking:
+ * on the disk pool. */
+static void finish_work(struct attempt *a)
+{
+	struct qentry *e = a->e;
+	struct scheduler *s = e->sched;
+	bool expired = queued_for_ms(&a->q) >= s->cfg->queue_lifetime_ms;
+	struct bounce_rcpt *failed = calloc(a->n_rcpts, sizeof(*failed));
+	size_t *idx = calloc(a->n_rcpts, sizeof(*idx));
+	unsigned char *st = calloc(a->n_rcpts, 1);
+	size_t n_failed = 0, n_rec = 0;
+	bool all = true;
+	if (failed == NULL || idx == NULL || st == NULL) {
+		a->deferred = true;
+		goto out;
+	}
+	for (size_t i = 0; i < a->n_rcpts; i++) {
+		if (a->state[i] != RCPT_PENDING)
+			continue;
+		struct outcome *o = &a->out[i];
+		if (o->state == RCPT_PENDING && expired) {
+			char why[2 * MTA_WHY_MAX];
+			snprintf(why, sizeof(why), "4.4.7 gave up after %llu "
+				 "hours in the queue; last: %s",
+				 (unsigned long long)(queued_for_ms(&a->q) /
+						      3600000),
+				 o->why[0] ? o->why : "deferred");
+			size_t n = strnlen(why, sizeof(o->why) - 1);
+			memcpy(o->why, why, n);
+			o->why[n] = '\0';
+			o->state = RCPT_FAILED;
+		}
+		if (o->state == RCPT_FAILED)
+			failed[n_failed++] = (struct bounce_rcpt){
+				.index = i, .reason = o->why, .mta = o->mta};
+		if (o->state != RCPT_PENDING) {
+			idx[n_rec] = i;
+			st[n_rec++] = o->state;
+		} else {
+			all = false;
+		}
+	}
+	char dsn[QUEUE_ID_LEN + 1] = "";
+	int b = n_failed > 0 ? bounce_queue(s->cfg, s->spool, &a->q, failed,
+					    n_failed, dsn)
+			     : 0;
+	if (b < 0) {
+		/* no notice: the failures stay pending, bounced next time */
+		for (size_t i = 0; i < n_failed; i++)
+			a->out[failed[i].index].state = RCPT_PENDING;
+		a->deferred = true;
+		snprintf(a->why, sizeof(a->why), "cannot queue the bounce");
+		goto out;
+	}
+	if (b == 1)
+		scheduler_submit(s, dsn, false);
+	for (size_t i = 0; i < n_rec; i++)
+		a->state[idx[i]] = st[i];
+	if (all) {
+		if (spool_remove(s->spool, e->id) < 0 && errno != ENOENT)
+			log_error("queue=%s event=remove-failed error=\"%s\"",
+				  e->id, strerror(errno));
+		else
+			log_info("queue=%s event=removed delay=%.3fs", e->id,
+				 (double)(monotonic_ms() - e->first_ms) / 1000.0);
+	} else {
+		if (spool_status_record(s->spool, e->id, idx, st, n_rec) < 0)
+			log_error("queue=%s event=status-write-failed error=\"%s\" "
+				  "note=\"recipients may get a second copy\"",
+				  e->id, strerror(errno));
+		a->deferred = true;
+	}
+out:
+	free(failed);
+	free(idx);
+	free(st);
+}
+
+static void job_finish(void *arg)
+{
+	struct attempt *a = arg;
+	finish_work(a);
+	post_back(a->e->sched, attempt_done, a);
+}
+
+/* Back from job_prepare with remote recipients: route every group. */
+static void on_prepared(void *arg)
+{
+	struct attempt *a = arg;
+	struct scheduler *s = a->e->sched;
+	if (atomic_load(&s->stopping)) {
+		a->deferred = true;
+		attempt_done(a);
+		return;
+	}
+	a->groups_left = a->n_groups + 1; /* one held until all are asked */
+	for (size_t i = 0; i < a->n_groups; i++)
+		route_group(&a->groups[i]);
+	if (--a->groups_left == 0)
+		groups_finished(a);
+}
+
+/* ------------------------------------------------------------ attempts */
 
 static void start_attempt(struct qentry *e)
 {
@@ -218,7 +565,7 @@ static void start_attempt(struct qentry *e)
 		e->busy = true; /* from here the pool thread may read e */
 		s->running++;
 	}
-	if (a == NULL || pool_submit(s->pool, attempt_job, a) < 0) {
+	if (a == NULL || pool_submit(s->pool, job_prepare, a) < 0) {
 		if (a != NULL) {
 			e->busy = false;
 			s->running--;
@@ -229,7 +576,8 @@ static void start_attempt(struct qentry *e)
 	}
 }
 
-/* Back on the scheduler thread: record the outcome, retry or forget. */
+/* Back on the scheduler thread, the attempt over: keep what it settled,
+ * then retry or forget the message. */
 static void attempt_done(void *arg)
 {
 	struct attempt *a = arg;
@@ -237,29 +585,30 @@ static void attempt_done(void *arg)
 	struct scheduler *s = e->sched;
 	e->busy = false;
 	s->running--;
-	if (a->done != NULL) {
-		free(e->done);
-		e->done = a->done;
+	if (a->state != NULL && !a->gone) {
+		/* keep what this attempt settled */
+		free(e->state);
+		e->state = a->state;
 		e->n_rcpts = a->n_rcpts;
+		a->state = NULL;
 	}
 	if (a->gone || !a->deferred) {
 		entry_free(s, e);
-		free(a);
+		attempt_free(a);
 		return;
 	}
 	e->attempts++;
-	e->recovering = false; /* e->done now says what was delivered */
+	e->recovering = false; /* e->state now says what was delivered */
 	uint64_t ms = retry_delay_ms(s->cfg, e->attempts);
 	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
 			     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
-	if (atomic_load(&s->stopping)) {
-		free(a);
-		return;
+	if (!atomic_load(&s->stopping)) {
+		evtimer_add(e->retry, &tv);
+		log_info("queue=%s event=retry-scheduled attempt=%u "
+			 "retry_in=%.1fs", e->id, e->attempts,
+			 (double)ms / 1000.0);
 	}
-	evtimer_add(e->retry, &tv);
-	log_info("queue=%s event=retry-scheduled attempt=%u retry_in=%.1fs",
-		 e->id, e->attempts, (double)ms / 1000.0);
-	free(a);
+	attempt_free(a);
 }
 
 /* ------------------------------------------------------------ thread */
@@ -330,8 +679,21 @@ struct scheduler *scheduler_start(const struct config *cfg, struct spool *spool)
 	s->base = event_base_new();
 	s->inbox = s->base != NULL ? inbox_new(s->base) : NULL;
 	s->pool = pool_new((unsigned)cfg->io_threads);
-	if (s->inbox == NULL || s->pool == NULL)
+	s->out_pool = pool_new((unsigned)cfg->outbound_max_connections);
+	if (s->inbox == NULL || s->pool == NULL || s->out_pool == NULL)
 		goto fail;
+	struct buf errors;
+	buf_init(&errors, 0);
+	s->tls = mta_tls_new(cfg, &errors);
+	if (s->tls != NULL)
+		s->dns = dns_new(s->base, cfg, &errors);
+	if (s->dns == NULL) {
+		/* local delivery goes on; mail for elsewhere waits */
+		log_error("event=outbound-unavailable error=\"%.*s\"",
+			  errors.len > 0 ? (int)errors.len - 1 : 0,
+			  errors.data != NULL ? errors.data : "");
+	}
+	buf_free(&errors);
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -341,6 +703,9 @@ struct scheduler *scheduler_start(const struct config *cfg, struct spool *spool)
 		goto fail;
 	return s;
 fail:
+	dns_free(&s->dns);
+	mta_tls_free(&s->tls);
+	pool_free(&s->out_pool);
 	pool_free(&s->pool);
 	inbox_free(&s->inbox);
 	if (s->base != NULL)
@@ -363,10 +728,20 @@ void scheduler_stop(struct scheduler **sp)
 	atomic_store(&s->stopping, true);
 	inbox_post(s->inbox, on_stop, s);
 	pthread_join(s->thread, NULL);
-	/* attempts under way finish; queued ones see stopping and skip */
+	/* attempts under way finish (outbound sessions are cut short);
+	 * queued ones see stopping and skip */
+	if (s->tls != NULL)
+		mta_abort_all(s->tls);
+	pool_free(&s->out_pool);
 	pool_free(&s->pool);
-	/* collect their reports on this thread now that the loop is ours */
-	event_base_loop(s->base, EVLOOP_NONBLOCK);
+	/* collect their reports on this thread now that the loop is ours;
+	 * DNS questions still out are cancelled (their callbacks run) */
+	for (int i = 0; i < 100 && s->running > 0; i++)
+		event_base_loop(s->base, EVLOOP_NONBLOCK);
+	dns_free(&s->dns);
+	for (int i = 0; i < 100 && s->running > 0; i++)
+		event_base_loop(s->base, EVLOOP_NONBLOCK);
+	mta_tls_free(&s->tls);
 	while (s->entries != NULL)
 		entry_free(s, s->entries);
 	inbox_free(&s->inbox);

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 struct spool {
-	char tmp[PATH_MAX], queue[PATH_MAX], corrupt[PATH_MAX];
+	char tmp[PATH_MAX], queue[PATH_MAX], corrupt[PATH_MAX], status[PATH_MAX];
 	uint64_t max_file;
 	struct dirsync *queue_sync;
 };
@@ -42,13 +42,15 @@ struct spool *spool_open(const char *data_dir, uint64_t max_file)
 	int n1 = snprintf(s->tmp, PATH_MAX, "%s/spool/tmp", data_dir);
 	int n2 = snprintf(s->queue, PATH_MAX, "%s/spool/queue", data_dir);
 	int n3 = snprintf(s->corrupt, PATH_MAX, "%s/spool/corrupt", data_dir);
+	int n4 = snprintf(s->status, PATH_MAX, "%s/spool/status", data_dir);
 	s->max_file = max_file;
-	if (n1 >= PATH_MAX - 64 || n2 >= PATH_MAX - 64 || n3 >= PATH_MAX - 64) {
+	if (n1 >= PATH_MAX - 64 || n2 >= PATH_MAX - 64 || n3 >= PATH_MAX - 64 ||
+	    n4 >= PATH_MAX - 64) {
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
 	if (mkdir_p(s->tmp, 0700) < 0 || mkdir_p(s->queue, 0700) < 0 ||
-	    mkdir_p(s->corrupt, 0700) < 0)
+	    mkdir_p(s->corrupt, 0700) < 0 || mkdir_p(s->status, 0700) < 0)
 		goto fail;
 	s->queue_sync = dirsync_acquire(s->queue);
 	if (s->queue_sync == NULL)
@@ -280,7 +282,85 @@ int spool_remove(struct spool *s, const char *id)
 		return -1;
 	/* no directory sync: if the removal is lost in a crash, the message is
 	 * delivered again and Maildir delivery sees that it is already there */
-	return unlink(path);
+	int rc = unlink(path);
+	if (rc == 0 && path_join(path, sizeof(path), s->status, id) == 0)
+		unlink(path); /* after the message: a crash leaves no message
+				 without its status */
+	return rc;
+}
+
+int spool_status_load(struct spool *s, const char *id, unsigned char *state,
+		      size_t n)
+{
+	char path[PATH_MAX], *data;
+	size_t len;
+	if (path_join(path, sizeof(path), s->status, id) < 0)
+		return -1;
+	if (read_file(path, 16 * 1024 * 1024, &data, &len) < 0)
+		return errno == ENOENT ? 0 : -1;
+	/* lines "d N" or "f N"; a torn last line is ignored */
+	size_t pos = 0;
+	while (pos < len) {
+		char *nl = memchr(data + pos, '\n', len - pos);
+		if (nl == NULL)
+			break;
+		char kind = data[pos];
+		unsigned long long i = strtoull(data + pos + 2, NULL, 10);
+		if (nl - (data + pos) >= 3 && data[pos + 1] == ' ' && i < n)
+			state[i] = kind == 'd' ? RCPT_DELIVERED
+				 : kind == 'f' ? RCPT_FAILED
+					       : state[i];
+		pos = (size_t)(nl - data) + 1;
+	}
+	free(data);
+	return 0;
+}
+
+int spool_status_record(struct spool *s, const char *id, const size_t *idx,
+			const unsigned char *st, size_t n)
+{
+	char path[PATH_MAX];
+	if (n == 0)
+		return 0;
+	if (path_join(path, sizeof(path), s->status, id) < 0)
+		return -1;
+	bool created = access(path, F_OK) < 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++)
+		buf_appendf(&b, "%c %zu\n", st[i] == RCPT_DELIVERED ? 'd' : 'f',
+			    idx[i]);
+	int rc = b.len > 0 && write_all(fd, b.data, b.len) == 0 &&
+			 fdatasync(fd) == 0
+		 ? 0
+		 : -1;
+	buf_free(&b);
+	close(fd);
+	if (rc == 0 && created)
+		rc = fsync_dir(s->status);
+	return rc;
+}
+
+/* Status files whose message is gone (a crash between the two unlinks). */
+static void clear_stale_status(struct spool *s)
+{
+	DIR *d = opendir(s->status);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	char qpath[PATH_MAX], spath[PATH_MAX];
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    path_join(qpath, sizeof(qpath), s->queue, de->d_name) < 0 ||
+		    path_join(spath, sizeof(spath), s->status, de->d_name) < 0)
+			continue;
+		if (access(qpath, F_OK) < 0 && errno == ENOENT)
+			unlink(spath);
+	}
+	closedir(d);
 }
 
 int spool_quarantine(struct spool *s, const char *name)
@@ -319,6 +399,7 @@ static void clear_tmp(struct spool *s)
 long spool_recover(struct spool *s, spool_found_fn *fn, void *arg)
 {
 	clear_tmp(s);
+	clear_stale_status(s);
 	DIR *d = opendir(s->queue);
 	if (d == NULL)
 		return -1;

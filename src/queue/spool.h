@@ -64,6 +64,19 @@ int spool_remove(struct spool *s, const char *id);
 /* Move a damaged file to corrupt/. */
 int spool_quarantine(struct spool *s, const char *name);
 
+/* Per-recipient outcomes, kept in data_dir/spool/status/ID so that after a
+ * restart a recipient that has its copy is not sent it again and a failure
+ * is not bounced twice. Appended to and fdatasync'd; removed with the
+ * message. */
+enum rcpt_state { RCPT_PENDING = 0, RCPT_DELIVERED = 1, RCPT_FAILED = 2 };
+/* Fill state[0..n) from the status file (left alone where it says
+ * nothing). 0, or -1 when it exists but cannot be read. */
+int spool_status_load(struct spool *s, const char *id, unsigned char *state,
+		      size_t n);
+/* Record that recipient idx[i] reached state st[i], durably. */
+int spool_status_record(struct spool *s, const char *id, const size_t *idx,
+			const unsigned char *st, size_t n);
+
 /* Start-up: empty tmp/, move damaged files of queue/ to corrupt/ (logged),
  * and call fn for every valid message, and for every file that could not be
  * read (an env with only its id set: delivery will retry it). Returns the

@@ -32,6 +32,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+_DNS = None
+
+
+def dns_zones():
+    """The session's test DNS server (testdns.Zones), started on first use;
+    every server the harness starts sends its DNS questions there."""
+    global _DNS
+    if _DNS is None:
+        import testdns
+        port = free_port()
+        zones, _servers = testdns.start(port)
+        zones.port = port
+        _DNS = zones
+    return _DNS
+
+
 def run(*args, input=None, check=True, env=None):
     p = subprocess.run(list(args), input=input, capture_output=True, env=env,
                        text=True, timeout=60)
@@ -143,6 +159,7 @@ class Server:
             "": {"hostname": HOST, "data_dir": self.data, "log_level": "debug"},
             "tls": {"certificate": pki["server"]["crt"], "key": pki["server"]["key"]},
             "queue": {"retry_min": "1s", "retry_max": "2s"},
+            "dns": {"resolver": f"127.0.0.1@{dns_zones().port}", "trust_anchor": ""},
         }
         for section, values in (settings or {}).items():
             self.settings.setdefault(section, {}).update(values)

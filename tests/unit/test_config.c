@@ -454,6 +454,60 @@ static void section_checks(void **state)
 	CHECK_ERRORS(t);
 }
 
+static void routes(void **state)
+{
+	struct config cfg;
+	struct buf err;
+	const char *text = HOST LISTENER
+		"[outbound]\ntls = verify\nport = 2525\n"
+		"[route Partner.Example]\ntls = dane\n"
+		"[route internal.example]\nnext_hop = 10.0.0.5:25\ntls = none\n"
+		"fingerprint = AB:cd:" "000000000000000000000000000000"
+		"000000000000000000000000000000\n" /* 64 digits */
+		"[route *]\nnext_hop = smarthost.example.net:587\ntls = encrypt\n";
+	assert_int_equal(parse(text, &cfg, &err), 0);
+	assert_int_equal(cfg.outbound_tls, TLS_POLICY_VERIFY);
+	assert_int_equal(cfg.outbound_port, 2525);
+	assert_int_equal(cfg.n_routes, 3);
+	const struct route_config *r = config_route(&cfg, "partner.example");
+	assert_non_null(r);
+	assert_string_equal(r->name, "partner.example"); /* lower case */
+	assert_int_equal(r->tls, TLS_POLICY_DANE);
+	r = config_route(&cfg, "internal.example");
+	assert_string_equal(r->next_hop, "10.0.0.5:25");
+	assert_int_equal(r->tls, TLS_POLICY_NONE);
+	r = config_route(&cfg, "anything.else");
+	assert_string_equal(r->name, "*");
+	assert_int_equal(r->tls, TLS_POLICY_ENCRYPT);
+	assert_string_equal(config_tls_policy_name(r->tls), "encrypt");
+	config_free(&cfg);
+	buf_free(&err);
+
+	/* no "*": unrouted domains get NULL (MX records) */
+	assert_int_equal(parse(HOST LISTENER "[route a.example]\n", &cfg, &err), 0);
+	assert_null(config_route(&cfg, "b.example"));
+	config_free(&cfg);
+	buf_free(&err);
+
+	static const struct error_case t[] = {
+		{HOST LISTENER "[route a.example]\nnext_hop = nohost\n", 5,
+		 "route 'a.example': next_hop must be host:port"},
+		{HOST LISTENER "[route a.example]\nnext_hop = h:0\n", 5,
+		 "next_hop must be host:port"},
+		{HOST LISTENER "[route a.example]\nfingerprint = abc\n", 5,
+		 "fingerprint must be 64 hex digits"},
+		{HOST LISTENER "[route a.example]\ntls = dane\nnext_hop = h:25\n",
+		 5, "dane needs MX records, not a next_hop"},
+		{HOST LISTENER "[route a.example]\ntls = maybe\n", 6,
+		 "expected one of: none, may, encrypt, verify, dane"},
+		{HOST LISTENER "[route a.example]\n[route A.example]\n", 6,
+		 "route 'A.example' is defined twice"},
+		{HOST LISTENER "[route]\n", 5, "[route] needs a name"},
+		{HOST LISTENER "[outbound]\nport = 0\n", 6, "invalid value '0'"},
+	};
+	CHECK_ERRORS(t);
+}
+
 /* Checks that involve several settings: one message each (their line is
  * not tested: no single line is at fault). */
 static void cross_checks(void **state)
@@ -596,6 +650,7 @@ int main(void)
 	        cmocka_unit_test(unknown_and_repeated_keys),
 	        cmocka_unit_test(bad_values),
 	        cmocka_unit_test(section_checks),
+	        cmocka_unit_test(routes),
 	        cmocka_unit_test(cross_checks),
 	        cmocka_unit_test(late_value_checks_name_their_line),
 	        cmocka_unit_test(bad_lines),

@@ -1,0 +1,76 @@
+/* client: the outbound SMTP client (RFC 5321, 3207, 2920, 1870, 6152, 6531).
+ *
+ * Blocking, with a timeout on every read and write: it runs on a delivery
+ * thread, one connection per call, never on an event loop. It speaks to one
+ * address of one host, applies the TLS policy it is given, and reports a
+ * result per recipient. It never sends a command after the greeting in
+ * plaintext when the policy requires TLS, and after STARTTLS it throws away
+ * whatever the server sent before the handshake (response injection). */
+#ifndef POSTERN_MTA_CLIENT_H
+#define POSTERN_MTA_CLIENT_H
+
+#include "lib/config.h"
+#include "queue/spool.h"
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+enum { MTA_WHY_MAX = 512 };
+
+/* TLS contexts for outbound connections, made once (loading CA stores is
+ * slow): the system's or [outbound] ca_file, and one per route ca_file. */
+struct mta_tls;
+struct mta_tls *mta_tls_new(const struct config *cfg, struct buf *errors);
+void mta_tls_free(struct mta_tls **t);
+/* Shutting down: end every session under way (their reads fail at once)
+ * and refuse new ones. Thread-safe. */
+void mta_abort_all(struct mta_tls *t);
+
+struct mta_tlsa {
+	unsigned char usage, selector, mtype;
+	const unsigned char *data;
+	size_t len;
+};
+
+/* Where to connect and how. */
+struct mta_target {
+	const char *host;   /* MX (or next hop) name: SNI and verification */
+	const struct sockaddr *addr;
+	socklen_t addr_len;
+	int tls;            /* enum tls_policy */
+	const char *ca_file;     /* route's CA file, or NULL */
+	const char *fingerprint; /* pinned SHA-256, or NULL */
+	const struct mta_tlsa *tlsa; /* for TLS_POLICY_DANE */
+	size_t n_tlsa;
+	const char *tlsa_base;  /* the TLSA owner's base domain */
+};
+
+enum mta_status { MTA_OK, MTA_TEMP, MTA_PERM };
+
+struct mta_rcpt_result {
+	enum mta_status status;
+	char reply[MTA_WHY_MAX]; /* the server's reply, or our reason */
+};
+
+/* What became of the connection, for the log line. */
+struct mta_report {
+	char tls_version[16];
+	char cipher[64];
+	bool verified;
+	const char *verified_by; /* "pkix", "dane", "fingerprint" or "none" */
+	bool connected;
+};
+
+/* Deliver q to the recipients rcpts[0..n) (indices into q->env.rcpts).
+ * Returns MTA_OK when the session worked (each rcpt has its own result),
+ * MTA_TEMP/MTA_PERM when the whole attempt failed (why says why, and no
+ * result is set): the caller then tries the next address. */
+enum mta_status mta_deliver(const struct config *cfg, struct mta_tls *tls,
+			    const struct mta_target *t, const struct queued *q,
+			    const size_t *rcpts, size_t n,
+			    struct mta_rcpt_result *results,
+			    struct mta_report *report, char why[MTA_WHY_MAX]);
+
+#endif

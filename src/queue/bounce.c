@@ -1,0 +1,185 @@
+/* bounce: building and queueing delivery status notifications. */
+#include "queue/bounce.h"
+
+#include "db/directory.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* The enhanced status code at the start of reason ("550 5.1.1 ..." or
+ * "5.1.1 ..."), or a generic one. */
+static void status_code(const char *reason, char out[16])
+{
+	const char *p = reason;
+	if (strlen(p) > 4 && p[3] == ' ' && p[0] >= '2' && p[0] <= '5')
+		p += 4;
+	size_t n = strspn(p, "0123456789.");
+	if (n >= 5 && n < 16 && (p[0] == '5' || p[0] == '4') && p[1] == '.' &&
+	    (p[n] == ' ' || p[n] == '\0')) {
+		memcpy(out, p, n);
+		out[n] = '\0';
+		out[0] = '5'; /* it failed for good, whatever the last try said */
+	} else {
+		snprintf(out, 16, "5.0.0");
+	}
+}
+
+/* The original header section (our prepended fields, then the message's
+ * own, up to the blank line), LF line ends. */
+static void original_header(const struct queued *q, struct buf *out)
+{
+	if (q->env.prepend != NULL)
+		buf_append(out, q->env.prepend, q->env.prepend_len);
+	const char *m = q->data + q->msg_off;
+	size_t n = q->msg_len, end = n;
+	for (size_t i = 0; i + 1 < n; i++)
+		if (m[i] == '\n' && m[i + 1] == '\n') {
+			end = i + 1;
+			break;
+		}
+	if (n > 0 && m[0] == '\n')
+		end = 0;
+	buf_append(out, m, end);
+	if (out->len > 0 && out->data[out->len - 1] != '\n')
+		buf_append_byte(out, '\n');
+}
+
+static void build(const struct config *cfg, const struct queued *q,
+		  const struct bounce_rcpt *rcpts, size_t n, const char *to,
+		  const char *id, struct buf *b)
+{
+	char date[RFC5322_DATE_MAX], arrived[RFC5322_DATE_MAX], boundary[64];
+	rfc5322_date(time(NULL), date);
+	rfc5322_date((time_t)q->env.arrived, arrived);
+	snprintf(boundary, sizeof(boundary), "%s/%s", id, cfg->hostname);
+	buf_appendf(b,
+		    "From: Mail Delivery System <MAILER-DAEMON@%s>\n"
+		    "To: <%s>\n"
+		    "Subject: Undelivered Mail Returned to Sender\n"
+		    "Date: %s\n"
+		    "Message-ID: <%s.dsn@%s>\n"
+		    "Auto-Submitted: auto-replied\n"
+		    "MIME-Version: 1.0\n"
+		    "Content-Type: multipart/report; report-type=delivery-status;\n"
+		    "\tboundary=\"%s\"\n\n"
+		    "This is a MIME-encapsulated message.\n\n"
+		    "--%s\n"
+		    "Content-Type: text/plain; charset=utf-8\n\n"
+		    "This is the mail system at %s.\n\n"
+		    "Your message of %s could not be delivered to %s of its\n"
+		    "recipients. It has been given up; nothing more will be tried.\n\n",
+		    cfg->hostname, to, date, id, cfg->hostname, boundary,
+		    boundary, cfg->hostname, arrived,
+		    n == 1 ? "one" : "some");
+	for (size_t i = 0; i < n; i++)
+		buf_appendf(b, "<%s>: %s\n", q->env.rcpts[rcpts[i].index].orig,
+			    rcpts[i].reason);
+	buf_appendf(b,
+		    "\n--%s\n"
+		    "Content-Type: message/delivery-status\n\n"
+		    "Reporting-MTA: dns; %s\n"
+		    "X-Postern-Queue-ID: %s\n"
+		    "Arrival-Date: %s\n",
+		    boundary, cfg->hostname, q->env.id, arrived);
+	for (size_t i = 0; i < n; i++) {
+		char code[16];
+		status_code(rcpts[i].reason, code);
+		buf_appendf(b, "\nFinal-Recipient: rfc822; %s\nAction: failed\n"
+			       "Status: %s\n",
+			    q->env.rcpts[rcpts[i].index].orig, code);
+		if (rcpts[i].mta != NULL && rcpts[i].mta[0] != '\0')
+			buf_appendf(b, "Remote-MTA: dns; %s\n"
+				       "Diagnostic-Code: smtp; %s\n",
+				    rcpts[i].mta, rcpts[i].reason);
+		else
+			buf_appendf(b, "Diagnostic-Code: x-postern; %s\n",
+				    rcpts[i].reason);
+	}
+	buf_appendf(b, "\n--%s\nContent-Type: text/rfc822-headers\n\n",
+		    boundary);
+	original_header(q, b);
+	buf_appendf(b, "\n--%s--\n", boundary);
+}
+
+/* The notice's one recipient, resolved like an incoming RCPT. 1 found
+ * (mailbox filled, "" for elsewhere), 0 nowhere to go, -1 retry. */
+static int resolve(const struct config *cfg, const char *addr,
+		   char mailbox[DIR_ADDRESS_MAX + 1])
+{
+	struct directory *dir = directory_thread();
+	if (dir == NULL)
+		return -1;
+	struct dir_targets t = {0};
+	enum dir_resolve_result r =
+		dir_resolve(dir, addr, cfg->delivery_recipient_delimiter, &t);
+	int rc = 0;
+	if (r == DIR_NOT_LOCAL) {
+		mailbox[0] = '\0';
+		rc = 1;
+	} else if (r == DIR_FOUND && t.n > 0) {
+		snprintf(mailbox, DIR_ADDRESS_MAX + 1, "%s", t.mailbox[0]);
+		rc = 1;
+	} else if (r == DIR_ERROR) {
+		rc = -1;
+	}
+	dir_targets_free(&t);
+	return rc;
+}
+
+int bounce_queue(const struct config *cfg, struct spool *spool,
+		 const struct queued *q, const struct bounce_rcpt *rcpts,
+		 size_t n, char id_out[QUEUE_ID_LEN + 1])
+{
+	const char *to = q->env.sender;
+	if (to[0] == '\0') {
+		/* a failed bounce: the postmaster hears of it, once */
+		bool to_pm = n == 1 && q->env.n_rcpts == 1 &&
+			     strcasecmp(q->env.rcpts[0].orig, cfg->postmaster) == 0;
+		if (to_pm) {
+			log_error("queue=%s event=double-bounce-dropped "
+				  "rcpt=<%s> reason=\"%s\"", q->env.id,
+				  q->env.rcpts[rcpts[0].index].orig,
+				  rcpts[0].reason);
+			return 0;
+		}
+		to = cfg->postmaster;
+	}
+	char mailbox[DIR_ADDRESS_MAX + 1];
+	int r = resolve(cfg, to, mailbox);
+	if (r <= 0) {
+		if (r == 0)
+			log_error("queue=%s event=bounce-undeliverable to=<%s> "
+				  "note=\"no such local user\"", q->env.id, to);
+		return r;
+	}
+	struct envelope env = {0};
+	spool_new_id(env.id);
+	env.arrived = (int64_t)time(NULL);
+	env.sender = strdup("");
+	env.client_ip = strdup("127.0.0.1");
+	env.helo = strdup(cfg->hostname);
+	env.eight_bit_mime = true; /* the quoted header may hold UTF-8 */
+	if (env.sender == NULL || env.client_ip == NULL || env.helo == NULL ||
+	    envelope_add_rcpt(&env, to, mailbox) < 0) {
+		envelope_free(&env);
+		return -1;
+	}
+	snprintf(id_out, QUEUE_ID_LEN + 1, "%s", env.id);
+	struct spool_msg *m = spool_msg_new(spool, &env);
+	if (m == NULL)
+		return -1;
+	build(cfg, q, rcpts, n, to, id_out, spool_msg_body(m));
+	const char *why;
+	int rc = spool_msg_commit(m, &why);
+	spool_msg_free(&m);
+	if (rc < 0)
+		return -1;
+	log_info("queue=%s event=bounce dsn=%s to=<%s> rcpts=%zu", q->env.id,
+		 id_out, to, n);
+	return 1;
+}
