@@ -80,7 +80,8 @@ class FakeMX(threading.Thread):
     """A scripted SMTP server on one socket: records the raw bytes of every
     connection; options make it misbehave."""
 
-    def __init__(self, ip, port, starttls_cert=None, inject=b"", hang_after_data=False):
+    def __init__(self, ip, port, starttls_cert=None, inject=b"", hang_after_data=False,
+                 ehlo_reply=None):
         super().__init__(daemon=True)
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -89,6 +90,7 @@ class FakeMX(threading.Thread):
         self.cert = starttls_cert
         self.inject = inject
         self.hang = hang_after_data
+        self.ehlo_reply = ehlo_reply   # bytes sent instead of the EHLO reply
         self.raw = []          # bytes received, per connection
         self.delivered = 0
         self.start()
@@ -122,7 +124,9 @@ class FakeMX(threading.Thread):
             send(b"220 fake.mx ESMTP\r\n")
             while True:
                 cmd = line().upper()
-                if cmd.startswith(b"EHLO"):
+                if cmd.startswith(b"EHLO") and self.ehlo_reply is not None:
+                    send(self.ehlo_reply)
+                elif cmd.startswith(b"EHLO"):
                     caps = b"250-fake.mx\r\n250-PIPELINING\r\n250-8BITMIME\r\n"
                     if self.cert and not isinstance(f, ssl.SSLSocket):
                         caps += b"250-STARTTLS\r\n"
@@ -154,6 +158,12 @@ class FakeMX(threading.Thread):
             pass
         finally:
             conn.close()
+
+    def wait_end_of_data(self, timeout=15):
+        deadline = time.time() + timeout
+        while not any(b"\r\n.\r\n" in r for r in self.raw) and time.time() < deadline:
+            time.sleep(0.05)
+        assert any(b"\r\n.\r\n" in r for r in self.raw), "no message reached the fake MX"
 
     def close(self):
         try:
@@ -413,9 +423,7 @@ def test_kill9_during_delivery_then_delivered_after_restart(make_server, pki, pe
     s = outbound_server(make_server, pki, port)
     try:
         submit(s, ["x@dest8.example"])
-        deadline = time.time() + 15
-        while not any(b"\r\n.\r\n" in r for r in fake.raw) and time.time() < deadline:
-            time.sleep(0.05)
+        fake.wait_end_of_data()
         s.kill9()   # the peer has the message but never said 250
     finally:
         fake.close()
@@ -433,9 +441,7 @@ def test_sigterm_during_a_stalled_delivery_stops_at_once_and_keeps_the_message(
     s = outbound_server(make_server, pki, port)
     try:
         submit(s, ["x@dest9.example"])
-        deadline = time.time() + 15
-        while not any(b"\r\n.\r\n" in r for r in fake.raw) and time.time() < deadline:
-            time.sleep(0.05)
+        fake.wait_end_of_data()
         t0 = time.time()
         s.stop()                 # the data timeout is 10 minutes
         assert time.time() - t0 < 5
@@ -445,3 +451,32 @@ def test_sigterm_during_a_stalled_delivery_stops_at_once_and_keeps_the_message(
     rec = peer("127.0.0.12", port)
     s.start()
     assert rec.wait(s, timeout=20)[0][1] == ["x@dest9.example"]
+
+
+HOSTILE_REPLIES = {
+    "mixed-codes": (b"250-fake.mx\r\n550-injected\r\n250 PIPELINING\r\n",
+                    "malformed reply"),
+    "10000-continuations": (b"".join(b"250-line %d\r\n" % i for i in range(10000))
+                            + b"250 end\r\n", "over-long reply"),
+    "64kb-line": (b"250 " + b"x" * 65536 + b"\r\n", "over-long reply"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_REPLIES))
+def test_hostile_replies_defer_without_harm(make_server, pki, kind):
+    """CVE-2020-8794 class: a server's reply shape is never trusted."""
+    reply, why = HOSTILE_REPLIES[kind]
+    port = free_port()
+    domain = f"hostile-{kind}.example"
+    zone(domain, mx=[(10, f"mx.{domain}")], a={f"mx.{domain}": "127.0.0.13"})
+    fake = FakeMX("127.0.0.13", port, ehlo_reply=reply)
+    try:
+        s = outbound_server(make_server, pki, port)
+        submit(s, [f"x@{domain}"])
+        s.wait_log(rf"mx=mx\.{re.escape(domain)} .*result=failed reply=\"{why}")
+        sent = b"".join(fake.raw)
+        assert b"MAIL" not in sent and fake.delivered == 0
+        assert len(s.queue_files()) == 1 and s.messages("alice") == []
+    finally:
+        fake.close()
+    s.stop()   # still healthy: exits 0 (and clean under the sanitizers)
