@@ -196,9 +196,9 @@ static const struct param params[] = {
 	 "turn off for the senders' privacy."},
 
 	{SEC_DNS, "resolver", T_STRING, C(dns_resolver), "system", 0, 0, NULL,
-	 "Where DNS questions go: system (the name servers of "
-	 "/etc/resolv.conf), recursive (ask the root servers and down), or "
-	 "addresses to forward to, such as 127.0.0.1@5353."},
+	 "Where DNS questions go: `system` forwards to the name servers of "
+	 "/etc/resolv.conf, `recursive` asks the root servers and down, and "
+	 "a list of addresses forwards there, such as 127.0.0.1@5353."},
 	{SEC_DNS, "trust_anchor", T_STRING, C(dns_trust_anchor),
 	 "/usr/share/dns/root.key", 0, 0, NULL,
 	 "DNSSEC trust anchor file (Debian package dns-root-data); answers "
