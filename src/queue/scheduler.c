@@ -605,8 +605,9 @@ static void attempt_done(void *arg)
 	if (!atomic_load(&s->stopping)) {
 		evtimer_add(e->retry, &tv);
 		log_info("queue=%s event=retry-scheduled attempt=%u "
-			 "retry_in=%.1fs", e->id, e->attempts,
-			 (double)ms / 1000.0);
+			 "retry_in=%.1fs%s%s%s", e->id, e->attempts,
+			 (double)ms / 1000.0, a->why[0] ? " reason=\"" : "",
+			 a->why, a->why[0] ? "\"" : "");
 	}
 	attempt_free(a);
 }

@@ -3,6 +3,7 @@
 
 #include "lib/durable.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "lib/util.h"
 
 #include <dirent.h>
@@ -305,8 +306,11 @@ int spool_status_load(struct spool *s, const char *id, unsigned char *state,
 		if (nl == NULL)
 			break;
 		char kind = data[pos];
-		unsigned long long i = strtoull(data + pos + 2, NULL, 10);
-		if (nl - (data + pos) >= 3 && data[pos + 1] == ' ' && i < n)
+		uint64_t i;
+		size_t linelen = (size_t)(nl - (data + pos));
+		if (linelen >= 3 && data[pos + 1] == ' ' &&
+		    parse_u64(data + pos + 2, linelen - 2, UINT64_MAX, &i) == 0 &&
+		    i < n)
 			state[i] = kind == 'd' ? RCPT_DELIVERED
 				 : kind == 'f' ? RCPT_FAILED
 					       : state[i];
