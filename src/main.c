@@ -18,7 +18,7 @@ static const struct {
 } groups[] = {
 	{"serve", cli_serve},   {"config", cli_config}, {"domain", cli_domain},
 	{"user", cli_user},     {"alias", cli_alias},   {"token", cli_token},
-	{"send", cli_send},
+	{"send", cli_send},     {"queue", cli_queue},
 };
 
 static void usage(FILE *out)
@@ -35,6 +35,7 @@ static void usage(FILE *out)
 	      "devices\n"
 	      "  send --server H:P --tls ...   submit a message from standard "
 	      "input\n"
+	      "  queue list|show|flush|hold|release|delete  the mail queue\n"
 	      "  version                       print the version\n"
 	      "\n"
 	      "-c FILE (anywhere on the line) names the configuration; the default\n"

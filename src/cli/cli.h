@@ -22,6 +22,7 @@ int cli_user(struct cli *cli);
 int cli_alias(struct cli *cli);
 int cli_token(struct cli *cli);
 int cli_send(struct cli *cli);
+int cli_queue(struct cli *cli);
 /* sending.c: postern user cert|sender|limits */
 int cli_user_sending(struct cli *cli);
 

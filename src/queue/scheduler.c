@@ -7,6 +7,7 @@
 #include "lib/util.h"
 #include "mta/client.h"
 #include "mta/route.h"
+#include "net/control.h"
 #include "net/dns.h"
 #include "net/inbox.h"
 #include "queue/bounce.h"
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -28,6 +30,7 @@ struct qentry {
 	char id[QUEUE_ID_LEN + 1];
 	bool recovering;
 	bool busy;          /* a delivery attempt is running */
+	bool forget;        /* held or deleted during an attempt: drop after */
 	unsigned attempts;
 	uint64_t first_ms;  /* when the scheduler got it, for delay= */
 	unsigned char *state; /* per recipient: enum rcpt_state */
@@ -44,6 +47,7 @@ struct scheduler {
 	struct pool *pool;     /* disk work: loading, local delivery, bounces */
 	struct pool *out_pool; /* outbound SMTP sessions */
 	struct dns *dns;       /* NULL when it could not start: remote waits */
+	struct control *control; /* `postern queue` talks to us here */
 	struct mta_tls *tls;
 	pthread_t thread;
 	struct qentry *entries; /* every message held */
@@ -80,6 +84,8 @@ struct attempt {
 	size_t n_rcpts;
 	bool gone;            /* the file is gone or damaged: forget it */
 	bool deferred;
+	unsigned noted_attempts; /* from the status file (after a restart) */
+	uint64_t retry_ms;    /* when finish_work chose it: the next retry */
 	char why[192];
 	struct group *groups;
 	size_t n_groups, groups_left;
@@ -92,6 +98,8 @@ struct submission {
 };
 
 static void start_attempt(struct qentry *e);
+static struct qentry *entry_add(struct scheduler *s, const char *id,
+				bool recovering);
 static void attempt_done(void *arg);
 
 static void entry_free(struct scheduler *s, struct qentry *e)
@@ -250,12 +258,14 @@ static void job_prepare(void *arg)
 	a->out = calloc(a->n_rcpts, sizeof(*a->out));
 	if (a->state == NULL || a->out == NULL)
 		goto oom;
+	struct spool_status st = {.state = a->state};
 	if (e->state != NULL && e->n_rcpts == a->n_rcpts)
 		memcpy(a->state, e->state, a->n_rcpts);
-	else if (spool_status_load(e->sched->spool, e->id, a->state,
-				   a->n_rcpts) < 0)
+	else if (spool_status_read(e->sched->spool, e->id, a->n_rcpts, &st) < 0)
 		log_warn("queue=%s event=status-unreadable note=\"recipients "
 			 "may get a second copy\"", e->id);
+	else
+		a->noted_attempts = st.attempts;
 	for (size_t i = 0; i < a->n_rcpts; i++) {
 		if (a->state[i] != RCPT_PENDING)
 			continue;
@@ -450,6 +460,33 @@ static uint64_t queued_for_ms(const struct queued *q)
 	return now > q->env.arrived ? (uint64_t)(now - q->env.arrived) * 1000 : 0;
 }
 
+static unsigned attempts_made(const struct attempt *a)
+{
+	unsigned before = a->e->attempts > a->noted_attempts ? a->e->attempts
+							      : a->noted_attempts;
+	return before + 1;
+}
+
+/* Choose the next retry and note it, with why each recipient still waits,
+ * for `postern queue`. idx: room for every recipient. */
+static void note_deferral(struct attempt *a, size_t *idx)
+{
+	const char **why = calloc(a->n_rcpts, sizeof(*why));
+	size_t n = 0;
+	unsigned attempts = attempts_made(a);
+	a->retry_ms = retry_delay_ms(a->e->sched->cfg, attempts);
+	for (size_t i = 0; why != NULL && i < a->n_rcpts; i++)
+		if (a->state[i] == RCPT_PENDING && a->out[i].why[0] != '\0') {
+			idx[n] = i;
+			why[n++] = a->out[i].why;
+		}
+	int64_t next = (int64_t)time(NULL) + (int64_t)(a->retry_ms / 1000);
+	if (why != NULL)
+		spool_status_note(a->e->sched->spool, a->e->id, attempts, next,
+				  idx, why, n);
+	free(why);
+}
+
 /* Bounce what failed, record outcomes, dequeue when all is done. Blocking:
  * on the disk pool. */
 static void finish_work(struct attempt *a)
@@ -521,6 +558,7 @@ static void finish_work(struct attempt *a)
 				  "note=\"recipients may get a second copy\"",
 				  e->id, strerror(errno));
 		a->deferred = true;
+		note_deferral(a, idx);
 	}
 out:
 	free(failed);
@@ -592,14 +630,15 @@ static void attempt_done(void *arg)
 		e->n_rcpts = a->n_rcpts;
 		a->state = NULL;
 	}
-	if (a->gone || !a->deferred) {
+	if (a->gone || !a->deferred || e->forget) {
 		entry_free(s, e);
 		attempt_free(a);
 		return;
 	}
-	e->attempts++;
+	e->attempts = attempts_made(a);
 	e->recovering = false; /* e->state now says what was delivered */
-	uint64_t ms = retry_delay_ms(s->cfg, e->attempts);
+	uint64_t ms = a->retry_ms > 0 ? a->retry_ms
+				      : retry_delay_ms(s->cfg, e->attempts);
 	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
 			     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 	if (!atomic_load(&s->stopping)) {
@@ -612,30 +651,166 @@ static void attempt_done(void *arg)
 	attempt_free(a);
 }
 
-/* ------------------------------------------------------------ thread */
+/* ------------------------------------------------------------ control */
 
-static void on_submit(void *arg)
+/* `postern queue` changes the spool itself (hold, release, delete) and then
+ * tells us, so that these work with the server stopped too; here we only
+ * bring our entries in line with the files. */
+
+static struct qentry *entry_find(struct scheduler *s, const char *id)
 {
-	struct submission *sub = arg;
-	struct scheduler *s = sub->sched;
-	struct qentry *e = calloc(1, sizeof(*e));
+	for (struct qentry *e = s->entries; e != NULL; e = e->next)
+		if (strcmp(e->id, id) == 0)
+			return e;
+	return NULL;
+}
+
+/* Attempt e now, whatever its retry timer said. */
+static void attempt_now(struct qentry *e)
+{
+	evtimer_del(e->retry);
+	start_attempt(e);
+}
+
+static void control_flush_all(struct scheduler *s, struct buf *reply)
+{
+	unsigned now = 0, busy = 0;
+	for (struct qentry *e = s->entries; e != NULL; e = e->next) {
+		if (e->busy) {
+			busy++;
+			continue;
+		}
+		attempt_now(e);
+		now++;
+	}
+	log_info("queue event=flush by=admin messages=%u under_way=%u", now, busy);
+	buf_appendf(reply, "ok %u tried now, %u already under way", now, busy);
+}
+
+static void control_flush(struct scheduler *s, const char *id,
+			  struct buf *reply)
+{
+	struct qentry *e = entry_find(s, id);
+	enum spool_place where = spool_where(s->spool, id);
+	if (e == NULL && where == SPOOL_QUEUED) {
+		atomic_fetch_add(&s->pending, 1);
+		e = entry_add(s, id, false);
+	}
 	if (e == NULL) {
-		log_error("queue=%s event=schedule-failed error=\"out of memory\" "
-			  "note=\"delivered after the next restart\"", sub->id);
-		free(sub);
+		buf_append_str(reply, where == SPOOL_HELD
+					      ? "error it is held: release it"
+					      : "error no such message");
 		return;
 	}
+	log_info("queue=%s event=flush by=admin", id);
+	if (e->busy) {
+		buf_append_str(reply, "ok an attempt is under way");
+		return;
+	}
+	attempt_now(e);
+	buf_append_str(reply, "ok trying now");
+}
+
+/* The message was held or deleted: stop trying it. */
+static void control_forget(struct scheduler *s, const char *id,
+			   const char *event, struct buf *reply)
+{
+	if (spool_where(s->spool, id) == SPOOL_QUEUED) {
+		buf_append_str(reply, "error it is still in the queue");
+		return;
+	}
+	log_info("queue=%s event=%s by=admin", id, event);
+	struct qentry *e = entry_find(s, id);
+	if (e != NULL && e->busy) {
+		e->forget = true;
+		buf_append_str(reply, "ok an attempt was under way and may "
+				      "still deliver it");
+		return;
+	}
+	if (e != NULL)
+		entry_free(s, e);
+	buf_append_str(reply, "ok");
+}
+
+static void control_released(struct scheduler *s, const char *id,
+			     struct buf *reply)
+{
+	if (spool_where(s->spool, id) != SPOOL_QUEUED) {
+		buf_append_str(reply, "error it is not in the queue");
+		return;
+	}
+	log_info("queue=%s event=released by=admin", id);
+	struct qentry *e = entry_find(s, id);
+	if (e != NULL) {
+		e->forget = false;
+	} else {
+		atomic_fetch_add(&s->pending, 1);
+		e = entry_add(s, id, false);
+	}
+	if (e != NULL && !e->busy)
+		attempt_now(e);
+	buf_append_str(reply, e != NULL ? "ok trying now" : "error out of memory");
+}
+
+/* "flush", "flush ID", "held ID", "deleted ID", "released ID" */
+static void on_control(void *arg, const char *line, struct buf *reply)
+{
+	struct scheduler *s = arg;
+	const char *sp = strchr(line, ' ');
+	size_t cmd_len = sp != NULL ? (size_t)(sp - line) : strlen(line);
+	const char *id = sp != NULL ? sp + 1 : NULL;
+#define IS(word) (cmd_len == strlen(word) && memcmp(line, word, cmd_len) == 0)
+	if (IS("flush") && id == NULL)
+		control_flush_all(s, reply);
+	else if (id == NULL || !queue_id_valid(id))
+		buf_append_str(reply, "error expected a command and a queue id");
+	else if (IS("flush"))
+		control_flush(s, id, reply);
+	else if (IS("held"))
+		control_forget(s, id, "held", reply);
+	else if (IS("deleted"))
+		control_forget(s, id, "deleted", reply);
+	else if (IS("released"))
+		control_released(s, id, reply);
+	else
+		buf_append_str(reply, "error unknown command");
+#undef IS
+}
+
+/* ------------------------------------------------------------ thread */
+
+/* Hold id from now on (counted in pending by the caller). */
+static struct qentry *entry_add(struct scheduler *s, const char *id,
+				bool recovering)
+{
+	struct qentry *e = calloc(1, sizeof(*e));
+	if (e != NULL)
+		e->retry = evtimer_new(s->base, on_retry, e);
+	if (e == NULL || e->retry == NULL) {
+		log_error("queue=%s event=schedule-failed error=\"out of memory\" "
+			  "note=\"delivered after the next restart\"", id);
+		free(e);
+		atomic_fetch_sub(&s->pending, 1);
+		return NULL;
+	}
 	e->sched = s;
-	memcpy(e->id, sub->id, sizeof(e->id));
-	e->recovering = sub->recovering;
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->recovering = recovering;
 	e->first_ms = monotonic_ms();
-	e->retry = evtimer_new(s->base, on_retry, e);
 	e->next = s->entries;
 	if (s->entries != NULL)
 		s->entries->prev = e;
 	s->entries = e;
+	return e;
+}
+
+static void on_submit(void *arg)
+{
+	struct submission *sub = arg;
+	struct qentry *e = entry_add(sub->sched, sub->id, sub->recovering);
 	free(sub);
-	start_attempt(e);
+	if (e != NULL)
+		start_attempt(e);
 }
 
 void scheduler_submit(struct scheduler *s, const char *id, bool recovering)
@@ -695,6 +870,15 @@ struct scheduler *scheduler_start(const struct config *cfg, struct spool *spool)
 			  errors.data != NULL ? errors.data : "");
 	}
 	buf_free(&errors);
+	char path[PATH_MAX];
+	const char *why = "the path of the control socket is too long";
+	if (path_join(path, sizeof(path), cfg->data_dir, "control") < 0 ||
+	    (s->control = control_open(s->base, path, on_control, s, &why)) ==
+		    NULL) {
+		log_error("event=control-failed path=%s/control error=\"%s\"",
+			  cfg->data_dir, why);
+		goto fail;
+	}
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -704,6 +888,7 @@ struct scheduler *scheduler_start(const struct config *cfg, struct spool *spool)
 		goto fail;
 	return s;
 fail:
+	control_close(&s->control);
 	dns_free(&s->dns);
 	mta_tls_free(&s->tls);
 	pool_free(&s->out_pool);
@@ -729,6 +914,7 @@ void scheduler_stop(struct scheduler **sp)
 	atomic_store(&s->stopping, true);
 	inbox_post(s->inbox, on_stop, s);
 	pthread_join(s->thread, NULL);
+	control_close(&s->control);
 	/* attempts under way finish (outbound sessions are cut short);
 	 * queued ones see stopping and skip */
 	if (s->tls != NULL)

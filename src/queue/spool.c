@@ -20,6 +20,7 @@
 
 struct spool {
 	char tmp[PATH_MAX], queue[PATH_MAX], corrupt[PATH_MAX], status[PATH_MAX];
+	char hold[PATH_MAX];
 	uint64_t max_file;
 	struct dirsync *queue_sync;
 };
@@ -44,14 +45,16 @@ struct spool *spool_open(const char *data_dir, uint64_t max_file)
 	int n2 = snprintf(s->queue, PATH_MAX, "%s/spool/queue", data_dir);
 	int n3 = snprintf(s->corrupt, PATH_MAX, "%s/spool/corrupt", data_dir);
 	int n4 = snprintf(s->status, PATH_MAX, "%s/spool/status", data_dir);
+	int n5 = snprintf(s->hold, PATH_MAX, "%s/spool/hold", data_dir);
 	s->max_file = max_file;
 	if (n1 >= PATH_MAX - 64 || n2 >= PATH_MAX - 64 || n3 >= PATH_MAX - 64 ||
-	    n4 >= PATH_MAX - 64) {
+	    n4 >= PATH_MAX - 64 || n5 >= PATH_MAX - 64) {
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
 	if (mkdir_p(s->tmp, 0700) < 0 || mkdir_p(s->queue, 0700) < 0 ||
-	    mkdir_p(s->corrupt, 0700) < 0 || mkdir_p(s->status, 0700) < 0)
+	    mkdir_p(s->corrupt, 0700) < 0 || mkdir_p(s->status, 0700) < 0 ||
+	    mkdir_p(s->hold, 0700) < 0)
 		goto fail;
 	s->queue_sync = dirsync_acquire(s->queue);
 	if (s->queue_sync == NULL)
@@ -239,8 +242,8 @@ void spool_msg_free(struct spool_msg **mp)
 
 /* ------------------------------------------------------------ delivering */
 
-int spool_load(struct spool *s, const char *id, struct queued *q,
-	       const char **error_r)
+static int load_from(struct spool *s, const char *dir, const char *id,
+		     struct queued *q, const char **error_r)
 {
 	char path[PATH_MAX];
 	memset(q, 0, sizeof(*q));
@@ -250,7 +253,7 @@ int spool_load(struct spool *s, const char *id, struct queued *q,
 		return -1;
 	}
 	size_t len;
-	if (path_join(path, sizeof(path), s->queue, id) < 0 ||
+	if (path_join(path, sizeof(path), dir, id) < 0 ||
 	    read_file(path, s->max_file, &q->data, &len) < 0) {
 		*error_r = errno == EFBIG ? "file too large" : strerror(errno);
 		if (errno == EFBIG)
@@ -267,6 +270,12 @@ int spool_load(struct spool *s, const char *id, struct queued *q,
 		return -1;
 	}
 	return 0;
+}
+
+int spool_load(struct spool *s, const char *id, struct queued *q,
+	       const char **error_r)
+{
+	return load_from(s, s->queue, id, q, error_r);
 }
 
 void queued_free(struct queued *q)
@@ -290,41 +299,68 @@ int spool_remove(struct spool *s, const char *id)
 	return rc;
 }
 
-int spool_status_load(struct spool *s, const char *id, unsigned char *state,
-		      size_t n)
+/* One status line: "d N", "f N", "w N text" or "n ATTEMPTS TIME". */
+static void status_line(const char *line, size_t len, size_t n,
+			struct spool_status *st)
+{
+	if (len < 3 || line[1] != ' ')
+		return;
+	const char *arg = line + 2, *end = line + len;
+	const char *sp = memchr(arg, ' ', (size_t)(end - arg));
+	uint64_t a, b;
+	if ((line[0] == 'd' || line[0] == 'f') &&
+	    parse_u64(arg, (size_t)(end - arg), UINT64_MAX, &a) == 0 && a < n) {
+		st->state[a] = line[0] == 'd' ? RCPT_DELIVERED : RCPT_FAILED;
+	} else if (line[0] == 'w' && sp != NULL && st->why != NULL &&
+		   parse_u64(arg, (size_t)(sp - arg), UINT64_MAX, &a) == 0 &&
+		   a < n) {
+		char *text = strndup(sp + 1, (size_t)(end - sp - 1));
+		if (text != NULL) {
+			free(st->why[a]);
+			st->why[a] = text;
+		}
+	} else if (line[0] == 'n' && sp != NULL &&
+		   parse_u64(arg, (size_t)(sp - arg), UINT32_MAX, &a) == 0 &&
+		   parse_u64(sp + 1, (size_t)(end - sp - 1), INT64_MAX, &b) == 0) {
+		st->attempts = (unsigned)a;
+		st->next_try = (int64_t)b;
+	}
+}
+
+void spool_status_parse(const char *data, size_t len, size_t n,
+			struct spool_status *st)
+{
+	/* a torn last line (no LF) is ignored; later lines win */
+	size_t pos = 0;
+	while (pos < len) {
+		const char *nl = memchr(data + pos, '\n', len - pos);
+		if (nl == NULL)
+			break;
+		status_line(data + pos, (size_t)(nl - (data + pos)), n, st);
+		pos = (size_t)(nl - data) + 1;
+	}
+}
+
+int spool_status_read(struct spool *s, const char *id, size_t n,
+		      struct spool_status *st)
 {
 	char path[PATH_MAX], *data;
 	size_t len;
 	if (path_join(path, sizeof(path), s->status, id) < 0)
 		return -1;
-	if (read_file(path, 16 * 1024 * 1024, &data, &len) < 0)
+	if (read_file(path, SPOOL_STATUS_MAX, &data, &len) < 0)
 		return errno == ENOENT ? 0 : -1;
-	/* lines "d N" or "f N"; a torn last line is ignored */
-	size_t pos = 0;
-	while (pos < len) {
-		char *nl = memchr(data + pos, '\n', len - pos);
-		if (nl == NULL)
-			break;
-		char kind = data[pos];
-		uint64_t i;
-		size_t linelen = (size_t)(nl - (data + pos));
-		if (linelen >= 3 && data[pos + 1] == ' ' &&
-		    parse_u64(data + pos + 2, linelen - 2, UINT64_MAX, &i) == 0 &&
-		    i < n)
-			state[i] = kind == 'd' ? RCPT_DELIVERED
-				 : kind == 'f' ? RCPT_FAILED
-					       : state[i];
-		pos = (size_t)(nl - data) + 1;
-	}
+	spool_status_parse(data, len, n, st);
 	free(data);
 	return 0;
 }
 
-int spool_status_record(struct spool *s, const char *id, const size_t *idx,
-			const unsigned char *st, size_t n)
+/* Append lines to the status file; synced when they settle something. */
+static int status_append(struct spool *s, const char *id, const struct buf *b,
+			 bool sync)
 {
 	char path[PATH_MAX];
-	if (n == 0)
+	if (b->len == 0)
 		return 0;
 	if (path_join(path, sizeof(path), s->status, id) < 0)
 		return -1;
@@ -332,19 +368,56 @@ int spool_status_record(struct spool *s, const char *id, const size_t *idx,
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	struct buf b;
-	buf_init(&b, 0);
-	for (size_t i = 0; i < n; i++)
-		buf_appendf(&b, "%c %zu\n", st[i] == RCPT_DELIVERED ? 'd' : 'f',
-			    idx[i]);
-	int rc = b.len > 0 && write_all(fd, b.data, b.len) == 0 &&
-			 fdatasync(fd) == 0
+	int rc = write_all(fd, b->data, b->len) == 0 &&
+			 (!sync || fdatasync(fd) == 0)
 		 ? 0
 		 : -1;
-	buf_free(&b);
 	close(fd);
-	if (rc == 0 && created)
+	if (rc == 0 && created && sync)
 		rc = fsync_dir(s->status);
+	return rc;
+}
+
+int spool_status_note(struct spool *s, const char *id, unsigned attempts,
+		      int64_t next_try, const size_t *idx,
+		      const char *const *why, size_t n)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		/* one line each: control bytes become spaces */
+		size_t len = strnlen(why[i], SPOOL_WHY_MAX);
+		rc = buf_appendf(&b, "w %zu ", idx[i]);
+		for (size_t k = 0; k < len && rc == 0; k++) {
+			unsigned char c = (unsigned char)why[i][k];
+			rc = buf_append_byte(&b, c < 0x20 || c == 0x7f ? ' '
+								      : (char)c);
+		}
+		if (rc == 0)
+			rc = buf_append_byte(&b, '\n');
+	}
+	if (rc == 0)
+		rc = buf_appendf(&b, "n %u %lld\n", attempts, (long long)next_try);
+	/* not synced: it informs `postern queue`, it decides nothing */
+	if (rc == 0)
+		rc = status_append(s, id, &b, false);
+	buf_free(&b);
+	return rc;
+}
+
+int spool_status_record(struct spool *s, const char *id, const size_t *idx,
+			const unsigned char *st, size_t n)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = buf_appendf(&b, "%c %zu\n",
+				 st[i] == RCPT_DELIVERED ? 'd' : 'f', idx[i]);
+	if (rc == 0)
+		rc = status_append(s, id, &b, true);
+	buf_free(&b);
 	return rc;
 }
 
@@ -355,13 +428,12 @@ static void clear_stale_status(struct spool *s)
 	if (d == NULL)
 		return;
 	struct dirent *de;
-	char qpath[PATH_MAX], spath[PATH_MAX];
+	char spath[PATH_MAX];
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' ||
-		    path_join(qpath, sizeof(qpath), s->queue, de->d_name) < 0 ||
 		    path_join(spath, sizeof(spath), s->status, de->d_name) < 0)
 			continue;
-		if (access(qpath, F_OK) < 0 && errno == ENOENT)
+		if (spool_where(s, de->d_name) == SPOOL_NONE && errno == ENOENT)
 			unlink(spath);
 	}
 	closedir(d);
@@ -441,4 +513,96 @@ long spool_recover(struct spool *s, spool_found_fn *fn, void *arg)
 	}
 	closedir(d);
 	return found;
+}
+
+/* ------------------------------------------------------------ administration */
+
+enum spool_place spool_where(struct spool *s, const char *id)
+{
+	char path[PATH_MAX];
+	if (!queue_id_valid(id)) {
+		errno = EINVAL;
+		return SPOOL_NONE;
+	}
+	if (path_join(path, sizeof(path), s->queue, id) == 0 &&
+	    access(path, F_OK) == 0)
+		return SPOOL_QUEUED;
+	if (errno == ENOENT && path_join(path, sizeof(path), s->hold, id) == 0 &&
+	    access(path, F_OK) == 0)
+		return SPOOL_HELD;
+	return SPOOL_NONE;
+}
+
+int spool_load_any(struct spool *s, const char *id, struct queued *q,
+		   bool *held, const char **error_r)
+{
+	*held = false;
+	int rc = load_from(s, s->queue, id, q, error_r);
+	if (rc < 0 && errno == ENOENT) {
+		*held = true;
+		rc = load_from(s, s->hold, id, q, error_r);
+	}
+	return rc;
+}
+
+/* Move id from one directory to the other, durably. */
+static int move_between(const char *from_dir, const char *to_dir,
+			const char *id)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	if (!queue_id_valid(id)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (path_join(from, sizeof(from), from_dir, id) < 0 ||
+	    path_join(to, sizeof(to), to_dir, id) < 0 || rename(from, to) < 0)
+		return -1;
+	if (fsync_dir(to_dir) < 0)
+		return -1;
+	return fsync_dir(from_dir);
+}
+
+int spool_hold(struct spool *s, const char *id)
+{
+	return move_between(s->queue, s->hold, id);
+}
+
+int spool_release(struct spool *s, const char *id)
+{
+	return move_between(s->hold, s->queue, id);
+}
+
+int spool_delete(struct spool *s, const char *id)
+{
+	char path[PATH_MAX];
+	enum spool_place where = spool_where(s, id);
+	if (where == SPOOL_NONE)
+		return -1;
+	const char *dir = where == SPOOL_QUEUED ? s->queue : s->hold;
+	if (path_join(path, sizeof(path), dir, id) < 0 || unlink(path) < 0)
+		return -1;
+	fsync_dir(dir); /* a deletion lost in a crash is only a message kept */
+	if (path_join(path, sizeof(path), s->status, id) == 0)
+		unlink(path);
+	return 0;
+}
+
+static int list_dir(const char *dir, bool held, spool_list_fn *fn, void *arg)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (queue_id_valid(de->d_name))
+			fn(arg, de->d_name, held);
+	closedir(d);
+	return 0;
+}
+
+int spool_list(struct spool *s, spool_list_fn *fn, void *arg)
+{
+	if (list_dir(s->queue, false, fn, arg) < 0)
+		return -1;
+	return list_dir(s->hold, true, fn, arg);
 }

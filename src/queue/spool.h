@@ -14,6 +14,7 @@
 #include "lib/buf.h"
 #include "queue/qfile.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,16 +67,34 @@ int spool_quarantine(struct spool *s, const char *name);
 
 /* Per-recipient outcomes, kept in data_dir/spool/status/ID so that after a
  * restart a recipient that has its copy is not sent it again and a failure
- * is not bounced twice. Appended to and fdatasync'd; removed with the
+ * is not bounced twice. Lines are appended; outcomes are fdatasync'd, notes
+ * on deferrals are not (they inform, they decide nothing). Removed with the
  * message. */
 enum rcpt_state { RCPT_PENDING = 0, RCPT_DELIVERED = 1, RCPT_FAILED = 2 };
-/* Fill state[0..n) from the status file (left alone where it says
- * nothing). 0, or -1 when it exists but cannot be read. */
-int spool_status_load(struct spool *s, const char *id, unsigned char *state,
-		      size_t n);
+enum { SPOOL_STATUS_MAX = 16 * 1024 * 1024, SPOOL_WHY_MAX = 512 };
+
+struct spool_status {
+	unsigned char *state; /* n entries, the caller's: left alone where the
+				 file says nothing */
+	char **why;           /* NULL, or n entries (NULL or the last reason a
+				 recipient was deferred; the caller frees) */
+	unsigned attempts;    /* attempts noted so far */
+	int64_t next_try;     /* unix time of the next attempt; 0: unknown */
+};
+/* Fill st from the status file of a message of n recipients. 0 (also when
+ * there is no file), or -1 when it exists but cannot be read. */
+int spool_status_read(struct spool *s, const char *id, size_t n,
+		      struct spool_status *st);
+/* The same, from the file's bytes (damaged lines are skipped). */
+void spool_status_parse(const char *data, size_t len, size_t n,
+			struct spool_status *st);
 /* Record that recipient idx[i] reached state st[i], durably. */
 int spool_status_record(struct spool *s, const char *id, const size_t *idx,
 			const unsigned char *st, size_t n);
+/* Note an attempt that deferred: why[i] is why recipient idx[i] waits. */
+int spool_status_note(struct spool *s, const char *id, unsigned attempts,
+		      int64_t next_try, const size_t *idx,
+		      const char *const *why, size_t n);
 
 /* Start-up: empty tmp/, move damaged files of queue/ to corrupt/ (logged),
  * and call fn for every valid message, and for every file that could not be
@@ -83,5 +102,26 @@ int spool_status_record(struct spool *s, const char *id, const size_t *idx,
  * number handed to fn, or -1. */
 typedef void spool_found_fn(void *arg, const struct envelope *env);
 long spool_recover(struct spool *s, spool_found_fn *fn, void *arg);
+
+/* --- administration (postern queue) --------------------------------- */
+
+/* A held message waits in data_dir/spool/hold/ and is never attempted
+ * until it is released back into queue/. */
+enum spool_place { SPOOL_NONE, SPOOL_QUEUED, SPOOL_HELD };
+/* Where id is; SPOOL_NONE with errno ENOENT when nowhere (EINVAL: not an
+ * id; other: the spool cannot be read). */
+enum spool_place spool_where(struct spool *s, const char *id);
+/* Like spool_load, from queue/ or else hold/ (*held says which). */
+int spool_load_any(struct spool *s, const char *id, struct queued *q,
+		   bool *held, const char **error_r);
+/* Move between queue/ and hold/, durably. -1 with errno ENOENT when it is
+ * not there. */
+int spool_hold(struct spool *s, const char *id);
+int spool_release(struct spool *s, const char *id);
+/* Remove a message (queued or held) and its status, without a notice. */
+int spool_delete(struct spool *s, const char *id);
+/* Call fn for every message id in queue/, then in hold/. */
+typedef void spool_list_fn(void *arg, const char *id, bool held);
+int spool_list(struct spool *s, spool_list_fn *fn, void *arg);
 
 #endif
