@@ -48,7 +48,8 @@ static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
 static const char *const client_cert_names[] = {"none", "request", "require",
 						NULL};
 static const char *const tls_policy_names[] = {"none", "may", "encrypt",
-					       "verify", "dane", NULL};
+					       "verify", "dane", "dane-only",
+					       NULL};
 static const char *const log_level_names[] = {"error", "warn", "info",
 					      "debug", NULL};
 
@@ -203,15 +204,18 @@ static const struct param params[] = {
 	 "/usr/share/dns/root.key", 0, 0, NULL,
 	 "DNSSEC trust anchor file (Debian package dns-root-data); answers "
 	 "are validated here, so DANE can trust them. Empty or missing: no "
-	 "validation, and DANE routes are deferred."},
+	 "validation: `dane` then works as `may`, and `dane-only` "
+	 "destinations wait."},
 
 	{SEC_OUTBOUND, "port", T_UINT, C(outbound_port), "25", 1, 65535, NULL,
 	 "Port of the MX hosts mail is delivered to."},
-	{SEC_OUTBOUND, "tls", T_ENUM, C(outbound_tls), "may", 0, 0,
+	{SEC_OUTBOUND, "tls", T_ENUM, C(outbound_tls), "dane", 0, 0,
 	 tls_policy_names,
 	 "TLS for destinations without a [route]: none, may (STARTTLS when "
 	 "offered), encrypt (TLS required), verify (TLS required, certificate "
-	 "and MX name verified), dane (TLSA records, RFC 7672)."},
+	 "and MX name verified), dane (RFC 7672: an MX host with "
+	 "DNSSEC-validated TLSA records gets TLS verified by them, others "
+	 "`may`), dane-only (hosts without such records are not used)."},
 	{SEC_OUTBOUND, "ca_file", T_STRING, C(outbound_ca_file), "", 0, 0, NULL,
 	 "PEM file of the CAs trusted when verifying peers; empty: the "
 	 "system's."},
@@ -255,10 +259,10 @@ static const struct param params[] = {
 	{SEC_CERTIFICATE, "key", T_STRING, K(key), "", 0, 0, NULL,
 	 "PEM private key of that certificate."},
 
-	{SEC_ROUTE, "tls", T_ENUM, R(tls), "may", 0, 0, tls_policy_names,
+	{SEC_ROUTE, "tls", T_ENUM, R(tls), "dane", 0, 0, tls_policy_names,
 	 "TLS for mail to DOMAIN (the name of the section; * for every "
-	 "other domain): none, may, encrypt, verify or dane, as in "
-	 "[outbound]. A route that requires TLS never falls back to "
+	 "other domain): none, may, encrypt, verify, dane or dane-only, as "
+	 "in [outbound]. A route that requires TLS never falls back to "
 	 "plaintext: the mail waits, then bounces."},
 	{SEC_ROUTE, "next_hop", T_STRING, R(next_hop), "", 0, 0, NULL,
 	 "host:port to hand DOMAIN's mail to instead of its MX hosts (a "
@@ -284,8 +288,9 @@ const char *config_listener_tls_name(int tls)
 
 const char *config_tls_policy_name(int policy)
 {
-	return policy >= 0 && policy <= TLS_POLICY_DANE ? tls_policy_names[policy]
-							 : "?";
+	return policy >= 0 && policy <= TLS_POLICY_DANE_ONLY
+		       ? tls_policy_names[policy]
+		       : "?";
 }
 
 const struct route_config *config_route(const struct config *cfg,
@@ -718,9 +723,6 @@ static void check_route(struct parse_ctx *ctx, const struct route_config *r)
 	if (r->fingerprint[0] != '\0' && !valid_fingerprint(r->fingerprint))
 		add_error(ctx, "route '%s': fingerprint must be 64 hex digits "
 			       "(SHA-256)", r->name);
-	if (r->tls == TLS_POLICY_DANE && r->next_hop[0] != '\0')
-		add_error(ctx, "route '%s': dane needs MX records, not a "
-			       "next_hop", r->name);
 }
 
 static void check_config(struct parse_ctx *ctx, struct config *cfg)

@@ -24,7 +24,9 @@ enum tls_policy {
 	TLS_POLICY_MAY,     /* STARTTLS when offered, any certificate */
 	TLS_POLICY_ENCRYPT, /* TLS required, any certificate */
 	TLS_POLICY_VERIFY,  /* TLS required, chain and host name verified */
-	TLS_POLICY_DANE,    /* TLS required, verified by DNSSEC TLSA records */
+	TLS_POLICY_DANE,    /* RFC 7672: TLSA-verified TLS where the MX host
+			       has validated TLSA records, else as MAY */
+	TLS_POLICY_DANE_ONLY, /* TLSA-verified TLS, or that host is not used */
 };
 
 struct listener_config {

@@ -388,17 +388,20 @@ static int setup_ssl(struct session *s, struct mta_tls *tls)
 	}
 	SSL_set_hostflags(s->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	if (t->tls == TLS_POLICY_DANE) {
-		if (SSL_dane_enable(s->ssl, t->tlsa_base) <= 0) {
+		/* the TLSA base domain is the MX host (RFC 7672 2.2.3) */
+		if (SSL_dane_enable(s->ssl, t->host) <= 0) {
 			fail(s, "DANE setup failed");
 			return -1;
 		}
+		/* RFC 7672 3.1.1: DANE-EE binds the key, names do not matter */
+		SSL_dane_set_flags(s->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
 		for (size_t i = 0; i < t->n_tlsa; i++)
 			SSL_dane_tlsa_add(s->ssl, t->tlsa[i].usage,
 					  t->tlsa[i].selector, t->tlsa[i].mtype,
 					  t->tlsa[i].data, t->tlsa[i].len);
-		/* RFC 7672 3.2.3: the MX host name is a reference name too */
-		if (strcasecmp(t->host, t->tlsa_base) != 0)
-			SSL_add1_host(s->ssl, t->host);
+		if (t->dane_domain != NULL &&
+		    strcasecmp(t->host, t->dane_domain) != 0)
+			SSL_add1_host(s->ssl, t->dane_domain);
 	} else {
 		SSL_set1_host(s->ssl, t->host);
 	}

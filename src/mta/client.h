@@ -10,6 +10,7 @@
 #define POSTERN_MTA_CLIENT_H
 
 #include "lib/config.h"
+#include "mta/route.h"
 #include "queue/spool.h"
 
 #include <openssl/ssl.h>
@@ -28,23 +29,20 @@ void mta_tls_free(struct mta_tls **t);
  * and refuse new ones. Thread-safe. */
 void mta_abort_all(struct mta_tls *t);
 
-struct mta_tlsa {
-	unsigned char usage, selector, mtype;
-	const unsigned char *data;
-	size_t len;
-};
-
 /* Where to connect and how. */
 struct mta_target {
 	const char *host;   /* MX (or next hop) name: SNI and verification */
 	const struct sockaddr *addr;
 	socklen_t addr_len;
-	int tls;            /* enum tls_policy */
+	int tls;            /* enum tls_policy; TLS_POLICY_DANE here means
+			       "required, verified by these TLSA records" */
 	const char *ca_file;     /* route's CA file, or NULL */
 	const char *fingerprint; /* pinned SHA-256, or NULL */
-	const struct mta_tlsa *tlsa; /* for TLS_POLICY_DANE */
+	const struct route_tlsa *tlsa; /* for TLS_POLICY_DANE */
 	size_t n_tlsa;
-	const char *tlsa_base;  /* the TLSA owner's base domain */
+	/* RFC 7672 3.2.3: with DANE-TA the certificate must name the MX host
+	 * or, when the MX records were validated, the next-hop domain */
+	const char *dane_domain; /* NULL, or the next-hop domain */
 };
 
 enum mta_status { MTA_OK, MTA_TEMP, MTA_PERM };

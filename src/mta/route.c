@@ -11,9 +11,8 @@
 
 struct lookup {
 	struct route_result *r;
-	unsigned port;
-	bool ipv6;
-	unsigned pending; /* address queries not yet answered */
+	struct route_query q;
+	unsigned pending; /* queries not yet answered */
 	route_done_fn *fn;
 	void *arg;
 	struct dns *dns;
@@ -24,7 +23,26 @@ struct addr_query {
 	size_t host;
 };
 
-static void finish(struct lookup *l)
+void route_free(struct route_result **rp)
+{
+	struct route_result *r = *rp;
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n_hosts; i++)
+		for (size_t k = 0; k < r->hosts[i].n_tlsa; k++)
+			free(r->hosts[i].tlsa[k].data);
+	free(r);
+	*rp = NULL;
+}
+
+static void deliver(struct lookup *l)
+{
+	l->fn(l->arg, l->r);
+	free(l);
+}
+
+/* Keep the hosts that have addresses; fail when none has. */
+static void settle(struct lookup *l)
 {
 	struct route_result *r = l->r;
 	if (r->status == ROUTE_OK) {
@@ -54,8 +72,18 @@ static void finish(struct lookup *l)
 				 temp ? " (DNS lookup failed)" : "");
 		}
 	}
-	l->fn(l->arg, r);
-	free(l);
+}
+
+static void lookup_tlsa(struct lookup *l);
+
+/* Every address question is answered. */
+static void finish(struct lookup *l)
+{
+	settle(l);
+	if (l->r->status == ROUTE_OK && l->q.tlsa)
+		lookup_tlsa(l);
+	else
+		deliver(l);
 }
 
 static void add_addr(struct lookup *l, struct route_host *h, int family,
@@ -68,13 +96,13 @@ static void add_addr(struct lookup *l, struct route_host *h, int family,
 	if (family == AF_INET && len == 4) {
 		struct sockaddr_in *a = (struct sockaddr_in *)ss;
 		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)l->port);
+		a->sin_port = htons((uint16_t)l->q.port);
 		memcpy(&a->sin_addr, rd, 4);
 		h->addr_len[h->n_addrs++] = sizeof(*a);
 	} else if (family == AF_INET6 && len == 16) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
 		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)l->port);
+		a->sin6_port = htons((uint16_t)l->q.port);
 		memcpy(&a->sin6_addr, rd, 16);
 		h->addr_len[h->n_addrs++] = sizeof(*a);
 	}
@@ -85,6 +113,8 @@ static void on_addr(void *arg, const struct dns_answer *a, int family)
 	struct addr_query *q = arg;
 	struct lookup *l = q->l;
 	struct route_host *h = &l->r->hosts[q->host];
+	if (!a->secure)
+		h->addr_insecure = true;
 	if (a->status == DNS_OK)
 		for (size_t i = 0; i < a->n; i++)
 			add_addr(l, h, family, a->data[i], a->len[i]);
@@ -127,13 +157,102 @@ static void lookup_addresses(struct lookup *l)
 {
 	l->pending = 1; /* held until every query is out */
 	for (size_t i = 0; i < l->r->n_hosts; i++) {
-		if (l->ipv6)
+		if (l->q.ipv6)
 			ask(l, i, DNS_T_AAAA, on_aaaa);
 		ask(l, i, DNS_T_A, on_a);
 	}
 	if (--l->pending == 0)
 		finish(l);
 }
+
+/* ------------------------------------------------------------ TLSA */
+
+int route_tlsa_decode(const unsigned char *rd, size_t len,
+		      struct route_tlsa *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (len < 4 || len - 3 > ROUTE_TLSA_DATA_MAX)
+		return -1;
+	t->usage = rd[0];
+	t->selector = rd[1];
+	t->mtype = rd[2];
+	t->len = len - 3;
+	/* RFC 7672 3.1: PKIX-TA(0) and PKIX-EE(1) are not for SMTP; a digest
+	 * of the wrong length could never match */
+	bool usable = (t->usage == 2 || t->usage == 3) && t->selector <= 1 &&
+		      (t->mtype == 0 || (t->mtype == 1 && t->len == 32) ||
+		       (t->mtype == 2 && t->len == 64));
+	if (!usable)
+		return 0;
+	t->data = malloc(t->len);
+	if (t->data == NULL)
+		return -1;
+	memcpy(t->data, rd + 3, t->len);
+	return 1;
+}
+
+static void on_tlsa(void *arg, const struct dns_answer *a)
+{
+	struct addr_query *q = arg;
+	struct lookup *l = q->l;
+	struct route_host *h = &l->r->hosts[q->host];
+	bool answered = a->status == DNS_OK || a->status == DNS_NODATA ||
+			a->status == DNS_NXDOMAIN;
+	/* RFC 7672 2.2: an insecure answer means no DANE; a failed or bogus
+	 * one means this host must not be used */
+	if (!answered)
+		h->tlsa_state = TLSA_FAILED;
+	else if (!a->secure)
+		h->tlsa_state = TLSA_NOT_ASKED;
+	else if (a->status != DNS_OK)
+		h->tlsa_state = TLSA_NONE;
+	else
+		h->tlsa_state = TLSA_UNUSABLE;
+	for (size_t i = 0; answered && a->secure && i < a->n; i++) {
+		struct route_tlsa t;
+		int rc = route_tlsa_decode(a->data[i], a->len[i], &t);
+		if (rc == 1 && h->n_tlsa < ROUTE_TLSA_MAX)
+			h->tlsa[h->n_tlsa++] = t;
+		else
+			free(t.data);
+	}
+	if (h->tlsa_state == TLSA_UNUSABLE && h->n_tlsa > 0)
+		h->tlsa_state = TLSA_USABLE;
+	free(q);
+	if (--l->pending == 0)
+		deliver(l);
+}
+
+/* Ask for the TLSA records of every host whose addresses are secure. */
+static void lookup_tlsa(struct lookup *l)
+{
+	l->pending = 1;
+	for (size_t i = 0; i < l->r->n_hosts; i++) {
+		struct route_host *h = &l->r->hosts[i];
+		char name[DNS_NAME_MAX + 32];
+		if (h->addr_insecure)
+			continue;
+		snprintf(name, sizeof(name), "_%u._tcp.%s", l->q.port, h->name);
+		struct addr_query *q = malloc(sizeof(*q));
+		if (q == NULL || strlen(name) > DNS_NAME_MAX) {
+			h->tlsa_state = TLSA_FAILED;
+			free(q);
+			continue;
+		}
+		q->l = l;
+		q->host = i;
+		l->pending++;
+		if (dns_query(l->dns, name, DNS_T_TLSA, on_tlsa, q) < 0) {
+			l->pending--;
+			h->tlsa_state = TLSA_FAILED;
+			free(q);
+		}
+	}
+	if (--l->pending == 0)
+		deliver(l);
+}
+
+/* ------------------------------------------------------------ MX */
 
 static int cmp_pref(const void *a, const void *b)
 {
@@ -217,8 +336,8 @@ static void on_mx(void *arg, const struct dns_answer *a)
 }
 
 static struct lookup *lookup_new(struct dns *dns, const char *name,
-				 unsigned port, bool ipv6, route_done_fn *fn,
-				 void *arg)
+				 const struct route_query *q,
+				 route_done_fn *fn, void *arg)
 {
 	struct lookup *l = calloc(1, sizeof(*l));
 	struct route_result *r = calloc(1, sizeof(*r));
@@ -229,18 +348,17 @@ static struct lookup *lookup_new(struct dns *dns, const char *name,
 	}
 	l->r = r;
 	l->dns = dns;
-	l->port = port;
-	l->ipv6 = ipv6;
+	l->q = *q;
 	l->fn = fn;
 	l->arg = arg;
 	snprintf(r->hosts[0].name, sizeof(r->hosts[0].name), "%s", name);
 	return l;
 }
 
-int route_resolve_mx(struct dns *dns, const char *domain, unsigned port,
-		     bool ipv6, route_done_fn *fn, void *arg)
+int route_resolve_mx(struct dns *dns, const char *domain,
+		     const struct route_query *q, route_done_fn *fn, void *arg)
 {
-	struct lookup *l = lookup_new(dns, domain, port, ipv6, fn, arg);
+	struct lookup *l = lookup_new(dns, domain, q, fn, arg);
 	if (l == NULL)
 		return -1;
 	if (dns_query(dns, domain, DNS_T_MX, on_mx, l) < 0) {
@@ -251,10 +369,11 @@ int route_resolve_mx(struct dns *dns, const char *domain, unsigned port,
 	return 0;
 }
 
-int route_resolve_host(struct dns *dns, const char *host, unsigned port,
-		       bool ipv6, route_done_fn *fn, void *arg)
+int route_resolve_host(struct dns *dns, const char *host,
+		       const struct route_query *q, route_done_fn *fn,
+		       void *arg)
 {
-	struct lookup *l = lookup_new(dns, host, port, ipv6, fn, arg);
+	struct lookup *l = lookup_new(dns, host, q, fn, arg);
 	if (l == NULL)
 		return -1;
 	l->r->n_hosts = 1;
@@ -263,6 +382,7 @@ int route_resolve_host(struct dns *dns, const char *host, unsigned port,
 	    inet_pton(AF_INET6, host, a) == 1) {
 		/* an address literal: no DNS at all */
 		bool v4 = strchr(host, ':') == NULL;
+		l->r->hosts[0].addr_insecure = true; /* no TLSA for a literal */
 		add_addr(l, &l->r->hosts[0], v4 ? AF_INET : AF_INET6, a,
 			 v4 ? 4 : 16);
 		finish(l);

@@ -121,7 +121,7 @@ static void attempt_free(struct attempt *a)
 {
 	for (size_t i = 0; i < a->n_groups; i++) {
 		free(a->groups[i].idx);
-		free(a->groups[i].rr);
+		route_free(&a->groups[i].rr);
 	}
 	free(a->groups);
 	if (a->loaded)
@@ -331,6 +331,43 @@ static void set_group(struct group *g, unsigned char st, const char *why,
 	}
 }
 
+/* The TLS a host gets under the destination's policy; with DANE that
+ * depends on its TLSA records (RFC 7672 2.2). NULL, or why the host must
+ * not be used. */
+static const char *host_tls(const struct group *g, const struct route_host *h,
+			    struct mta_target *t)
+{
+	const struct config *cfg = g->a->e->sched->cfg;
+	int policy = g->route != NULL ? g->route->tls : cfg->outbound_tls;
+	t->tls = policy;
+	t->tlsa = NULL;
+	t->n_tlsa = 0;
+	t->dane_domain = NULL;
+	if (policy != TLS_POLICY_DANE && policy != TLS_POLICY_DANE_ONLY)
+		return NULL;
+	switch (h->tlsa_state) {
+	case TLSA_USABLE:
+		t->tls = TLS_POLICY_DANE;
+		t->tlsa = h->tlsa;
+		t->n_tlsa = h->n_tlsa;
+		if (g->rr->mx_secure && !g->rr->implicit)
+			t->dane_domain = g->domain;
+		return NULL;
+	case TLSA_UNUSABLE: /* published, but none for SMTP: TLS, unverified */
+		t->tls = TLS_POLICY_ENCRYPT;
+		return NULL;
+	case TLSA_FAILED:
+		return "4.7.5 the TLSA lookup failed or did not validate "
+		       "(DNSSEC)";
+	default:
+		if (policy == TLS_POLICY_DANE_ONLY)
+			return "4.7.5 no DNSSEC-validated TLSA records for this "
+			       "host";
+		t->tls = TLS_POLICY_MAY;
+		return NULL;
+	}
+}
+
 /* Runs on the outbound pool: try each host and address in order until
  * one session works. */
 static void job_remote(void *arg)
@@ -344,7 +381,6 @@ static void job_remote(void *arg)
 	enum mta_status st = MTA_TEMP;
 	const struct route_host *last = NULL;
 	struct mta_target t = {
-		.tls = g->route != NULL ? g->route->tls : cfg->outbound_tls,
 		.ca_file = g->route != NULL ? g->route->ca_file : NULL,
 		.fingerprint = g->route != NULL ? g->route->fingerprint : NULL,
 	};
@@ -352,6 +388,14 @@ static void job_remote(void *arg)
 		const struct route_host *host = &g->rr->hosts[h];
 		last = host;
 		t.host = host->name;
+		const char *skip = host_tls(g, host, &t);
+		if (skip != NULL) {
+			struct mta_report none = {.verified_by = "none"};
+			snprintf(why, sizeof(why), "%s", skip);
+			st = MTA_TEMP;
+			log_attempt(g, host, &none, "skipped", why);
+			continue;
+		}
 		for (size_t k = 0; k < host->n_addrs; k++) {
 			if (atomic_load(&s->stopping))
 				goto out;
@@ -425,6 +469,13 @@ static void route_group(struct group *g)
 	struct scheduler *s = g->a->e->sched;
 	const struct config *cfg = s->cfg;
 	g->route = config_route(cfg, g->domain);
+	int policy = g->route != NULL ? g->route->tls : cfg->outbound_tls;
+	struct route_query q = {
+		.port = (unsigned)cfg->outbound_port,
+		.ipv6 = cfg->outbound_ipv6,
+		.tlsa = policy == TLS_POLICY_DANE ||
+			policy == TLS_POLICY_DANE_ONLY,
+	};
 	int rc = -1;
 	if (s->dns == NULL) {
 		rc = -1;
@@ -437,13 +488,10 @@ static void route_group(struct group *g)
 			memmove(host, host + 1, strlen(host));
 			host[strcspn(host, "]")] = '\0';
 		}
-		rc = route_resolve_host(s->dns, host,
-					(unsigned)strtoul(colon + 1, NULL, 10),
-					cfg->outbound_ipv6, on_route, g);
+		q.port = (unsigned)strtoul(colon + 1, NULL, 10);
+		rc = route_resolve_host(s->dns, host, &q, on_route, g);
 	} else {
-		rc = route_resolve_mx(s->dns, g->domain,
-				      (unsigned)cfg->outbound_port,
-				      cfg->outbound_ipv6, on_route, g);
+		rc = route_resolve_mx(s->dns, g->domain, &q, on_route, g);
 	}
 	if (rc < 0) {
 		set_group(g, RCPT_PENDING, "DNS is not available", NULL);
@@ -843,6 +891,14 @@ static void *scheduler_thread(void *arg)
 	return NULL;
 }
 
+static bool uses_dane_only(const struct config *cfg)
+{
+	bool yes = cfg->outbound_tls == TLS_POLICY_DANE_ONLY;
+	for (size_t i = 0; i < cfg->n_routes; i++)
+		yes = yes || cfg->routes[i].tls == TLS_POLICY_DANE_ONLY;
+	return yes;
+}
+
 struct scheduler *scheduler_start(const struct config *cfg, struct spool *spool)
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
@@ -863,6 +919,9 @@ struct scheduler *scheduler_start(const struct config *cfg, struct spool *spool)
 	s->tls = mta_tls_new(cfg, &errors);
 	if (s->tls != NULL)
 		s->dns = dns_new(s->base, cfg, &errors);
+	if (s->dns != NULL && !dns_validating(s->dns) && uses_dane_only(cfg))
+		log_warn("event=dane-without-dnssec note=\"no [dns] trust_anchor: "
+			 "mail to dane-only destinations waits\"");
 	if (s->dns == NULL) {
 		/* local delivery goes on; mail for elsewhere waits */
 		log_error("event=outbound-unavailable error=\"%.*s\"",

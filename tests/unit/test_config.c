@@ -461,6 +461,7 @@ static void routes(void **state)
 	const char *text = HOST LISTENER
 		"[outbound]\ntls = verify\nport = 2525\n"
 		"[route Partner.Example]\ntls = dane\n"
+		"[route bank.example]\ntls = dane-only\nnext_hop = mx.bank.example:25\n"
 		"[route internal.example]\nnext_hop = 10.0.0.5:25\ntls = none\n"
 		"fingerprint = AB:cd:" "000000000000000000000000000000"
 		"000000000000000000000000000000\n" /* 64 digits */
@@ -468,11 +469,14 @@ static void routes(void **state)
 	assert_int_equal(parse(text, &cfg, &err), 0);
 	assert_int_equal(cfg.outbound_tls, TLS_POLICY_VERIFY);
 	assert_int_equal(cfg.outbound_port, 2525);
-	assert_int_equal(cfg.n_routes, 3);
+	assert_int_equal(cfg.n_routes, 4);
 	const struct route_config *r = config_route(&cfg, "partner.example");
 	assert_non_null(r);
 	assert_string_equal(r->name, "partner.example"); /* lower case */
 	assert_int_equal(r->tls, TLS_POLICY_DANE);
+	r = config_route(&cfg, "bank.example");
+	assert_int_equal(r->tls, TLS_POLICY_DANE_ONLY);
+	assert_string_equal(config_tls_policy_name(r->tls), "dane-only");
 	r = config_route(&cfg, "internal.example");
 	assert_string_equal(r->next_hop, "10.0.0.5:25");
 	assert_int_equal(r->tls, TLS_POLICY_NONE);
@@ -483,9 +487,11 @@ static void routes(void **state)
 	config_free(&cfg);
 	buf_free(&err);
 
-	/* no "*": unrouted domains get NULL (MX records) */
+	/* no "*": unrouted domains get NULL (MX records); DANE by default */
 	assert_int_equal(parse(HOST LISTENER "[route a.example]\n", &cfg, &err), 0);
 	assert_null(config_route(&cfg, "b.example"));
+	assert_int_equal(cfg.outbound_tls, TLS_POLICY_DANE);
+	assert_int_equal(config_route(&cfg, "a.example")->tls, TLS_POLICY_DANE);
 	config_free(&cfg);
 	buf_free(&err);
 
@@ -496,10 +502,8 @@ static void routes(void **state)
 		 "next_hop must be host:port"},
 		{HOST LISTENER "[route a.example]\nfingerprint = abc\n", 5,
 		 "fingerprint must be 64 hex digits"},
-		{HOST LISTENER "[route a.example]\ntls = dane\nnext_hop = h:25\n",
-		 5, "dane needs MX records, not a next_hop"},
 		{HOST LISTENER "[route a.example]\ntls = maybe\n", 6,
-		 "expected one of: none, may, encrypt, verify, dane"},
+		 "expected one of: none, may, encrypt, verify, dane, dane-only"},
 		{HOST LISTENER "[route a.example]\n[route A.example]\n", 6,
 		 "route 'A.example' is defined twice"},
 		{HOST LISTENER "[route]\n", 5, "[route] needs a name"},
