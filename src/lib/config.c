@@ -231,6 +231,12 @@ static const struct param params[] = {
 	{SEC_OUTBOUND, "timeout_data", T_DURATION, C(outbound_timeout_data_ms),
 	 "10m", 100, 3600000, NULL,
 	 "Time a server has to accept the message after its last byte."},
+	{SEC_OUTBOUND, "mta_sts", T_BOOL, C(outbound_mta_sts), "yes", 0, 0,
+	 NULL,
+	 "Honour the MTA-STS policies of destinations (RFC 8461): an "
+	 "`enforce` policy makes TLS with a verified certificate required "
+	 "and limits which MX hosts are used. Applies where the TLS policy is "
+	 "may or dane and there is no next_hop; DANE wins where both exist."},
 	{SEC_OUTBOUND, "ipv6", T_BOOL, C(outbound_ipv6), "yes", 0, 0, NULL,
 	 "Deliver over IPv6 too (to AAAA addresses)."},
 

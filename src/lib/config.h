@@ -115,6 +115,7 @@ struct config {
 	uint64_t outbound_timeout_command_ms;
 	uint64_t outbound_timeout_data_ms;
 	bool outbound_ipv6;
+	bool outbound_mta_sts;
 	/* [delivery] */
 	char *delivery_recipient_delimiter;
 	uint64_t delivery_default_quota;

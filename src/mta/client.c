@@ -440,9 +440,10 @@ static bool check_peer(struct session *s, struct mta_report *rep)
 	}
 	rep->verified = cert != NULL && vr == X509_V_OK;
 	if (rep->verified)
-		rep->verified_by = "pkix";
+		rep->verified_by = t->sts ? "mta-sts" : "pkix";
 	if (!rep->verified && t->tls == TLS_POLICY_VERIFY) {
-		fail(s, "TLS: the certificate of %s is not trusted: %s", t->host,
+		fail(s, "TLS: the certificate of %s is not trusted%s: %s", t->host,
+		     t->sts ? " (MTA-STS policy enforce)" : "",
 		     cert == NULL ? "none sent"
 				  : X509_verify_cert_error_string(vr));
 		return false;

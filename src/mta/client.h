@@ -43,6 +43,7 @@ struct mta_target {
 	/* RFC 7672 3.2.3: with DANE-TA the certificate must name the MX host
 	 * or, when the MX records were validated, the next-hop domain */
 	const char *dane_domain; /* NULL, or the next-hop domain */
+	bool sts; /* TLS_POLICY_VERIFY because of an MTA-STS policy */
 };
 
 enum mta_status { MTA_OK, MTA_TEMP, MTA_PERM };

@@ -13,6 +13,8 @@ struct lookup {
 	struct route_result *r;
 	struct route_query q;
 	unsigned pending; /* queries not yet answered */
+	unsigned sts_pending; /* MTA-STS queries, asked alongside */
+	bool done;            /* the rest is answered: report when those are */
 	route_done_fn *fn;
 	void *arg;
 	struct dns *dns;
@@ -37,6 +39,10 @@ void route_free(struct route_result **rp)
 
 static void deliver(struct lookup *l)
 {
+	if (l->sts_pending > 0) {
+		l->done = true; /* the last MTA-STS answer reports */
+		return;
+	}
 	l->fn(l->arg, l->r);
 	free(l);
 }
@@ -252,6 +258,88 @@ static void lookup_tlsa(struct lookup *l)
 		deliver(l);
 }
 
+/* ------------------------------------------------------------ MTA-STS */
+
+static void sts_answered(struct lookup *l)
+{
+	if (--l->sts_pending == 0 && l->done)
+		deliver(l);
+}
+
+/* RFC 8461 3.1: exactly one STSv1 record, or there is no policy to find */
+static void on_sts_txt(void *arg, const struct dns_answer *a)
+{
+	struct lookup *l = arg;
+	struct route_sts *st = &l->r->sts;
+	int found = 0, records = 0;
+	char id[STS_ID_MAX + 1], text[512];
+	for (size_t i = 0; a->status == DNS_OK && i < a->n; i++) {
+		if (dns_txt_decode(a->data[i], a->len[i], text, sizeof(text)) < 0)
+			continue;
+		int rc = sts_txt_parse(text, id);
+		records += rc != 0;
+		if (rc == 1 && found++ == 0)
+			memcpy(st->id, id, sizeof(id));
+	}
+	st->txt = a->status == DNS_TEMPFAIL || a->status == DNS_BOGUS ? -1
+		: records == 1 && found == 1			  ? 1
+								  : 0;
+	sts_answered(l);
+}
+
+static void on_sts_addr(void *arg, const struct dns_answer *a, int family)
+{
+	struct lookup *l = arg;
+	struct route_sts *st = &l->r->sts;
+	size_t want = family == AF_INET ? 4 : 16;
+	if (a->status == DNS_OK && a->n > 0 && a->len[0] == want &&
+	    (st->addr_len == 0 || family == AF_INET6)) {
+		struct route_host tmp = {.n_addrs = 0};
+		add_addr(l, &tmp, family, a->data[0], a->len[0]);
+		st->addr = tmp.addr[0];
+		st->addr_len = tmp.addr_len[0];
+		/* port 443 is RFC 8461 3.3's; the fetcher sets it */
+	}
+	sts_answered(l);
+}
+
+static void on_sts_a(void *arg, const struct dns_answer *a)
+{
+	on_sts_addr(arg, a, AF_INET);
+}
+
+static void on_sts_aaaa(void *arg, const struct dns_answer *a)
+{
+	on_sts_addr(arg, a, AF_INET6);
+}
+
+static void sts_ask(struct lookup *l, const char *name, int type,
+		    dns_done_fn *fn)
+{
+	l->sts_pending++;
+	if (dns_query(l->dns, name, type, fn, l) < 0) {
+		l->sts_pending--;
+		if (type == DNS_T_TXT)
+			l->r->sts.txt = -1;
+	}
+}
+
+/* Ask, next to the MX records, what MTA-STS needs. */
+static void lookup_sts(struct lookup *l, const char *domain)
+{
+	char name[DNS_NAME_MAX + 16];
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	if (strlen(name) > DNS_NAME_MAX) {
+		l->r->sts.txt = 0; /* no such name can exist */
+		return;
+	}
+	sts_ask(l, name, DNS_T_TXT, on_sts_txt);
+	snprintf(name, sizeof(name), "mta-sts.%s", domain);
+	sts_ask(l, name, DNS_T_A, on_sts_a);
+	if (l->q.ipv6)
+		sts_ask(l, name, DNS_T_AAAA, on_sts_aaaa);
+}
+
 /* ------------------------------------------------------------ MX */
 
 static int cmp_pref(const void *a, const void *b)
@@ -366,6 +454,10 @@ int route_resolve_mx(struct dns *dns, const char *domain,
 		free(l);
 		return -1;
 	}
+	/* after the MX query is out: its answer cannot come before we return,
+	 * since answers arrive on this same loop */
+	if (q->sts)
+		lookup_sts(l, domain);
 	return 0;
 }
 

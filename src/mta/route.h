@@ -13,6 +13,7 @@
 #ifndef POSTERN_MTA_ROUTE_H
 #define POSTERN_MTA_ROUTE_H
 
+#include "mta/sts.h"
 #include "net/dns.h"
 
 #include <stdbool.h>
@@ -57,6 +58,14 @@ struct route_host {
 
 enum route_status { ROUTE_OK, ROUTE_TEMP, ROUTE_PERM };
 
+/* What DNS says about a domain's MTA-STS policy (RFC 8461 3.1). */
+struct route_sts {
+	int txt; /* 1: one STSv1 record (id set); 0: none; -1: lookup failed */
+	char id[STS_ID_MAX + 1];
+	struct sockaddr_storage addr; /* of mta-sts.DOMAIN, to fetch from */
+	socklen_t addr_len;           /* 0: no address */
+};
+
 struct route_result {
 	enum route_status status;
 	char why[256];   /* for logs and DSNs when not ROUTE_OK */
@@ -65,6 +74,7 @@ struct route_result {
 	bool implicit;   /* no MX records: the domain itself */
 	struct route_host hosts[ROUTE_HOSTS_MAX];
 	size_t n_hosts;
+	struct route_sts sts; /* when asked for */
 };
 
 /* Called once, on the resolver's loop; the result is the callee's to
@@ -76,6 +86,7 @@ struct route_query {
 	unsigned port;
 	bool ipv6; /* ask for AAAA records too */
 	bool tlsa; /* ask for the TLSA records of secure hosts */
+	bool sts;  /* ask for _mta-sts TXT and mta-sts host addresses */
 };
 
 /* Resolve the MX hosts of domain (lower case). */

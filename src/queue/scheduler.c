@@ -7,6 +7,7 @@
 #include "lib/util.h"
 #include "mta/client.h"
 #include "mta/route.h"
+#include "mta/sts_cache.h"
 #include "net/control.h"
 #include "net/dns.h"
 #include "net/inbox.h"
@@ -71,6 +72,7 @@ struct group {
 	size_t n;
 	const struct route_config *route;
 	struct route_result *rr;
+	bool sts_asked; /* MTA-STS applies: rr->sts was looked up */
 };
 
 /* One delivery attempt of one message, from the scheduler thread to the
@@ -332,17 +334,28 @@ static void set_group(struct group *g, unsigned char st, const char *why,
 }
 
 /* The TLS a host gets under the destination's policy; with DANE that
- * depends on its TLSA records (RFC 7672 2.2). NULL, or why the host must
+ * depends on its TLSA records (RFC 7672 2.2), and an enforced MTA-STS
+ * policy (sts, or NULL) requires a verified certificate of an MX host it
+ * lists, where DANE does not apply (RFC 8461 2). NULL, or why the host must
  * not be used. */
 static const char *host_tls(const struct group *g, const struct route_host *h,
-			    struct mta_target *t)
+			    const struct sts_policy *sts, struct mta_target *t)
 {
 	const struct config *cfg = g->a->e->sched->cfg;
 	int policy = g->route != NULL ? g->route->tls : cfg->outbound_tls;
+	bool enforce = sts != NULL && sts->mode == STS_MODE_ENFORCE;
 	t->tls = policy;
 	t->tlsa = NULL;
 	t->n_tlsa = 0;
 	t->dane_domain = NULL;
+	t->sts = false;
+	if (enforce && !sts_mx_matches(sts, h->name))
+		return "4.7.5 the MX host is not in the domain's MTA-STS policy";
+	if (enforce && h->tlsa_state != TLSA_USABLE) {
+		t->tls = TLS_POLICY_VERIFY;
+		t->sts = true;
+		return NULL;
+	}
 	if (policy != TLS_POLICY_DANE && policy != TLS_POLICY_DANE_ONLY)
 		return NULL;
 	switch (h->tlsa_state) {
@@ -368,6 +381,40 @@ static const char *host_tls(const struct group *g, const struct route_host *h,
 	}
 }
 
+/* RFC 8461 5: a policy in testing mode only reports what enforce would
+ * have refused. */
+static void sts_testing_report(const struct group *g,
+			       const struct route_host *h,
+			       const struct sts_policy *sts,
+			       const struct mta_report *rep)
+{
+	const char *fail = !sts_mx_matches(sts, h->name) ? "mx-mismatch"
+			 : rep->tls_version[0] == '\0' ? "no-tls"
+			 : !rep->verified		 ? "certificate"
+							 : NULL;
+	if (fail != NULL)
+		log_info("queue=%s event=mta-sts-testing domain=%s mx=%s "
+			 "would_fail=%s", g->a->q.env.id, g->domain, h->name,
+			 fail);
+}
+
+/* The MTA-STS policy of the group's domain, when one applies: fetched or
+ * from the cache (blocking; this is an outbound thread). */
+static const struct sts_policy *group_sts(const struct group *g,
+					  struct sts_policy *p)
+{
+	if (!g->sts_asked)
+		return NULL;
+	const struct config *cfg = g->a->e->sched->cfg;
+	char note[256];
+	int rc = sts_policy_get(cfg, g->domain, &g->rr->sts, p, note);
+	if (rc == 1 || g->rr->sts.txt != 0)
+		log_info("queue=%s event=mta-sts domain=%s mode=%s note=\"%s\"",
+			 g->a->q.env.id, g->domain,
+			 rc == 1 ? sts_mode_name(p->mode) : "none", note);
+	return rc == 1 && p->mode != STS_MODE_NONE ? p : NULL;
+}
+
 /* Runs on the outbound pool: try each host and address in order until
  * one session works. */
 static void job_remote(void *arg)
@@ -384,11 +431,13 @@ static void job_remote(void *arg)
 		.ca_file = g->route != NULL ? g->route->ca_file : NULL,
 		.fingerprint = g->route != NULL ? g->route->fingerprint : NULL,
 	};
+	struct sts_policy sts_buf;
+	const struct sts_policy *sts = group_sts(g, &sts_buf);
 	for (size_t h = 0; res != NULL && h < g->rr->n_hosts; h++) {
 		const struct route_host *host = &g->rr->hosts[h];
 		last = host;
 		t.host = host->name;
-		const char *skip = host_tls(g, host, &t);
+		const char *skip = host_tls(g, host, sts, &t);
 		if (skip != NULL) {
 			struct mta_report none = {.verified_by = "none"};
 			snprintf(why, sizeof(why), "%s", skip);
@@ -404,6 +453,8 @@ static void job_remote(void *arg)
 			struct mta_report rep;
 			st = mta_deliver(cfg, s->tls, &t, &a->q, g->idx, g->n,
 					 res, &rep, why);
+			if (sts != NULL && sts->mode == STS_MODE_TESTING)
+				sts_testing_report(g, host, sts, &rep);
 			log_attempt(g, host, &rep,
 				    st == MTA_OK ? "session" : "failed",
 				    st == MTA_OK ? res[0].reply : why);
@@ -470,16 +521,20 @@ static void route_group(struct group *g)
 	const struct config *cfg = s->cfg;
 	g->route = config_route(cfg, g->domain);
 	int policy = g->route != NULL ? g->route->tls : cfg->outbound_tls;
+	bool next_hop = g->route != NULL && g->route->next_hop[0] != '\0';
+	g->sts_asked = cfg->outbound_mta_sts && !next_hop &&
+		       (policy == TLS_POLICY_MAY || policy == TLS_POLICY_DANE);
 	struct route_query q = {
 		.port = (unsigned)cfg->outbound_port,
 		.ipv6 = cfg->outbound_ipv6,
 		.tlsa = policy == TLS_POLICY_DANE ||
 			policy == TLS_POLICY_DANE_ONLY,
+		.sts = g->sts_asked,
 	};
 	int rc = -1;
 	if (s->dns == NULL) {
 		rc = -1;
-	} else if (g->route != NULL && g->route->next_hop[0] != '\0') {
+	} else if (next_hop) {
 		char host[DNS_NAME_MAX + 1];
 		const char *colon = strrchr(g->route->next_hop, ':');
 		snprintf(host, sizeof(host), "%.*s",
@@ -904,6 +959,10 @@ struct scheduler *scheduler_start(const struct config *cfg, struct spool *spool)
 	struct scheduler *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
+	if (sts_global_init() < 0) { /* before any thread that may use it */
+		free(s);
+		return NULL;
+	}
 	s->cfg = cfg;
 	s->spool = spool;
 	s->local.data_dir = cfg->data_dir;
@@ -955,6 +1014,7 @@ fail:
 	inbox_free(&s->inbox);
 	if (s->base != NULL)
 		event_base_free(s->base);
+	sts_global_cleanup();
 	free(s);
 	return NULL;
 }
@@ -992,6 +1052,7 @@ void scheduler_stop(struct scheduler **sp)
 		entry_free(s, s->entries);
 	inbox_free(&s->inbox);
 	event_base_free(s->base);
+	sts_global_cleanup();
 	free(s);
 	*sp = NULL;
 }
