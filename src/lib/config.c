@@ -157,6 +157,10 @@ static const struct param params[] = {
 	{SEC_QUEUE, "lifetime", T_DURATION, C(queue_lifetime_ms), "5d", 1000,
 	 60ULL * 86400000, NULL,
 	 "How long a message may stay deferred before it is given up."},
+	{SEC_QUEUE, "delay_warning", T_DURATION, C(queue_delay_warning_ms),
+	 "4h", 0, 60ULL * 86400000, NULL,
+	 "After this long in the queue the sender gets one notice that the "
+	 "message is delayed and still being tried (RFC 3464); 0: never."},
 
 	{SEC_DELIVERY, "recipient_delimiter", T_STRING,
 	 C(delivery_recipient_delimiter), "+", 0, 0, NULL,

@@ -103,6 +103,7 @@ struct config {
 	uint64_t queue_retry_min_ms;
 	uint64_t queue_retry_max_ms;
 	uint64_t queue_lifetime_ms;
+	uint64_t queue_delay_warning_ms;
 	/* [dns] */
 	char *dns_resolver;
 	char *dns_trust_anchor;

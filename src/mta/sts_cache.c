@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+enum { STS_FETCH_TIMEOUT_MS = 60 * 1000 };
+
 /* A cache file: "id ID\nexpires UNIXTIME\n\n" then the policy as fetched. */
 struct cached {
 	char id[STS_ID_MAX + 1];
@@ -73,12 +75,14 @@ static int cache_load(const char *path, struct cached *c)
 	return rc;
 }
 
-/* Written to a temporary name and renamed: a reader never sees half. */
+/* Written to a temporary name of its own and renamed: a reader never sees
+ * half, and two threads fetching the same policy do not mix their bytes. */
 static int cache_store(const char *path, const char *id, int64_t expires,
 		       const char *body, size_t len)
 {
-	char tmp[PATH_MAX + 8];
-	int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	char tmp[PATH_MAX + 16];
+	int n = snprintf(tmp, sizeof(tmp), "%s.%08x.tmp", path,
+			 (unsigned)random_below(UINT32_MAX));
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -1;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -153,8 +157,11 @@ static CURL *make_request(const struct config *cfg, const char *domain,
 		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->outbound_ca_file);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)cfg->outbound_timeout_connect_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-			 (long)cfg->outbound_timeout_command_ms);
+	/* a policy server that trickles must not hold a delivery thread long */
+	uint64_t total = cfg->outbound_timeout_command_ms < STS_FETCH_TIMEOUT_MS
+				 ? cfg->outbound_timeout_command_ms
+				 : STS_FETCH_TIMEOUT_MS;
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)total);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "postern");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);

@@ -12,8 +12,9 @@
 #include <time.h>
 
 /* The enhanced status code at the start of reason ("550 5.1.1 ..." or
- * "5.1.1 ..."), or a generic one. */
-static void status_code(const char *reason, char out[16])
+ * "5.1.1 ..."), or a generic one; its class is 5 (failed) or 4 (delayed),
+ * whatever the last try said. */
+static void status_code(const char *reason, bool delayed, char out[16])
 {
 	const char *p = reason;
 	if (strlen(p) > 4 && p[3] == ' ' && p[0] >= '2' && p[0] <= '5')
@@ -23,9 +24,9 @@ static void status_code(const char *reason, char out[16])
 	    (p[n] == ' ' || p[n] == '\0')) {
 		memcpy(out, p, n);
 		out[n] = '\0';
-		out[0] = '5'; /* it failed for good, whatever the last try said */
+		out[0] = delayed ? '4' : '5';
 	} else {
-		snprintf(out, 16, "5.0.0");
+		snprintf(out, 16, "%s", delayed ? "4.0.0" : "5.0.0");
 	}
 }
 
@@ -51,16 +52,20 @@ static void original_header(const struct queued *q, struct buf *out)
 
 static void build(const struct config *cfg, const struct queued *q,
 		  const struct bounce_rcpt *rcpts, size_t n, const char *to,
-		  const char *id, struct buf *b)
+		  const char *id, bool delayed, struct buf *b)
 {
 	char date[RFC5322_DATE_MAX], arrived[RFC5322_DATE_MAX], boundary[64];
+	char until[RFC5322_DATE_MAX];
 	rfc5322_date(time(NULL), date);
 	rfc5322_date((time_t)q->env.arrived, arrived);
+	rfc5322_date((time_t)(q->env.arrived +
+			      (int64_t)(cfg->queue_lifetime_ms / 1000)),
+		     until);
 	snprintf(boundary, sizeof(boundary), "%s/%s", id, cfg->hostname);
 	buf_appendf(b,
 		    "From: Mail Delivery System <MAILER-DAEMON@%s>\n"
 		    "To: <%s>\n"
-		    "Subject: Undelivered Mail Returned to Sender\n"
+		    "Subject: %s\n"
 		    "Date: %s\n"
 		    "Message-ID: <%s.dsn@%s>\n"
 		    "Auto-Submitted: auto-replied\n"
@@ -71,11 +76,16 @@ static void build(const struct config *cfg, const struct queued *q,
 		    "--%s\n"
 		    "Content-Type: text/plain; charset=utf-8\n\n"
 		    "This is the mail system at %s.\n\n"
-		    "Your message of %s could not be delivered to %s of its\n"
-		    "recipients. It has been given up; nothing more will be tried.\n\n",
-		    cfg->hostname, to, date, id, cfg->hostname, boundary,
-		    boundary, cfg->hostname, arrived,
-		    n == 1 ? "one" : "some");
+		    "Your message of %s could not %sbe delivered to %s of its\n"
+		    "recipients. %s%s%s\n\n",
+		    cfg->hostname, to,
+		    delayed ? "Delayed Mail (still being retried)"
+			    : "Undelivered Mail Returned to Sender",
+		    date, id, cfg->hostname, boundary, boundary, cfg->hostname,
+		    arrived, delayed ? "yet " : "", n == 1 ? "one" : "some",
+		    delayed ? "It is still being tried, until " :
+			      "It has been given up; nothing more will be tried.",
+		    delayed ? until : "", delayed ? "." : "");
 	for (size_t i = 0; i < n; i++)
 		buf_appendf(b, "<%s>: %s\n", q->env.rcpts[rcpts[i].index].orig,
 			    rcpts[i].reason);
@@ -88,10 +98,13 @@ static void build(const struct config *cfg, const struct queued *q,
 		    boundary, cfg->hostname, q->env.id, arrived);
 	for (size_t i = 0; i < n; i++) {
 		char code[16];
-		status_code(rcpts[i].reason, code);
-		buf_appendf(b, "\nFinal-Recipient: rfc822; %s\nAction: failed\n"
+		status_code(rcpts[i].reason, delayed, code);
+		buf_appendf(b, "\nFinal-Recipient: rfc822; %s\nAction: %s\n"
 			       "Status: %s\n",
-			    q->env.rcpts[rcpts[i].index].orig, code);
+			    q->env.rcpts[rcpts[i].index].orig,
+			    delayed ? "delayed" : "failed", code);
+		if (delayed)
+			buf_appendf(b, "Will-Retry-Until: %s\n", until);
 		if (rcpts[i].mta != NULL && rcpts[i].mta[0] != '\0')
 			buf_appendf(b, "Remote-MTA: dns; %s\n"
 				       "Diagnostic-Code: smtp; %s\n",
@@ -131,11 +144,13 @@ static int resolve(const struct config *cfg, const char *addr,
 	return rc;
 }
 
-int bounce_queue(const struct config *cfg, struct spool *spool,
-		 const struct queued *q, const struct bounce_rcpt *rcpts,
-		 size_t n, char id_out[QUEUE_ID_LEN + 1])
+static int queue_notice(const struct config *cfg, struct spool *spool,
+			const struct queued *q, const struct bounce_rcpt *rcpts,
+			size_t n, bool delayed, char id_out[QUEUE_ID_LEN + 1])
 {
 	const char *to = q->env.sender;
+	if (to[0] == '\0' && delayed)
+		return 0; /* nobody to tell: a bounce waits quietly */
 	if (to[0] == '\0') {
 		/* a failed bounce: the postmaster hears of it, once */
 		bool to_pm = n == 1 && q->env.n_rcpts == 1 &&
@@ -173,13 +188,27 @@ int bounce_queue(const struct config *cfg, struct spool *spool,
 	struct spool_msg *m = spool_msg_new(spool, &env);
 	if (m == NULL)
 		return -1;
-	build(cfg, q, rcpts, n, to, id_out, spool_msg_body(m));
+	build(cfg, q, rcpts, n, to, id_out, delayed, spool_msg_body(m));
 	const char *why;
 	int rc = spool_msg_commit(m, &why);
 	spool_msg_free(&m);
 	if (rc < 0)
 		return -1;
-	log_info("queue=%s event=bounce dsn=%s to=<%s> rcpts=%zu", q->env.id,
-		 id_out, to, n);
+	log_info("queue=%s event=%s dsn=%s to=<%s> rcpts=%zu", q->env.id,
+		 delayed ? "delay-notice" : "bounce", id_out, to, n);
 	return 1;
+}
+
+int bounce_queue(const struct config *cfg, struct spool *spool,
+		 const struct queued *q, const struct bounce_rcpt *rcpts,
+		 size_t n, char id_out[QUEUE_ID_LEN + 1])
+{
+	return queue_notice(cfg, spool, q, rcpts, n, false, id_out);
+}
+
+int bounce_delay_queue(const struct config *cfg, struct spool *spool,
+		       const struct queued *q, const struct bounce_rcpt *rcpts,
+		       size_t n, char id_out[QUEUE_ID_LEN + 1])
+{
+	return queue_notice(cfg, spool, q, rcpts, n, true, id_out);
 }

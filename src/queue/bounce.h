@@ -26,5 +26,11 @@ struct bounce_rcpt {
 int bounce_queue(const struct config *cfg, struct spool *spool,
 		 const struct queued *q, const struct bounce_rcpt *rcpts,
 		 size_t n, char id_out[QUEUE_ID_LEN + 1]);
+/* The same for recipients still being tried (Action: delayed, a 4.x.x
+ * status, Will-Retry-Until): sent once per message, never for a message
+ * with the null sender. 1, 0 (none due) or -1 as above. */
+int bounce_delay_queue(const struct config *cfg, struct spool *spool,
+		       const struct queued *q, const struct bounce_rcpt *rcpts,
+		       size_t n, char id_out[QUEUE_ID_LEN + 1]);
 
 #endif

@@ -32,6 +32,7 @@ struct qentry {
 	bool recovering;
 	bool busy;          /* a delivery attempt is running */
 	bool forget;        /* held or deleted during an attempt: drop after */
+	bool delay_warned;  /* the sender has had the delay notice */
 	unsigned attempts;
 	uint64_t first_ms;  /* when the scheduler got it, for delay= */
 	unsigned char *state; /* per recipient: enum rcpt_state */
@@ -87,6 +88,7 @@ struct attempt {
 	bool gone;            /* the file is gone or damaged: forget it */
 	bool deferred;
 	unsigned noted_attempts; /* from the status file (after a restart) */
+	bool delay_warned;
 	uint64_t retry_ms;    /* when finish_work chose it: the next retry */
 	char why[192];
 	struct group *groups;
@@ -268,6 +270,7 @@ static void job_prepare(void *arg)
 			 "may get a second copy\"", e->id);
 	else
 		a->noted_attempts = st.attempts;
+	a->delay_warned = e->delay_warned || st.delay_warned;
 	for (size_t i = 0; i < a->n_rcpts; i++) {
 		if (a->state[i] != RCPT_PENDING)
 			continue;
@@ -590,6 +593,38 @@ static void note_deferral(struct attempt *a, size_t *idx)
 	free(why);
 }
 
+/* RFC 3464: once a message has waited [queue] delay_warning, its sender
+ * gets one notice that it is delayed and still being tried. */
+static void warn_delay(struct attempt *a)
+{
+	struct scheduler *s = a->e->sched;
+	const struct config *cfg = s->cfg;
+	if (a->delay_warned || cfg->queue_delay_warning_ms == 0 ||
+	    a->q.env.sender[0] == '\0' ||
+	    queued_for_ms(&a->q) < cfg->queue_delay_warning_ms)
+		return;
+	struct bounce_rcpt *w = calloc(a->n_rcpts, sizeof(*w));
+	size_t n = 0;
+	for (size_t i = 0; w != NULL && i < a->n_rcpts; i++)
+		if (a->state[i] == RCPT_PENDING)
+			w[n++] = (struct bounce_rcpt){
+				.index = i,
+				.reason = a->out[i].why[0] ? a->out[i].why
+							   : "4.0.0 deferred",
+				.mta = a->out[i].mta};
+	char dsn[QUEUE_ID_LEN + 1] = "";
+	int b = n > 0 ? bounce_delay_queue(cfg, s->spool, &a->q, w, n, dsn) : -1;
+	free(w);
+	if (b < 0)
+		return; /* tried again after the next attempt */
+	if (b == 1)
+		scheduler_submit(s, dsn, false);
+	if (spool_status_warned(s->spool, a->e->id) < 0)
+		log_warn("queue=%s event=status-write-failed note=\"the delay "
+			 "notice may be sent again\"", a->e->id);
+	a->delay_warned = true;
+}
+
 /* Bounce what failed, record outcomes, dequeue when all is done. Blocking:
  * on the disk pool. */
 static void finish_work(struct attempt *a)
@@ -662,6 +697,7 @@ static void finish_work(struct attempt *a)
 				  e->id, strerror(errno));
 		a->deferred = true;
 		note_deferral(a, idx);
+		warn_delay(a);
 	}
 out:
 	free(failed);
@@ -732,6 +768,7 @@ static void attempt_done(void *arg)
 		e->state = a->state;
 		e->n_rcpts = a->n_rcpts;
 		a->state = NULL;
+		e->delay_warned = a->delay_warned;
 	}
 	if (a->gone || !a->deferred || e->forget) {
 		entry_free(s, e);

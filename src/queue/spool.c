@@ -299,10 +299,12 @@ int spool_remove(struct spool *s, const char *id)
 	return rc;
 }
 
-/* One status line: "d N", "f N", "w N text" or "n ATTEMPTS TIME". */
+/* One status line: "d N", "f N", "w N text", "n ATTEMPTS TIME" or "x". */
 static void status_line(const char *line, size_t len, size_t n,
 			struct spool_status *st)
 {
+	if (len == 1 && line[0] == 'x')
+		st->delay_warned = true;
 	if (len < 3 || line[1] != ' ')
 		return;
 	const char *arg = line + 2, *end = line + len;
@@ -375,6 +377,17 @@ static int status_append(struct spool *s, const char *id, const struct buf *b,
 	close(fd);
 	if (rc == 0 && created && sync)
 		rc = fsync_dir(s->status);
+	return rc;
+}
+
+int spool_status_warned(struct spool *s, const char *id)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	int rc = buf_append_str(&b, "x\n");
+	if (rc == 0)
+		rc = status_append(s, id, &b, true);
+	buf_free(&b);
 	return rc;
 }
 

@@ -80,6 +80,7 @@ struct spool_status {
 				 recipient was deferred; the caller frees) */
 	unsigned attempts;    /* attempts noted so far */
 	int64_t next_try;     /* unix time of the next attempt; 0: unknown */
+	bool delay_warned;    /* the sender was told the message is delayed */
 };
 /* Fill st from the status file of a message of n recipients. 0 (also when
  * there is no file), or -1 when it exists but cannot be read. */
@@ -91,6 +92,8 @@ void spool_status_parse(const char *data, size_t len, size_t n,
 /* Record that recipient idx[i] reached state st[i], durably. */
 int spool_status_record(struct spool *s, const char *id, const size_t *idx,
 			const unsigned char *st, size_t n);
+/* Record, durably, that the delay notice went out. */
+int spool_status_warned(struct spool *s, const char *id);
 /* Note an attempt that deferred: why[i] is why recipient idx[i] waits. */
 int spool_status_note(struct spool *s, const char *id, unsigned attempts,
 		      int64_t next_try, const size_t *idx,

@@ -480,3 +480,28 @@ def test_hostile_replies_defer_without_harm(make_server, pki, kind):
     finally:
         fake.close()
     s.stop()   # still healthy: exits 0 (and clean under the sanitizers)
+
+
+def test_one_delay_notice_after_delay_warning(make_server, pki, peer):
+    port = free_port()
+    zone("dest9.example", mx=[(10, "mx.dest9.example")], a={"mx.dest9.example": "127.0.0.13"})
+    rec = peer("127.0.0.13", port,
+               rcpt_replies={"slow@dest9.example": ["452 4.2.2 mailbox full"]})
+    s = outbound_server(make_server, pki, port, extra={"queue": {"delay_warning": "2s"}})
+    submit(s, ["slow@dest9.example"])
+    dsn = dsn_for(s, timeout=20)
+    assert dsn["Subject"] == "Delayed Mail (still being retried)"
+    assert dsn["Auto-Submitted"] == "auto-replied"
+    fields = str(report_fields(dsn))
+    assert "Final-Recipient: rfc822; slow@dest9.example" in fields
+    assert "Action: delayed" in fields and "Status: 4.2.2" in fields
+    assert "Will-Retry-Until: " in fields
+    assert "452 4.2.2 mailbox full" in fields
+    # retries go on, without a second notice
+    n = s.log().count("event=retry-scheduled")
+    s.wait_log(r"event=retry-scheduled", count=n + 2, timeout=20)
+    assert len(s.messages("alice")) == 1
+    assert s.log().count("event=delay-notice") == 1
+    assert rec.messages == []
+    status = open(os.path.join(s.data, "spool", "status", s.queue_files()[0])).read()
+    assert "\nx\n" in "\n" + status
