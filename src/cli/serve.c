@@ -141,6 +141,12 @@ int cli_serve(struct cli *cli)
 	sigaddset(&wanted, SIGINT);
 	sigaddset(&wanted, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &wanted, NULL);
+	/* next-hop passwords may be root's alone: read them while we are */
+	struct buf errors;
+	buf_init(&errors, 0);
+	if (config_load_secrets(&cli->cfg, &errors) < 0)
+		fatal("%s", buf_cstr(&errors));
+	buf_free(&errors);
 	acquire(&sv);
 	start(&sv);
 	log_info("postern event=started hostname=%s pid=%d", sv.cfg->hostname,

@@ -1,6 +1,7 @@
 /* config: table-driven configuration file parser. */
 #include "lib/config.h"
 
+#include "lib/durable.h"
 #include "lib/log.h"
 #include "lib/netaddr.h"
 #include "lib/parse.h"
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -284,7 +286,59 @@ static const struct param params[] = {
 	{SEC_ROUTE, "fingerprint", T_STRING, R(fingerprint), "", 0, 0, NULL,
 	 "SHA-256 fingerprint (hex, colons allowed) the peer's certificate "
 	 "must have; implies TLS required."},
+	{SEC_ROUTE, "relay", T_BOOL, R(relay), "no", 0, 0, NULL,
+	 "Accept mail for DOMAIN from anyone on mx listeners and hand it to "
+	 "next_hop (fronting an internal server). Every local part is "
+	 "accepted: the internal server's refusals become bounces."},
+	{SEC_ROUTE, "auth_user", T_STRING, R(auth_user), "", 0, 0, NULL,
+	 "Log in at next_hop as this user (AUTH PLAIN, or LOGIN), only ever "
+	 "over TLS: a session without TLS never sends the password."},
+	{SEC_ROUTE, "auth_password_file", T_STRING, R(auth_password_file), "",
+	 0, 0, NULL,
+	 "File whose first line is auth_user's password; read as root at "
+	 "start-up, so it can be root's alone (mode 0600)."},
 };
+
+const struct route_config *config_relay_route(const struct config *cfg,
+					      const char *domain)
+{
+	for (size_t i = 0; i < cfg->n_routes; i++)
+		if (cfg->routes[i].relay && strcasecmp(cfg->routes[i].name, domain) == 0)
+			return &cfg->routes[i];
+	return NULL;
+}
+
+int config_load_secrets(struct config *cfg, struct buf *errors)
+{
+	for (size_t i = 0; i < cfg->n_routes; i++) {
+		struct route_config *r = &cfg->routes[i];
+		if (r->auth_password_file[0] == '\0' || r->auth_password != NULL)
+			continue;
+		char *data;
+		size_t len;
+		if (read_file(r->auth_password_file, 4096, &data, &len) < 0) {
+			buf_appendf(errors, "route %s: cannot read %s: %s\n",
+				    r->name, r->auth_password_file,
+				    strerror(errno));
+			return -1;
+		}
+		size_t n = 0;
+		while (n < len && data[n] != '\r' && data[n] != '\n')
+			n++;
+		bool nul = memchr(data, '\0', n) != NULL;
+		data[n] = '\0';
+		if (n == 0 || nul) {
+			buf_appendf(errors, "route %s: %s holds no password on "
+				    "its first line\n", r->name,
+				    r->auth_password_file);
+			explicit_bzero(data, len);
+			free(data);
+			return -1;
+		}
+		r->auth_password = data;
+	}
+	return 0;
+}
 
 const char *config_role_name(int role)
 {
@@ -730,6 +784,17 @@ static void check_route(struct parse_ctx *ctx, const struct route_config *r)
 			add_error(ctx, "route '%s': next_hop must be host:port",
 				  r->name);
 	}
+	if (r->relay && (strcmp(r->name, "*") == 0 || r->next_hop[0] == '\0'))
+		add_error(ctx, "route '%s': relay needs a domain and a next_hop "
+			       "(else the mail would come back to us)", r->name);
+	if ((r->auth_user[0] != '\0') != (r->auth_password_file[0] != '\0'))
+		add_error(ctx, "route '%s': auth_user and auth_password_file go "
+			       "together", r->name);
+	if (r->auth_user[0] != '\0' && r->next_hop[0] == '\0')
+		add_error(ctx, "route '%s': auth_user needs a next_hop", r->name);
+	if (r->auth_user[0] != '\0' && r->tls == TLS_POLICY_NONE)
+		add_error(ctx, "route '%s': auth_user needs TLS (tls none would "
+			       "never log in)", r->name);
 	if (r->fingerprint[0] != '\0' && !valid_fingerprint(r->fingerprint))
 		add_error(ctx, "route '%s': fingerprint must be 64 hex digits "
 			       "(SHA-256)", r->name);
@@ -873,6 +938,11 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_routes; i++) {
 		free_strings(SEC_ROUTE, &cfg->routes[i]);
 		free(cfg->routes[i].name);
+		if (cfg->routes[i].auth_password != NULL) {
+			explicit_bzero(cfg->routes[i].auth_password,
+				       strlen(cfg->routes[i].auth_password));
+			free(cfg->routes[i].auth_password);
+		}
 	}
 	free(cfg->routes);
 	free(cfg->listeners);

@@ -55,6 +55,10 @@ struct route_config {
 	int tls;        /* enum tls_policy */
 	char *ca_file;  /* CAs trusted for verify (instead of the system's) */
 	char *fingerprint; /* SHA-256 of the peer certificate, pinned */
+	bool relay;     /* accept mail for DOMAIN on mx listeners, for next_hop */
+	char *auth_user;          /* AUTH at next_hop as this user, or "" */
+	char *auth_password_file; /* the password, first line of this file */
+	char *auth_password;      /* read from it at start-up, or NULL */
 	unsigned line;
 };
 
@@ -151,5 +155,12 @@ const char *config_tls_policy_name(int policy);
  * else NULL (MX records, [outbound] tls). */
 const struct route_config *config_route(const struct config *cfg,
 					const char *domain);
+/* The route that makes domain a relay domain (an exact [route DOMAIN] with
+ * relay = yes; "*" never does), or NULL. */
+const struct route_config *config_relay_route(const struct config *cfg,
+					      const char *domain);
+/* Read every route's auth_password_file (as root, before privileges are
+ * dropped). 0, or -1 with the reason in errors. */
+int config_load_secrets(struct config *cfg, struct buf *errors);
 
 #endif

@@ -1,7 +1,9 @@
 /* client: one outbound SMTP session over a blocking socket. */
 #include "mta/client.h"
 
+#include "lib/base64.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "mail/reply.h"
 
 #include <errno.h>
@@ -496,6 +498,84 @@ static bool tls_required(const struct mta_target *t)
 	       (t->fingerprint != NULL && t->fingerprint[0] != '\0');
 }
 
+/* ------------------------------------------------------------ AUTH */
+
+/* Whether the EHLO AUTH line (mechs: what follows the keyword, up to the
+ * end of that line) lists mech. */
+static bool offers_mech(const char *mechs, const char *mech)
+{
+	char line[512];
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(mechs, "\r\n"), mechs);
+	const char *p = line, *word;
+	size_t len;
+	while (next_word(&p, &word, &len))
+		if (len == strlen(mech) && strncasecmp(word, mech, len) == 0)
+			return true;
+	return false;
+}
+
+/* Send base64(data) as a line (the password inside is wiped after). */
+static int send_b64(struct session *s, const char *prefix, const char *data,
+		    size_t n)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	int rc = buf_append_str(&b, prefix) == 0 &&
+			 base64_encode(data, n, &b) == 0 &&
+			 buf_append_str(&b, "\r\n") == 0
+		 ? send_all(s, b.data, b.len)
+		 : -1;
+	buf_wipe(&b);
+	return rc;
+}
+
+/* RFC 4954 at a next hop: PLAIN, else LOGIN; only ever inside TLS. */
+static int smtp_login(struct session *s)
+{
+	const struct mta_target *t = s->t;
+	const char *mechs = "";
+	if (s->ssl == NULL) {
+		fail(s, "will not send the password for %s without TLS", t->host);
+		return -1;
+	}
+	if (!has(s, "AUTH", &mechs)) {
+		fail(s, "%s does not offer AUTH", t->host);
+		return -1;
+	}
+	size_t ul = strlen(t->auth_user), pl = strlen(t->auth_password);
+	int rc;
+	if (offers_mech(mechs, "PLAIN")) {
+		char cred[2 * 1024 + 2];
+		if (ul + pl + 2 > sizeof(cred)) {
+			fail(s, "AUTH credentials too long");
+			return -1;
+		}
+		cred[0] = '\0';
+		memcpy(cred + 1, t->auth_user, ul);
+		cred[1 + ul] = '\0';
+		memcpy(cred + 2 + ul, t->auth_password, pl);
+		rc = send_b64(s, "AUTH PLAIN ", cred, ul + pl + 2);
+		explicit_bzero(cred, sizeof(cred));
+	} else if (offers_mech(mechs, "LOGIN")) {
+		rc = send_b64(s, "AUTH LOGIN ", t->auth_user, ul) < 0 ||
+				     read_reply(s) < 0 || s->r.code != 334
+			     ? -1
+			     : send_b64(s, "", t->auth_password, pl);
+	} else {
+		fail(s, "%s offers neither AUTH PLAIN nor LOGIN", t->host);
+		return -1;
+	}
+	if (rc < 0 || read_reply(s) < 0)
+		return -1;
+	if (s->r.code != 235) {
+		char rt[MTA_WHY_MAX];
+		reply_text(&s->r, rt);
+		fail(s, "AUTH as %s failed: %s", t->auth_user, rt);
+		return -1;
+	}
+	return 0;
+}
+
 /* Greeting, EHLO and, as the policy says, STARTTLS. */
 static int open_session(struct session *s, struct mta_tls *tls,
 			struct mta_report *rep, bool try_tls)
@@ -520,8 +600,11 @@ static int open_session(struct session *s, struct mta_tls *tls,
 			"STARTTLS", s->t->host);
 		return -1;
 	}
-	if (offered && try_tls && s->t->tls != TLS_POLICY_NONE)
-		return starttls(s, tls, rep);
+	if (offered && try_tls && s->t->tls != TLS_POLICY_NONE &&
+	    starttls(s, tls, rep) < 0)
+		return -1;
+	if (s->t->auth_user != NULL && s->t->auth_user[0] != '\0')
+		return smtp_login(s);
 	return 0;
 }
 

@@ -44,6 +44,8 @@ struct mta_target {
 	 * or, when the MX records were validated, the next-hop domain */
 	const char *dane_domain; /* NULL, or the next-hop domain */
 	bool sts; /* TLS_POLICY_VERIFY because of an MTA-STS policy */
+	const char *auth_user;     /* log in (RFC 4954) as this, or NULL */
+	const char *auth_password;
 };
 
 enum mta_status { MTA_OK, MTA_TEMP, MTA_PERM };

@@ -433,6 +433,9 @@ static void job_remote(void *arg)
 	struct mta_target t = {
 		.ca_file = g->route != NULL ? g->route->ca_file : NULL,
 		.fingerprint = g->route != NULL ? g->route->fingerprint : NULL,
+		.auth_user = g->route != NULL ? g->route->auth_user : NULL,
+		.auth_password = g->route != NULL ? g->route->auth_password
+						  : NULL,
 	};
 	struct sts_policy sts_buf;
 	const struct sts_policy *sts = group_sts(g, &sts_buf);

@@ -484,7 +484,8 @@ static void accept_rcpt(struct session *s, const struct mailbox *mb)
 	struct dir_targets t = {0};
 	switch (resolve(s, mb, addr, &t)) {
 	case DIR_NOT_LOCAL:
-		if (relay_ok)
+		/* a relay domain: ours to take, its next hop's to deliver */
+		if (relay_ok || config_relay_route(s->sd->cfg, mb->domain) != NULL)
 			accept_remote(s, addr);
 		else
 			rcpt_reply(s, addr, 554, "5.7.1", "Relay access denied");
