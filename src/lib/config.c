@@ -237,6 +237,11 @@ static const struct param params[] = {
 	{SEC_OUTBOUND, "timeout_data", T_DURATION, C(outbound_timeout_data_ms),
 	 "10m", 100, 3600000, NULL,
 	 "Time a server has to accept the message after its last byte."},
+	{SEC_OUTBOUND, "reuse_time", T_DURATION, C(outbound_reuse_ms), "5s", 0,
+	 300000, NULL,
+	 "How long a connection stays open after a message, for the next "
+	 "message to the same server under the same TLS policy (saves the "
+	 "handshake); 0: one connection per message."},
 	{SEC_OUTBOUND, "mta_sts", T_BOOL, C(outbound_mta_sts), "yes", 0, 0,
 	 NULL,
 	 "Honour the MTA-STS policies of destinations (RFC 8461): an "

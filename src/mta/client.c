@@ -3,7 +3,9 @@
 
 #include "lib/base64.h"
 #include "lib/log.h"
+#include "lib/netaddr.h"
 #include "lib/parse.h"
+#include "lib/util.h"
 #include "mail/reply.h"
 
 #include <errno.h>
@@ -30,7 +32,17 @@ struct ca_ctx {
 	SSL_CTX *ctx;
 };
 
-enum { ACTIVE_MAX = 1024 };
+enum { ACTIVE_MAX = 1024, IDLE_MAX = 64, IDLE_KEY_MAX = 1024 };
+
+struct session;
+
+/* A session kept open after a transaction, for the next message to the
+ * same server under the same terms. */
+struct idle {
+	struct session *s;
+	char key[IDLE_KEY_MAX];
+	uint64_t since_ms;
+};
 
 struct mta_tls {
 	struct ca_ctx *ctxs;
@@ -39,6 +51,9 @@ struct mta_tls {
 	pthread_mutex_t mu;
 	int active[ACTIVE_MAX];
 	bool aborting;
+	struct idle idle[IDLE_MAX]; /* under mu */
+	size_t n_idle;
+	uint64_t idle_ms; /* how long one may wait; 0: no reuse */
 };
 
 static SSL_CTX *new_ctx(const char *ca_file, struct buf *errors)
@@ -96,6 +111,7 @@ struct mta_tls *mta_tls_new(const struct config *cfg, struct buf *errors)
 	pthread_mutex_init(&t->mu, NULL);
 	for (size_t i = 0; i < ACTIVE_MAX; i++)
 		t->active[i] = -1;
+	t->idle_ms = cfg->outbound_reuse_ms;
 	/* the default context first: [outbound] ca_file or the system */
 	if (add_ctx(t, NULL, errors) < 0)
 		goto fail;
@@ -117,11 +133,14 @@ fail:
 	return NULL;
 }
 
+static void idle_close_all(struct mta_tls *t);
+
 void mta_tls_free(struct mta_tls **tp)
 {
 	struct mta_tls *t = *tp;
 	if (t == NULL)
 		return;
+	idle_close_all(t);
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->ctxs[i].ca_file);
 		SSL_CTX_free(t->ctxs[i].ctx);
@@ -187,6 +206,8 @@ struct session {
 	struct reply ehlo;  /* the last EHLO reply */
 	bool esmtp;
 	char *why;
+	struct mta_report rep; /* how it was set up, for a reuse's log */
+	char idle_why[MTA_WHY_MAX]; /* why points here while it is idle */
 };
 
 static void fail(struct session *s, const char *fmt, ...)
@@ -805,6 +826,95 @@ static int transaction(struct session *s, const struct queued *q,
 	return rc;
 }
 
+static void close_session(struct session *s, bool polite);
+
+/* ------------------------------------------------------------ reuse */
+
+/* Everything a reused session must share with the new delivery: the
+ * address, the name it was verified for and the whole TLS policy. */
+static void idle_key(const struct mta_target *t, char out[IDLE_KEY_MAX])
+{
+	char addr[NETADDR_TEXT_MAX];
+	netaddr_ip_port(t->addr, addr);
+	snprintf(out, IDLE_KEY_MAX, "%s|%s|%d|%s|%s|%s|%zu|%s|%d", addr, t->host,
+		 t->tls, t->ca_file ? t->ca_file : "",
+		 t->fingerprint ? t->fingerprint : "",
+		 t->auth_user ? t->auth_user : "", t->n_tlsa,
+		 t->dane_domain ? t->dane_domain : "", t->sts);
+}
+
+static void free_session(struct session *s, bool polite)
+{
+	close_session(s, polite);
+	free(s);
+}
+
+/* Take out the sessions idle longer than allowed (or all); the caller
+ * closes them, outside the lock. */
+static size_t idle_expired(struct mta_tls *t, bool all, struct session **out)
+{
+	size_t n = 0, k = 0;
+	uint64_t now = monotonic_ms();
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->n_idle; i++) {
+		if (all || now - t->idle[i].since_ms >= t->idle_ms)
+			out[n++] = t->idle[i].s;
+		else
+			t->idle[k++] = t->idle[i];
+	}
+	t->n_idle = k;
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+void mta_reap_idle(struct mta_tls *t)
+{
+	struct session *gone[IDLE_MAX];
+	size_t n = idle_expired(t, false, gone);
+	for (size_t i = 0; i < n; i++)
+		free_session(gone[i], true);
+}
+
+static void idle_close_all(struct mta_tls *t)
+{
+	struct session *gone[IDLE_MAX];
+	size_t n = idle_expired(t, true, gone);
+	for (size_t i = 0; i < n; i++)
+		free_session(gone[i], false);
+}
+
+static struct session *idle_take(struct mta_tls *t, const char *key)
+{
+	struct session *s = NULL;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->n_idle && s == NULL; i++)
+		if (strcmp(t->idle[i].key, key) == 0) {
+			s = t->idle[i].s;
+			t->idle[i] = t->idle[--t->n_idle];
+		}
+	pthread_mutex_unlock(&t->mu);
+	return s;
+}
+
+/* Keep s for the next message; false when there is no room. */
+static bool idle_put(struct mta_tls *t, const char *key, struct session *s)
+{
+	bool kept = false;
+	pthread_mutex_lock(&t->mu);
+	if (!t->aborting && t->idle_ms > 0 && t->n_idle < IDLE_MAX) {
+		/* the delivery's target and message buffer are going away */
+		s->t = NULL;
+		s->why = s->idle_why;
+		struct idle *i = &t->idle[t->n_idle++];
+		i->s = s;
+		snprintf(i->key, sizeof(i->key), "%s", key);
+		i->since_ms = monotonic_ms();
+		kept = true;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return kept;
+}
+
 static void close_session(struct session *s, bool polite)
 {
 	if (polite) {
@@ -824,6 +934,56 @@ static void close_session(struct session *s, bool polite)
 	s->fd = -1;
 }
 
+/* An idle session kept for key, alive (RSET answered), now serving t;
+ * NULL when there is none. */
+static struct session *reuse(struct mta_tls *tls, const char *key,
+			     const struct mta_target *t, char *why,
+			     struct mta_report *report)
+{
+	struct session *s = idle_take(tls, key);
+	if (s == NULL)
+		return NULL;
+	s->t = t;
+	s->why = why;
+	set_timeout(s, s->cfg->outbound_timeout_command_ms);
+	if (sendf(s, "RSET\r\n") < 0 || read_reply(s) < 0 || s->r.code != 250) {
+		free_session(s, false); /* it went away while idle */
+		why[0] = '\0';
+		return NULL;
+	}
+	*report = s->rep;
+	report->reused = true;
+	return s;
+}
+
+/* The transaction on an open session (rc: how opening it went); then the
+ * session is kept for the next message or closed. */
+static enum mta_status deliver_on(struct session *s, const char *key,
+				  const struct queued *q, const size_t *rcpts,
+				  size_t n, struct mta_rcpt_result *results,
+				  struct mta_report *report, int rc)
+{
+	enum mta_status st = MTA_TEMP;
+	if (rc == 0) {
+		if (refuse_early(s, q, n, results))
+			rc = 0;
+		else
+			rc = transaction(s, q, rcpts, n, results);
+		st = rc == 0 ? MTA_OK : MTA_TEMP;
+	} else if (s->r.code / 100 == 5 &&
+		   strncmp(s->why, "greeting", 8) == 0) {
+		st = MTA_TEMP; /* a 554 greeting: try the next MX (5321 3.1) */
+	}
+	if (rc == 0 && s->in_len == 0) {
+		s->rep = *report;
+		s->rep.reused = false;
+		if (idle_put(s->tls, key, s))
+			return st;
+	}
+	free_session(s, rc == 0 || report->connected);
+	return st;
+}
+
 enum mta_status mta_deliver(const struct config *cfg, struct mta_tls *tls,
 			    const struct mta_target *t, const struct queued *q,
 			    const size_t *rcpts, size_t n,
@@ -833,7 +993,12 @@ enum mta_status mta_deliver(const struct config *cfg, struct mta_tls *tls,
 	memset(report, 0, sizeof(*report));
 	report->verified_by = "none";
 	why[0] = '\0';
-	struct session *s = calloc(1, sizeof(*s));
+	char key[IDLE_KEY_MAX];
+	idle_key(t, key);
+	struct session *s = reuse(tls, key, t, why, report);
+	if (s != NULL)
+		return deliver_on(s, key, q, rcpts, n, results, report, 0);
+	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		snprintf(why, MTA_WHY_MAX, "out of memory");
 		return MTA_TEMP;
@@ -844,7 +1009,6 @@ enum mta_status mta_deliver(const struct config *cfg, struct mta_tls *tls,
 	s->fd = -1;
 	s->why = why;
 	reply_parser_init(&s->rp);
-	enum mta_status st = MTA_TEMP;
 	int rc = open_session(s, tls, report, true);
 	if (rc < 0 && report->connected && s->ssl == NULL &&
 	    t->tls == TLS_POLICY_MAY && report->tls_version[0] == '\0' &&
@@ -859,16 +1023,5 @@ enum mta_status mta_deliver(const struct config *cfg, struct mta_tls *tls,
 		s->in_len = 0;
 		rc = open_session(s, tls, report, false);
 	}
-	if (rc == 0) {
-		if (refuse_early(s, q, n, results))
-			rc = 0;
-		else
-			rc = transaction(s, q, rcpts, n, results);
-		st = rc == 0 ? MTA_OK : MTA_TEMP;
-	} else if (s->r.code / 100 == 5 && strncmp(why, "greeting", 8) == 0) {
-		st = MTA_TEMP; /* a 554 greeting: try the next MX (5321 3.1) */
-	}
-	close_session(s, rc == 0 || report->connected);
-	free(s);
-	return st;
+	return deliver_on(s, key, q, rcpts, n, results, report, rc);
 }

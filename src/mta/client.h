@@ -28,6 +28,11 @@ void mta_tls_free(struct mta_tls **t);
 /* Shutting down: end every session under way (their reads fail at once)
  * and refuse new ones. Thread-safe. */
 void mta_abort_all(struct mta_tls *t);
+/* Sessions are kept open for [outbound] reuse_time after a transaction,
+ * so that the next message to the same server under the same TLS terms
+ * skips the connection and the handshake; this closes (QUIT) those kept
+ * longer. Call now and then. Thread-safe. */
+void mta_reap_idle(struct mta_tls *t);
 
 /* Where to connect and how. */
 struct mta_target {
@@ -60,8 +65,10 @@ struct mta_report {
 	char tls_version[16];
 	char cipher[64];
 	bool verified;
-	const char *verified_by; /* "pkix", "dane", "fingerprint" or "none" */
+	const char *verified_by; /* "pkix", "dane", "mta-sts", "fingerprint"
+				    or "none" */
 	bool connected;
+	bool reused; /* a session kept open from an earlier message */
 };
 
 /* Deliver q to the recipients rcpts[0..n) (indices into q->env.rcpts).

@@ -50,6 +50,8 @@ struct scheduler {
 	struct pool *out_pool; /* outbound SMTP sessions */
 	struct dns *dns;       /* NULL when it could not start: remote waits */
 	struct control *control; /* `postern queue` talks to us here */
+	struct event *reap;      /* closes outbound sessions kept too long */
+	atomic_bool reaping;
 	struct mta_tls *tls;
 	pthread_t thread;
 	struct qentry *entries; /* every message held */
@@ -318,11 +320,12 @@ static void log_attempt(const struct group *g, const struct route_host *h,
 			const char *reply)
 {
 	log_info("queue=%s event=attempt domain=%s mx=%s tls=%s cipher=%s "
-		 "verified=%s by=%s result=%s reply=\"%s\"",
+		 "verified=%s by=%s result=%s reply=\"%s\" reused=%s",
 		 g->a->q.env.id, g->domain, h->name,
 		 rep->tls_version[0] ? rep->tls_version : "none",
 		 rep->cipher[0] ? rep->cipher : "none",
-		 rep->verified ? "yes" : "no", rep->verified_by, result, reply);
+		 rep->verified ? "yes" : "no", rep->verified_by, result, reply,
+		 rep->reused ? "yes" : "no");
 }
 
 static void set_group(struct group *g, unsigned char st, const char *why,
@@ -794,6 +797,24 @@ static void attempt_done(void *arg)
 	attempt_free(a);
 }
 
+/* ------------------------------------------------------------ reuse */
+
+static void job_reap(void *arg)
+{
+	struct scheduler *s = arg;
+	mta_reap_idle(s->tls); /* may wait on a slow QUIT: not on the loop */
+	atomic_store(&s->reaping, false);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct scheduler *s = arg;
+	if (atomic_exchange(&s->reaping, true))
+		return; /* the last one is still at it */
+	if (atomic_load(&s->stopping) || pool_submit(s->pool, job_reap, s) < 0)
+		atomic_store(&s->reaping, false);
+}
+
 /* ------------------------------------------------------------ control */
 
 /* `postern queue` changes the spool itself (hold, release, delete) and then
@@ -1028,6 +1049,12 @@ struct scheduler *scheduler_start(const struct config *cfg, struct spool *spool)
 			  errors.data != NULL ? errors.data : "");
 	}
 	buf_free(&errors);
+	if (s->tls != NULL && cfg->outbound_reuse_ms > 0) {
+		s->reap = event_new(s->base, -1, EV_PERSIST, on_reap, s);
+		struct timeval every = {.tv_sec = 1};
+		if (s->reap == NULL || event_add(s->reap, &every) < 0)
+			goto fail;
+	}
 	char path[PATH_MAX];
 	const char *why = "the path of the control socket is too long";
 	if (path_join(path, sizeof(path), cfg->data_dir, "control") < 0 ||
@@ -1046,6 +1073,8 @@ struct scheduler *scheduler_start(const struct config *cfg, struct spool *spool)
 		goto fail;
 	return s;
 fail:
+	if (s->reap != NULL)
+		event_free(s->reap);
 	control_close(&s->control);
 	dns_free(&s->dns);
 	mta_tls_free(&s->tls);
@@ -1087,6 +1116,8 @@ void scheduler_stop(struct scheduler **sp)
 	dns_free(&s->dns);
 	for (int i = 0; i < 100 && s->running > 0; i++)
 		event_base_loop(s->base, EVLOOP_NONBLOCK);
+	if (s->reap != NULL)
+		event_free(s->reap);
 	mta_tls_free(&s->tls);
 	while (s->entries != NULL)
 		entry_free(s, s->entries);

@@ -136,7 +136,8 @@ class FakeMX(threading.Thread):
                     send(b"220 go ahead\r\n" + self.inject)
                     ctx = tls_context(self.cert)
                     f = ctx.wrap_socket(conn, server_side=True)
-                elif cmd.startswith(b"MAIL") or cmd.startswith(b"RCPT"):
+                elif cmd.startswith(b"MAIL") or cmd.startswith(b"RCPT") or \
+                        cmd.startswith(b"RSET"):
                     send(b"250 ok\r\n")
                 elif cmd.startswith(b"DATA"):
                     send(b"354 go\r\n")
@@ -375,7 +376,9 @@ def test_line_ends_dot_stuffing_and_one_end_of_data(make_server, pki):
         raw = bytes(fake.raw[0])
         data = raw[raw.index(b"From: "):]
         body_out = data[:data.index(b"\r\n.\r\n") + 5]
-        assert len(body_out) == len(data) - len(b"QUIT\r\n")   # one end only
+        # one end only: after it at most the QUIT (the session may also still
+        # be kept open for reuse)
+        assert data[len(body_out):] in (b"", b"QUIT\r\n")
         assert re.search(rb"[^\r]\n", body_out) is None    # every LF has its CR
         assert re.search(rb"\r[^\n]", body_out) is None    # every CR has its LF
         assert b"\r\n..leading dot\r\n" in body_out        # dot-stuffed
@@ -505,3 +508,30 @@ def test_one_delay_notice_after_delay_warning(make_server, pki, peer):
     assert rec.messages == []
     status = open(os.path.join(s.data, "spool", "status", s.queue_files()[0])).read()
     assert "\nx\n" in "\n" + status
+
+
+def test_connection_is_reused_for_the_next_message(make_server, pki):
+    """Two messages in a row to one MX over verified TLS: the second rides
+    the first one's session (RSET, no second handshake); after reuse_time
+    the session is closed with QUIT."""
+    port = free_port()
+    cert = make_cert(pki["dir"], ca_of(pki), "mx.dest10.example", ["DNS:mx.dest10.example"])
+    zone("dest10.example", mx=[(10, "mx.dest10.example")], a={"mx.dest10.example": "127.0.0.14"})
+    fake = FakeMX("127.0.0.14", port, starttls_cert=cert)
+    try:
+        s = outbound_server(make_server, pki, port, extra={"outbound": {"reuse_time": "3s"}},
+                            routes={"dest10.example": {"tls": "verify"}})
+        submit(s, ["a@dest10.example"], subject="first")
+        s.wait_log(r"event=removed")
+        submit(s, ["b@dest10.example"], subject="second")
+        s.wait_log(r"event=removed", count=2)
+        assert fake.delivered == 2 and len(fake.raw) == 1     # one connection
+        s.wait_log(r"mx=mx\.dest10\.example tls=TLSv1\.[23] cipher=\S+ verified=yes by=pkix "
+                   r"result=session reply=\"250 2\.0\.0 queued\" reused=yes")
+        assert fake.raw[0].count(b"RSET\r\n") == 1
+        deadline = time.time() + 10
+        while not fake.raw[0].endswith(b"QUIT\r\n") and time.time() < deadline:
+            time.sleep(0.1)
+        assert fake.raw[0].endswith(b"QUIT\r\n")              # closed after reuse_time
+    finally:
+        fake.close()
