@@ -226,7 +226,12 @@ static const struct param params[] = {
 	 "PEM file of the CAs trusted when verifying peers; empty: the "
 	 "system's."},
 	{SEC_OUTBOUND, "max_connections", T_UINT, C(outbound_max_connections),
-	 "20", 1, 1000, NULL, "Deliveries to other servers at the same time."},
+	 "50", 1, 1000, NULL, "Deliveries to other servers at the same time."},
+	{SEC_OUTBOUND, "max_per_destination", T_UINT,
+	 C(outbound_max_per_destination), "20", 1, 1000, NULL,
+	 "Of those, at most this many to one destination (a domain, or a "
+	 "next_hop) at once, so that one slow domain cannot hold them all; "
+	 "the rest wait their turn."},
 	{SEC_OUTBOUND, "timeout_connect", T_DURATION,
 	 C(outbound_timeout_connect_ms), "30s", 100, 600000, NULL,
 	 "Time a server has to accept a connection (and to finish a TLS "

@@ -116,6 +116,7 @@ struct config {
 	int outbound_tls; /* enum tls_policy */
 	char *outbound_ca_file;
 	uint64_t outbound_max_connections;
+	uint64_t outbound_max_per_destination;
 	uint64_t outbound_timeout_connect_ms;
 	uint64_t outbound_timeout_command_ms;
 	uint64_t outbound_timeout_data_ms;

@@ -55,6 +55,7 @@ struct scheduler {
 	struct mta_tls *tls;
 	pthread_t thread;
 	struct qentry *entries; /* every message held */
+	struct dest *dests;     /* destinations with sessions or waiters */
 	atomic_uint pending;
 	atomic_bool stopping;
 	unsigned running; /* attempts under way */
@@ -67,8 +68,19 @@ struct outcome {
 	char mta[DNS_NAME_MAX + 1];
 };
 
+/* A destination (a domain, or a next hop) with the sessions it has now
+ * and the groups waiting for one of its [outbound] max_per_destination. */
+struct dest {
+	struct dest *next;
+	char key[DNS_NAME_MAX + 16];
+	unsigned active;
+	struct group *wait_head, *wait_tail;
+};
+
 /* The remote recipients of one domain, delivered together. */
 struct group {
+	struct dest *dest;       /* while it holds or waits for a slot */
+	struct group *wait_next;
 	struct attempt *a;
 	char domain[DNS_NAME_MAX + 1];
 	size_t *idx; /* into the envelope's recipients */
@@ -104,6 +116,7 @@ struct submission {
 };
 
 static void start_attempt(struct qentry *e);
+static void remote_done(void *arg);
 static struct qentry *entry_add(struct scheduler *s, const char *id,
 				bool recovering);
 static void attempt_done(void *arg);
@@ -495,7 +508,85 @@ out:
 			  last != NULL ? last->name : NULL);
 	}
 	free(res);
-	post_back(s, group_finished, g);
+	post_back(s, remote_done, g);
+}
+
+static struct dest *dest_get(struct scheduler *s, const struct group *g)
+{
+	const char *key = g->route != NULL && g->route->next_hop[0] != '\0'
+				  ? g->route->next_hop
+				  : g->domain;
+	for (struct dest *d = s->dests; d != NULL; d = d->next)
+		if (strcmp(d->key, key) == 0)
+			return d;
+	struct dest *d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	snprintf(d->key, sizeof(d->key), "%s", key);
+	d->next = s->dests;
+	s->dests = d;
+	return d;
+}
+
+static void dest_release(struct scheduler *s, struct dest *d)
+{
+	if (d->active > 0 || d->wait_head != NULL)
+		return;
+	for (struct dest **p = &s->dests; *p != NULL; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	free(d);
+}
+
+/* Run g's session now if its destination has a free slot, else queue it
+ * behind the others; when stopping, it finishes at once (deferred). The
+ * caller releases the destination. */
+static void dest_start(struct scheduler *s, struct group *g)
+{
+	struct dest *d = g->dest;
+	bool stopping = atomic_load(&s->stopping);
+	if (!stopping && d->active >= s->cfg->outbound_max_per_destination) {
+		g->wait_next = NULL;
+		if (d->wait_tail != NULL)
+			d->wait_tail->wait_next = g;
+		else
+			d->wait_head = g;
+		d->wait_tail = g;
+		return;
+	}
+	if (!stopping) {
+		d->active++;
+		if (pool_submit(s->out_pool, job_remote, g) == 0)
+			return;
+		d->active--;
+	}
+	set_group(g, RCPT_PENDING, "shutting down", NULL);
+	g->dest = NULL;
+	group_finished(g);
+}
+
+/* Back from job_remote: the slot goes to the next group waiting (when
+ * stopping, every waiting group finishes now). */
+static void remote_done(void *arg)
+{
+	struct group *g = arg;
+	struct scheduler *s = g->a->e->sched;
+	struct dest *d = g->dest;
+	g->dest = NULL;
+	d->active--;
+	struct group *next;
+	while ((next = d->wait_head) != NULL &&
+	       (d->active < s->cfg->outbound_max_per_destination ||
+		atomic_load(&s->stopping))) {
+		d->wait_head = next->wait_next;
+		if (d->wait_head == NULL)
+			d->wait_tail = NULL;
+		dest_start(s, next);
+	}
+	dest_release(s, d);
+	group_finished(g);
 }
 
 static void on_route(void *arg, struct route_result *rr)
@@ -515,7 +606,10 @@ static void on_route(void *arg, struct route_result *rr)
 			 rr->status == ROUTE_PERM ? "permanent" : "temporary",
 			 why);
 	} else if (!atomic_load(&s->stopping) &&
-		   pool_submit(s->out_pool, job_remote, g) == 0) {
+		   (g->dest = dest_get(s, g)) != NULL) {
+		struct dest *d = g->dest;
+		dest_start(s, g);
+		dest_release(s, d);
 		return;
 	} else {
 		set_group(g, RCPT_PENDING, "shutting down", NULL);
@@ -1121,6 +1215,11 @@ void scheduler_stop(struct scheduler **sp)
 	mta_tls_free(&s->tls);
 	while (s->entries != NULL)
 		entry_free(s, s->entries);
+	while (s->dests != NULL) { /* none should be left: sessions are done */
+		struct dest *d = s->dests;
+		s->dests = d->next;
+		free(d);
+	}
 	inbox_free(&s->inbox);
 	event_base_free(s->base);
 	sts_global_cleanup();

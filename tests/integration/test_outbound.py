@@ -81,7 +81,7 @@ class FakeMX(threading.Thread):
     connection; options make it misbehave."""
 
     def __init__(self, ip, port, starttls_cert=None, inject=b"", hang_after_data=False,
-                 ehlo_reply=None):
+                 ehlo_reply=None, data_delay=0.0):
         super().__init__(daemon=True)
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -93,6 +93,10 @@ class FakeMX(threading.Thread):
         self.ehlo_reply = ehlo_reply   # bytes sent instead of the EHLO reply
         self.raw = []          # bytes received, per connection
         self.delivered = 0
+        self.data_delay = data_delay   # seconds before the reply to the data
+        self.lock = threading.Lock()
+        self.active = 0        # connections open now
+        self.peak = 0          # the most ever open at once
         self.start()
 
     def run(self):
@@ -104,6 +108,16 @@ class FakeMX(threading.Thread):
             threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
 
     def serve(self, conn):
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            self.converse(conn)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def converse(self, conn):
         rec = bytearray()
         self.raw.append(rec)
         f = conn
@@ -148,6 +162,7 @@ class FakeMX(threading.Thread):
                     if self.hang:
                         time.sleep(30)
                         return
+                    time.sleep(self.data_delay)
                     self.delivered += 1
                     send(b"250 2.0.0 queued\r\n")
                 elif cmd.startswith(b"QUIT"):
@@ -339,10 +354,10 @@ def test_tls_required_route_never_sends_in_clear(make_server, pki):
         fake.close()
 
 
-def write_queue_file(s, rcpt, message):
+def write_queue_file(s, rcpt, message, qid="0000000000ABC000"):
     """Put a message into the spool as a crash would leave it (the queue
     file format of src/queue/qfile.h), for bytes SMTP would refuse."""
-    qid, nonce = "0000000000ABC000", "0123456789abcdef"
+    nonce = "0123456789abcdef"
     head = (f"postern-queue 1\nid {qid}\nnonce {nonce}\narrived {int(time.time())}\n"
             f"from {ALICE}\nbody 8bitmime\nclient 127.0.0.1\nhelo test\n"
             f"rcpt {rcpt}\t\ndata\n").encode()
@@ -533,5 +548,26 @@ def test_connection_is_reused_for_the_next_message(make_server, pki):
         while not fake.raw[0].endswith(b"QUIT\r\n") and time.time() < deadline:
             time.sleep(0.1)
         assert fake.raw[0].endswith(b"QUIT\r\n")              # closed after reuse_time
+    finally:
+        fake.close()
+
+
+def test_sessions_per_destination_are_limited(make_server, pki):
+    """Six messages at once to a slow MX, with max_per_destination = 2: at
+    most two connections to it at a time, and all six delivered."""
+    port = free_port()
+    zone("dest11.example", mx=[(10, "mx.dest11.example")], a={"mx.dest11.example": "127.0.0.15"})
+    fake = FakeMX("127.0.0.15", port, data_delay=0.4)
+    try:
+        s = outbound_server(make_server, pki, port,
+                            extra={"outbound": {"max_per_destination": "2", "reuse_time": "0"}})
+        s.stop()
+        for i in range(6):
+            write_queue_file(s, f"r{i}@dest11.example", f"Subject: {i}\n\nx\n".encode(),
+                             qid=f"00000000000AB{i:03d}")
+        s.start()
+        s.wait_log(r"event=removed", count=6, timeout=30)
+        assert fake.delivered == 6
+        assert fake.peak == 2, fake.peak
     finally:
         fake.close()
