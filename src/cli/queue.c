@@ -25,7 +25,9 @@ static const char usage_text[] =
 	"       postern queue flush [ID...]    try now (all when no ID)\n"
 	"       postern queue hold ID...       keep, but do not try\n"
 	"       postern queue release ID...    try held messages again\n"
-	"       postern queue delete ID...     remove, without a bounce\n";
+	"       postern queue delete ID...     remove, without a bounce\n"
+	"       postern queue tls-reports      send the TLS reports (RFC 8460)\n"
+	"                                      due, today's results included\n";
 
 struct queue_cli {
 	struct cli *cli;
@@ -306,6 +308,19 @@ static int queue_flush(struct queue_cli *q, int argc, char **argv)
 	return rc;
 }
 
+static int queue_tls_reports(struct queue_cli *q)
+{
+	char reply[CONTROL_LINE_MAX + 1];
+	bool ok;
+	if (!tell_server(q, "tls-reports", NULL, reply, sizeof(reply))) {
+		cli_error("the server is not running (%s)", reply_text(reply, &ok));
+		return 1;
+	}
+	const char *text = reply_text(reply, &ok);
+	printf("%s%s\n", ok ? "" : "error: ", text);
+	return ok ? 0 : 1;
+}
+
 /* hold, release or delete one message. */
 static int change_one(struct queue_cli *q, const char *what, const char *id)
 {
@@ -350,6 +365,7 @@ int cli_queue(struct cli *cli)
 	bool ok = (strcmp(sub, "list") == 0 && n == 0) ||
 		  (strcmp(sub, "show") == 0 && n == 1) ||
 		  strcmp(sub, "flush") == 0 ||
+		  (strcmp(sub, "tls-reports") == 0 && n == 0) ||
 		  ((strcmp(sub, "hold") == 0 || strcmp(sub, "release") == 0 ||
 		    strcmp(sub, "delete") == 0) &&
 		   n > 0);
@@ -367,6 +383,8 @@ int cli_queue(struct cli *cli)
 		rc = queue_show(&q, cli->argv[1]);
 	else if (strcmp(sub, "flush") == 0)
 		rc = queue_flush(&q, n, cli->argv + 1);
+	else if (strcmp(sub, "tls-reports") == 0)
+		rc = queue_tls_reports(&q);
 	else
 		for (int i = 1; i <= n; i++)
 			rc |= change_one(&q, sub, cli->argv[i]);

@@ -247,6 +247,11 @@ static const struct param params[] = {
 	 "How long a connection stays open after a message, for the next "
 	 "message to the same server under the same TLS policy (saves the "
 	 "handshake); 0: one connection per message."},
+	{SEC_OUTBOUND, "tls_reports", T_BOOL, C(outbound_tls_reports), "yes", 0,
+	 0, NULL,
+	 "Keep the outcome of every TLS attempt to other domains and send each "
+	 "domain that asks for them (an _smtp._tls TXT record, RFC 8460) a "
+	 "daily JSON report."},
 	{SEC_OUTBOUND, "mta_sts", T_BOOL, C(outbound_mta_sts), "yes", 0, 0,
 	 NULL,
 	 "Honour the MTA-STS policies of destinations (RFC 8461): an "

@@ -122,6 +122,7 @@ struct config {
 	uint64_t outbound_timeout_data_ms;
 	bool outbound_ipv6;
 	bool outbound_mta_sts;
+	bool outbound_tls_reports;
 	uint64_t outbound_reuse_ms;
 	/* [delivery] */
 	char *delivery_recipient_delimiter;

@@ -445,9 +445,11 @@ static bool check_peer(struct session *s, struct mta_report *rep)
 				fingerprint_matches(cert, t->fingerprint);
 		if (rep->verified)
 			rep->verified_by = "fingerprint";
-		else
+		else {
+			rep->tls_failure = "validation-failure";
 			fail(s, "TLS: the certificate of %s does not have the "
 				"pinned fingerprint", t->host);
+		}
 		return rep->verified;
 	}
 	if (t->tls == TLS_POLICY_DANE) {
@@ -455,16 +457,23 @@ static bool check_peer(struct session *s, struct mta_report *rep)
 				SSL_get0_dane_authority(s->ssl, NULL, NULL) >= 0;
 		if (rep->verified)
 			rep->verified_by = "dane";
-		else
+		else {
+			rep->tls_failure = "validation-failure";
 			fail(s, "TLS: the certificate of %s matches no TLSA "
 				"record (%s)", t->host,
 			     X509_verify_cert_error_string(vr));
+		}
 		return rep->verified;
 	}
 	rep->verified = cert != NULL && vr == X509_V_OK;
 	if (rep->verified)
 		rep->verified_by = t->sts ? "mta-sts" : "pkix";
 	if (!rep->verified && t->tls == TLS_POLICY_VERIFY) {
+		rep->tls_failure = vr == X509_V_ERR_HOSTNAME_MISMATCH
+					   ? "certificate-host-mismatch"
+				   : vr == X509_V_ERR_CERT_HAS_EXPIRED
+					   ? "certificate-expired"
+					   : "certificate-not-trusted";
 		fail(s, "TLS: the certificate of %s is not trusted%s: %s", t->host,
 		     t->sts ? " (MTA-STS policy enforce)" : "",
 		     cert == NULL ? "none sent"
@@ -498,6 +507,7 @@ static int starttls(struct session *s, struct mta_tls *tls,
 	ERR_clear_error();
 	if (SSL_connect(s->ssl) != 1) {
 		unsigned long e = ERR_get_error();
+		rep->tls_failure = "validation-failure";
 		fail(s, "TLS handshake with %s failed: %s", s->t->host,
 		     e != 0 ? ERR_reason_error_string(e) : io_error(errno));
 		SSL_free(s->ssl);
@@ -617,6 +627,7 @@ static int open_session(struct session *s, struct mta_tls *tls,
 		return -1;
 	bool offered = has(s, "STARTTLS", NULL);
 	if (tls_required(s->t) && !offered) {
+		rep->tls_failure = "starttls-not-supported";
 		fail(s, "TLS is required for %s, but it does not offer "
 			"STARTTLS", s->t->host);
 		return -1;

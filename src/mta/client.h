@@ -69,6 +69,9 @@ struct mta_report {
 				    or "none" */
 	bool connected;
 	bool reused; /* a session kept open from an earlier message */
+	/* when TLS failed, its RFC 8460 4.3 result type (for TLS-RPT):
+	 * "starttls-not-supported", "certificate-host-mismatch", ... */
+	const char *tls_failure;
 };
 
 /* Deliver q to the recipients rcpts[0..n) (indices into q->env.rcpts).

@@ -164,39 +164,55 @@ static int queue_notice(const struct config *cfg, struct spool *spool,
 		}
 		to = cfg->postmaster;
 	}
+	struct buf text;
+	buf_init(&text, 0);
+	char id[QUEUE_ID_LEN + 1];
+	spool_new_id(id);
+	build(cfg, q, rcpts, n, to, id, delayed, &text);
+	int r = system_message_queue(cfg, spool, to, id, &text);
+	buf_free(&text);
+	if (r == 0)
+		log_error("queue=%s event=bounce-undeliverable to=<%s> "
+			  "note=\"no such local user\"", q->env.id, to);
+	if (r != 1)
+		return r;
+	snprintf(id_out, QUEUE_ID_LEN + 1, "%s", id);
+	log_info("queue=%s event=%s dsn=%s to=<%s> rcpts=%zu", q->env.id,
+		 delayed ? "delay-notice" : "bounce", id_out, to, n);
+	return 1;
+}
+
+int system_message_queue(const struct config *cfg, struct spool *spool,
+			 const char *to, const char *id,
+			 const struct buf *text)
+{
 	char mailbox[DIR_ADDRESS_MAX + 1];
 	int r = resolve(cfg, to, mailbox);
-	if (r <= 0) {
-		if (r == 0)
-			log_error("queue=%s event=bounce-undeliverable to=<%s> "
-				  "note=\"no such local user\"", q->env.id, to);
+	if (r <= 0)
 		return r;
-	}
 	struct envelope env = {0};
-	spool_new_id(env.id);
+	snprintf(env.id, sizeof(env.id), "%s", id);
 	env.arrived = (int64_t)time(NULL);
 	env.sender = strdup("");
 	env.client_ip = strdup("127.0.0.1");
 	env.helo = strdup(cfg->hostname);
-	env.eight_bit_mime = true; /* the quoted header may hold UTF-8 */
+	env.eight_bit_mime = true; /* a quoted header may hold UTF-8 */
 	if (env.sender == NULL || env.client_ip == NULL || env.helo == NULL ||
 	    envelope_add_rcpt(&env, to, mailbox) < 0) {
 		envelope_free(&env);
 		return -1;
 	}
-	snprintf(id_out, QUEUE_ID_LEN + 1, "%s", env.id);
 	struct spool_msg *m = spool_msg_new(spool, &env);
 	if (m == NULL)
 		return -1;
-	build(cfg, q, rcpts, n, to, id_out, delayed, spool_msg_body(m));
+	if (buf_append(spool_msg_body(m), text->data, text->len) < 0) {
+		spool_msg_free(&m);
+		return -1;
+	}
 	const char *why;
 	int rc = spool_msg_commit(m, &why);
 	spool_msg_free(&m);
-	if (rc < 0)
-		return -1;
-	log_info("queue=%s event=%s dsn=%s to=<%s> rcpts=%zu", q->env.id,
-		 delayed ? "delay-notice" : "bounce", id_out, to, n);
-	return 1;
+	return rc < 0 ? -1 : 1;
 }
 
 int bounce_queue(const struct config *cfg, struct spool *spool,

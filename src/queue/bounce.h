@@ -33,4 +33,12 @@ int bounce_delay_queue(const struct config *cfg, struct spool *spool,
 		       const struct queued *q, const struct bounce_rcpt *rcpts,
 		       size_t n, char id_out[QUEUE_ID_LEN + 1]);
 
+/* Queue text (a whole message from the mail system, LF line ends) from
+ * the null sender to one address, under queue id id (spool_new_id).
+ * Blocking. 1 queued, 0 when the address is local but unknown (nowhere to
+ * go), -1 on a temporary failure. */
+int system_message_queue(const struct config *cfg, struct spool *spool,
+			 const char *to, const char *id,
+			 const struct buf *text);
+
 #endif

@@ -2,18 +2,23 @@
 #include "queue/scheduler.h"
 
 #include "db/directory.h"
+#include "lib/durable.h"
 #include "lib/log.h"
+#include "lib/netaddr.h"
 #include "lib/pool.h"
 #include "lib/util.h"
 #include "mta/client.h"
 #include "mta/route.h"
 #include "mta/sts_cache.h"
+#include "mta/tlsrpt.h"
 #include "net/control.h"
 #include "net/dns.h"
 #include "net/inbox.h"
 #include "queue/bounce.h"
 #include "queue/local.h"
+#include "queue/reports.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
@@ -21,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,6 +57,7 @@ struct scheduler {
 	struct dns *dns;       /* NULL when it could not start: remote waits */
 	struct control *control; /* `postern queue` talks to us here */
 	struct event *reap;      /* closes outbound sessions kept too long */
+	struct event *report;    /* hourly: is a day's TLS-RPT report due? */
 	atomic_bool reaping;
 	struct mta_tls *tls;
 	pthread_t thread;
@@ -358,7 +365,8 @@ static void set_group(struct group *g, unsigned char st, const char *why,
  * lists, where DANE does not apply (RFC 8461 2). NULL, or why the host must
  * not be used. */
 static const char *host_tls(const struct group *g, const struct route_host *h,
-			    const struct sts_policy *sts, struct mta_target *t)
+			    const struct sts_policy *sts, struct mta_target *t,
+			    const char **rpt)
 {
 	const struct config *cfg = g->a->e->sched->cfg;
 	int policy = g->route != NULL ? g->route->tls : cfg->outbound_tls;
@@ -368,8 +376,10 @@ static const char *host_tls(const struct group *g, const struct route_host *h,
 	t->n_tlsa = 0;
 	t->dane_domain = NULL;
 	t->sts = false;
-	if (enforce && !sts_mx_matches(sts, h->name))
+	if (enforce && !sts_mx_matches(sts, h->name)) {
+		*rpt = "validation-failure";
 		return "4.7.5 the MX host is not in the domain's MTA-STS policy";
+	}
 	if (enforce && h->tlsa_state != TLSA_USABLE) {
 		t->tls = TLS_POLICY_VERIFY;
 		t->sts = true;
@@ -389,9 +399,11 @@ static const char *host_tls(const struct group *g, const struct route_host *h,
 		t->tls = TLS_POLICY_ENCRYPT;
 		return NULL;
 	case TLSA_FAILED:
+		*rpt = "dnssec-invalid";
 		return "4.7.5 the TLSA lookup failed or did not validate "
 		       "(DNSSEC)";
 	default:
+		*rpt = "dane-required";
 		if (policy == TLS_POLICY_DANE_ONLY)
 			return "4.7.5 no DNSSEC-validated TLSA records for this "
 			       "host";
@@ -417,6 +429,39 @@ static void sts_testing_report(const struct group *g,
 			 fail);
 }
 
+/* RFC 8460: what a session (or a host skipped, failure given) tells about
+ * TLS to the group's domain; MX deliveries only, sessions that tried TLS. */
+static void record_tls(const struct group *g, const struct route_host *h,
+		       const struct mta_target *t,
+		       const struct sts_policy *sts,
+		       const struct mta_report *rep, const char *failure)
+{
+	const struct config *cfg = g->a->e->sched->cfg;
+	if (!cfg->outbound_tls_reports ||
+	    (g->route != NULL && g->route->next_hop[0] != '\0'))
+		return;
+	if (failure == NULL)
+		failure = rep->tls_failure;
+	if (failure == NULL && rep->tls_version[0] == '\0')
+		return; /* no TLS was tried: nothing to report */
+	char ip[NETADDR_TEXT_MAX] = "";
+	if (t->addr != NULL)
+		netaddr_ip(t->addr, ip);
+	struct tlsrpt_result r = {
+		.domain = g->domain,
+		.policy = t->tls == TLS_POLICY_DANE || t->tls == TLS_POLICY_DANE_ONLY
+				  ? (h->tlsa_state == TLSA_NOT_ASKED ? "no-policy-found"
+								     : "tlsa")
+			  : sts != NULL ? "sts"
+					: "no-policy-found",
+		.failure = failure,
+		.mx = h != NULL ? h->name : NULL,
+		.ip = ip,
+	};
+	if (tlsrpt_record(cfg->data_dir, &r, time(NULL)) < 0)
+		log_warn("event=tls-report-record-failed domain=%s", g->domain);
+}
+
 /* The MTA-STS policy of the group's domain, when one applies: fetched or
  * from the cache (blocking; this is an outbound thread). */
 static const struct sts_policy *group_sts(const struct group *g,
@@ -431,6 +476,15 @@ static const struct sts_policy *group_sts(const struct group *g,
 		log_info("queue=%s event=mta-sts domain=%s mode=%s note=\"%s\"",
 			 g->a->q.env.id, g->domain,
 			 rc == 1 ? sts_mode_name(p->mode) : "none", note);
+	if (rc == 0 && g->rr->sts.txt == 1) { /* announced, but not to be had */
+		struct mta_target none = {.tls = TLS_POLICY_MAY};
+		struct mta_report rep = {.verified_by = "none"};
+		record_tls(g, NULL, &none, p, &rep,
+			   strstr(note, "bad policy") != NULL ? "sts-policy-invalid"
+			   : strstr(note, "certificate") != NULL
+				   ? "sts-webpki-invalid"
+				   : "sts-policy-fetch-error");
+	}
 	return rc == 1 && p->mode != STS_MODE_NONE ? p : NULL;
 }
 
@@ -459,12 +513,15 @@ static void job_remote(void *arg)
 		const struct route_host *host = &g->rr->hosts[h];
 		last = host;
 		t.host = host->name;
-		const char *skip = host_tls(g, host, sts, &t);
+		const char *rpt = NULL;
+		const char *skip = host_tls(g, host, sts, &t, &rpt);
 		if (skip != NULL) {
 			struct mta_report none = {.verified_by = "none"};
 			snprintf(why, sizeof(why), "%s", skip);
 			st = MTA_TEMP;
 			log_attempt(g, host, &none, "skipped", why);
+			t.addr = NULL;
+			record_tls(g, host, &t, sts, &none, rpt);
 			continue;
 		}
 		for (size_t k = 0; k < host->n_addrs; k++) {
@@ -477,6 +534,7 @@ static void job_remote(void *arg)
 					 res, &rep, why);
 			if (sts != NULL && sts->mode == STS_MODE_TESTING)
 				sts_testing_report(g, host, sts, &rep);
+			record_tls(g, host, &t, sts, &rep, NULL);
 			log_attempt(g, host, &rep,
 				    st == MTA_OK ? "session" : "failed",
 				    st == MTA_OK ? res[0].reply : why);
@@ -909,6 +967,114 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 		atomic_store(&s->reaping, false);
 }
 
+/* ------------------------------------------------------------ TLS-RPT */
+
+struct report_job {
+	struct scheduler *sched;
+	char domain[DNS_NAME_MAX + 1];
+	bool include_today;
+	char rua[TLSRPT_RUA_MAX][TLSRPT_ADDR_MAX + 1];
+	size_t n_rua;
+};
+
+static void on_report_queued(void *arg, const char *id)
+{
+	scheduler_submit(arg, id, false);
+}
+
+static void job_report(void *arg)
+{
+	struct report_job *r = arg;
+	struct scheduler *s = r->sched;
+	reports_send_tlsrpt(s->cfg, s->spool, r->domain, r->rua, r->n_rua,
+			    r->include_today, time(NULL), on_report_queued, s);
+	free(r);
+}
+
+/* RFC 8460 3: exactly one v=TLSRPTv1 record, or the domain wants none. */
+static void on_report_txt(void *arg, const struct dns_answer *a)
+{
+	struct report_job *r = arg;
+	struct scheduler *s = r->sched;
+	if (atomic_load(&s->stopping) || a->status == DNS_TEMPFAIL ||
+	    a->status == DNS_BOGUS) {
+		free(r); /* the results stay for the next run */
+		return;
+	}
+	int records = 0;
+	char text[1024];
+	for (size_t i = 0; a->status == DNS_OK && i < a->n; i++) {
+		if (dns_txt_decode(a->data[i], a->len[i], text, sizeof(text)) < 0 ||
+		    strncmp(text, "v=TLSRPTv1", 10) != 0)
+			continue;
+		if (records++ == 0 && tlsrpt_txt_parse(text, r->rua, &r->n_rua) != 1)
+			r->n_rua = 0;
+	}
+	if (records != 1)
+		r->n_rua = 0; /* the results are dropped */
+	if (pool_submit(s->pool, job_report, r) < 0)
+		free(r);
+}
+
+/* Ask every domain with results whether it wants a report. */
+static unsigned reports_start(struct scheduler *s, bool include_today)
+{
+	char dir[PATH_MAX];
+	unsigned n = 0;
+	DIR *d = s->dns != NULL && path_join(dir, sizeof(dir), s->cfg->data_dir,
+					      "tlsrpt") == 0
+			 ? opendir(dir)
+			 : NULL;
+	struct dirent *de;
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		char name[DNS_NAME_MAX + 16];
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len > DNS_NAME_MAX ||
+		    strstr(de->d_name, ".taken") != NULL)
+			continue;
+		struct report_job *r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			break;
+		r->sched = s;
+		r->include_today = include_today;
+		memcpy(r->domain, de->d_name, len + 1);
+		snprintf(name, sizeof(name), "_smtp._tls.%s", r->domain);
+		if (dns_query(s->dns, name, DNS_T_TXT, on_report_txt, r) < 0)
+			free(r);
+		else
+			n++;
+	}
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+/* Hourly: once the UTC day has changed, report the days before. The day
+ * of the last run is kept in data_dir/tlsrpt/.last across restarts. */
+static void on_report_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct scheduler *s = arg;
+	char path[PATH_MAX], today[16] = "", *last = NULL;
+	size_t len = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d\n", &tm);
+	if (path_join(path, sizeof(path), s->cfg->data_dir, "tlsrpt/.last") < 0)
+		return;
+	bool due = read_file(path, 64, &last, &len) < 0 ||
+		   strcmp(last, today) != 0;
+	free(last);
+	if (!due)
+		return;
+	log_info("event=tls-reports domains=%u", reports_start(s, false));
+	FILE *f = fopen(path, "w");
+	if (f != NULL) {
+		fputs(today, f);
+		fclose(f);
+	}
+}
+
 /* ------------------------------------------------------------ control */
 
 /* `postern queue` changes the spool itself (hold, release, delete) and then
@@ -1020,6 +1186,9 @@ static void on_control(void *arg, const char *line, struct buf *reply)
 #define IS(word) (cmd_len == strlen(word) && memcmp(line, word, cmd_len) == 0)
 	if (IS("flush") && id == NULL)
 		control_flush_all(s, reply);
+	else if (IS("tls-reports") && id == NULL)
+		buf_appendf(reply, "ok %u domains asked",
+			    reports_start(s, true));
 	else if (id == NULL || !queue_id_valid(id))
 		buf_append_str(reply, "error expected a command and a queue id");
 	else if (IS("flush"))
@@ -1143,6 +1312,12 @@ struct scheduler *scheduler_start(const struct config *cfg, struct spool *spool)
 			  errors.data != NULL ? errors.data : "");
 	}
 	buf_free(&errors);
+	if (cfg->outbound_tls_reports) {
+		s->report = event_new(s->base, -1, EV_PERSIST, on_report_timer, s);
+		struct timeval hourly = {.tv_sec = 3600};
+		if (s->report == NULL || event_add(s->report, &hourly) < 0)
+			goto fail;
+	}
 	if (s->tls != NULL && cfg->outbound_reuse_ms > 0) {
 		s->reap = event_new(s->base, -1, EV_PERSIST, on_reap, s);
 		struct timeval every = {.tv_sec = 1};
@@ -1167,6 +1342,8 @@ struct scheduler *scheduler_start(const struct config *cfg, struct spool *spool)
 		goto fail;
 	return s;
 fail:
+	if (s->report != NULL)
+		event_free(s->report);
 	if (s->reap != NULL)
 		event_free(s->reap);
 	control_close(&s->control);
@@ -1212,6 +1389,8 @@ void scheduler_stop(struct scheduler **sp)
 		event_base_loop(s->base, EVLOOP_NONBLOCK);
 	if (s->reap != NULL)
 		event_free(s->reap);
+	if (s->report != NULL)
+		event_free(s->report);
 	mta_tls_free(&s->tls);
 	while (s->entries != NULL)
 		entry_free(s, s->entries);

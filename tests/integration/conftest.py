@@ -7,6 +7,7 @@ server under valgrind and fail on definite leaks or memory errors)."""
 import glob
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -26,10 +27,32 @@ DOMAIN = "example.test"
 PASSWORD = "correct horse battery staple"
 
 
+_PORTS_GIVEN = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, below the kernel's ephemeral range
+    (/proc/sys/net/ipv4/ip_local_port_range), so that a client socket the
+    servers open later (outbound SMTP, DNS) cannot take it before a
+    restarted server binds it again; never the same one twice per run."""
+    low = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    for _ in range(1000):
+        port = random.randrange(10000, max(low, 10001))
+        if port in _PORTS_GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_GIVEN.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 _DNS = None
