@@ -571,3 +571,31 @@ def test_sessions_per_destination_are_limited(make_server, pki):
         assert fake.peak == 2, fake.peak
     finally:
         fake.close()
+
+
+def test_delivers_to_another_postern(make_server, pki):
+    """The peer is a second postern: a real MX with STARTTLS, its own
+    directory and Maildir delivery."""
+    port = free_port()
+    zone("dest12.example", mx=[(10, "mx.dest12.example")], a={"mx.dest12.example": "127.0.0.16"})
+    receiver = make_server(start=False, listeners={"smtp": {"address": f"127.0.0.16:{port}"}})
+    receiver.cli("domain", "add", "dest12.example")
+    receiver.add_user("carol@dest12.example")
+    receiver.start()
+    s = outbound_server(make_server, pki, port)
+    submit(s, ["carol@dest12.example"], subject="postern to postern")
+    deadline = time.time() + 15
+    md = os.path.join(receiver.data, "mail", "dest12.example", "carol", "new")
+    while time.time() < deadline and not (os.path.isdir(md) and os.listdir(md)):
+        time.sleep(0.05)
+    [name] = os.listdir(md)
+    data = open(os.path.join(md, name), "rb").read()
+    assert b"Subject: postern to postern" in data
+    assert b"Delivered-To: carol@dest12.example" in data
+    # the receiver's Received line: our client spoke ESMTP inside TLS
+    assert re.search(rb"^Received: from mx\.example\.test \(\[127\.0\.0\.1\]\)\n"
+                     rb"\tby mx\.example\.test \(Postern\) with ESMTPS\n"
+                     rb"\t\(version=TLSv1\.3 ", data, re.M), data[:600]
+    s.wait_log(r"mx=mx\.dest12\.example tls=TLSv1\.3 cipher=\S+ verified=no by=none "
+               r"result=session")
+    receiver.wait_log(r"event=rcpt to=<carol@dest12\.example> result=accepted")
