@@ -306,8 +306,9 @@ static const struct param params[] = {
 	 "next_hop (fronting an internal server). Every local part is "
 	 "accepted: the internal server's refusals become bounces."},
 	{SEC_ROUTE, "auth_user", T_STRING, R(auth_user), "", 0, 0, NULL,
-	 "Log in at next_hop as this user (AUTH PLAIN, or LOGIN), only ever "
-	 "over TLS: a session without TLS never sends the password."},
+	 "Log in at next_hop as this user (AUTH PLAIN, or LOGIN), only inside "
+	 "TLS with a verified server: needs tls = verify or dane-only, or a "
+	 "fingerprint."},
 	{SEC_ROUTE, "auth_password_file", T_STRING, R(auth_password_file), "",
 	 0, 0, NULL,
 	 "File whose first line is auth_user's password; read as root at "
@@ -807,9 +808,12 @@ static void check_route(struct parse_ctx *ctx, const struct route_config *r)
 			       "together", r->name);
 	if (r->auth_user[0] != '\0' && r->next_hop[0] == '\0')
 		add_error(ctx, "route '%s': auth_user needs a next_hop", r->name);
-	if (r->auth_user[0] != '\0' && r->tls == TLS_POLICY_NONE)
-		add_error(ctx, "route '%s': auth_user needs TLS (tls none would "
-			       "never log in)", r->name);
+	/* the password goes only to a server whose identity is checked */
+	if (r->auth_user[0] != '\0' && r->tls != TLS_POLICY_VERIFY &&
+	    r->tls != TLS_POLICY_DANE_ONLY && r->fingerprint[0] == '\0')
+		add_error(ctx, "route '%s': auth_user needs a verified server: "
+			       "tls = verify or dane-only, or a fingerprint",
+			  r->name);
 	if (r->fingerprint[0] != '\0' && !valid_fingerprint(r->fingerprint))
 		add_error(ctx, "route '%s': fingerprint must be 64 hex digits "
 			       "(SHA-256)", r->name);

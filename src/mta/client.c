@@ -1028,7 +1028,9 @@ enum mta_status mta_deliver(const struct config *cfg, struct mta_tls *tls,
 		 * what the policy allows (RFC 7435), on a new connection */
 		log_info("event=tls-fallback host=%s reason=\"%s\"", t->host, why);
 		close_session(s, false);
+		const char *failure = report->tls_failure; /* for TLS-RPT */
 		memset(report, 0, sizeof(*report));
+		report->tls_failure = failure;
 		report->verified_by = "none";
 		reply_parser_init(&s->rp);
 		s->in_len = 0;

@@ -119,8 +119,14 @@ static void on_addr(void *arg, const struct dns_answer *a, int family)
 	struct addr_query *q = arg;
 	struct lookup *l = q->l;
 	struct route_host *h = &l->r->hosts[q->host];
-	if (!a->secure)
+	bool answered = a->status == DNS_OK || a->status == DNS_NODATA ||
+			a->status == DNS_NXDOMAIN;
+	/* only an answer that validated as insecure makes the host insecure;
+	 * a forged (bogus) one must not switch DANE off (RFC 7672 2.2) */
+	if (answered && !a->secure)
 		h->addr_insecure = true;
+	if (a->status == DNS_BOGUS && l->q.tlsa)
+		h->tlsa_state = TLSA_FAILED;
 	if (a->status == DNS_OK)
 		for (size_t i = 0; i < a->n; i++)
 			add_addr(l, h, family, a->data[i], a->len[i]);
@@ -236,7 +242,7 @@ static void lookup_tlsa(struct lookup *l)
 	for (size_t i = 0; i < l->r->n_hosts; i++) {
 		struct route_host *h = &l->r->hosts[i];
 		char name[DNS_NAME_MAX + 32];
-		if (h->addr_insecure)
+		if (h->addr_insecure || h->tlsa_state == TLSA_FAILED)
 			continue;
 		snprintf(name, sizeof(name), "_%u._tcp.%s", l->q.port, h->name);
 		struct addr_query *q = malloc(sizeof(*q));

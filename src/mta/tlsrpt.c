@@ -61,6 +61,29 @@ int tlsrpt_record(const char *data_dir, const struct tlsrpt_result *r,
 
 /* ------------------------------------------------------------ TXT */
 
+/* The address of a mailto: URI (RFC 6068) as a plain addr-spec: up to a
+ * '?', one '@' with something on each side, and nothing a header or an
+ * SMTP path could misread (no blanks, brackets, quotes or %-escapes). */
+static bool mailto_address(const char *u, size_t len,
+			   char out[TLSRPT_ADDR_MAX + 1])
+{
+	const char *q = memchr(u, '?', len);
+	if (q != NULL)
+		len = (size_t)(q - u);
+	const char *at = memchr(u, '@', len);
+	if (len == 0 || len > TLSRPT_ADDR_MAX || at == NULL || at == u ||
+	    at == u + len - 1 || memchr(at + 1, '@', len - (size_t)(at + 1 - u)))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)u[i];
+		if (c <= 0x20 || c >= 0x7f || strchr("<>\"%(),:;[\\]", c) != NULL)
+			return false;
+	}
+	memcpy(out, u, len);
+	out[len] = '\0';
+	return true;
+}
+
 /* RFC 8460 3: "v=TLSRPTv1;" then "rua=" a comma-separated list of URIs. */
 int tlsrpt_txt_parse(const char *txt,
 		     char rua[TLSRPT_RUA_MAX][TLSRPT_ADDR_MAX + 1], size_t *n)
@@ -69,7 +92,8 @@ int tlsrpt_txt_parse(const char *txt,
 	const char *p = txt;
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (strncmp(p, "v=TLSRPTv1", 10) != 0)
+	if (strncmp(p, "v=TLSRPTv1", 10) != 0 ||
+	    (p[10] != '\0' && p[10] != ';' && p[10] != ' ' && p[10] != '\t'))
 		return 0;
 	p += 10;
 	bool seen_rua = false;
@@ -91,12 +115,9 @@ int tlsrpt_txt_parse(const char *txt,
 				while (ul > 0 && (u[ul - 1] == ' ' || u[ul - 1] == '\t'))
 					ul--;
 				if (ul > 7 && strncasecmp(u, "mailto:", 7) == 0 &&
-				    ul - 7 <= TLSRPT_ADDR_MAX && *n < TLSRPT_RUA_MAX &&
-				    memchr(u + 7, '@', ul - 7) != NULL) {
-					memcpy(rua[*n], u + 7, ul - 7);
-					rua[*n][ul - 7] = '\0';
+				    *n < TLSRPT_RUA_MAX &&
+				    mailto_address(u + 7, ul - 7, rua[*n]))
 					(*n)++;
-				}
 				u += ul;
 				u += strspn(u, " \t,");
 			}
@@ -293,10 +314,12 @@ size_t tlsrpt_days(const char *lines, size_t len, char days[][11], size_t max)
 int tlsrpt_collect(const char *data_dir, const char *domain, time_t now,
 		   bool include_today, char **lines, size_t *len)
 {
-	char path[PATH_MAX], taken[PATH_MAX + 16], today[11];
+	char path[PATH_MAX], taken[PATH_MAX + 32], today[11];
+	/* a name of its own: two runs at once never take each other's */
 	if (strchr(domain, '/') != NULL || domain[0] == '.' ||
 	    dir_path(data_dir, domain, path, sizeof(path)) < 0 ||
-	    snprintf(taken, sizeof(taken), "%s.taken", path) >= (int)sizeof(taken))
+	    snprintf(taken, sizeof(taken), "%s.%08x.taken", path,
+		     (unsigned)random_below(UINT32_MAX)) >= (int)sizeof(taken))
 		return -1;
 	/* new results go to a fresh file from here on */
 	if (rename(path, taken) < 0)

@@ -126,6 +126,7 @@ static void start_attempt(struct qentry *e);
 static void remote_done(void *arg);
 static struct qentry *entry_add(struct scheduler *s, const char *id,
 				bool recovering);
+static struct qentry *entry_find(struct scheduler *s, const char *id);
 static void attempt_done(void *arg);
 
 static void entry_free(struct scheduler *s, struct qentry *e)
@@ -377,8 +378,16 @@ static const char *host_tls(const struct group *g, const struct route_host *h,
 	t->dane_domain = NULL;
 	t->sts = false;
 	if (enforce && !sts_mx_matches(sts, h->name)) {
+		t->tls = TLS_POLICY_VERIFY; /* reported as an sts failure */
+		t->sts = true;
 		*rpt = "validation-failure";
 		return "4.7.5 the MX host is not in the domain's MTA-STS policy";
+	}
+	/* RFC 7672 2.2.1: mandatory DANE waits for validated MX records */
+	if (policy == TLS_POLICY_DANE_ONLY && !g->rr->mx_secure &&
+	    (g->route == NULL || g->route->next_hop[0] == '\0')) {
+		*rpt = "dane-required";
+		return "4.7.5 the MX records are not DNSSEC-validated";
 	}
 	if (enforce && h->tlsa_state != TLSA_USABLE) {
 		t->tls = TLS_POLICY_VERIFY;
@@ -413,20 +422,23 @@ static const char *host_tls(const struct group *g, const struct route_host *h,
 }
 
 /* RFC 8461 5: a policy in testing mode only reports what enforce would
- * have refused. */
-static void sts_testing_report(const struct group *g,
-			       const struct route_host *h,
-			       const struct sts_policy *sts,
-			       const struct mta_report *rep)
+ * have refused; the RFC 8460 result type of that, or NULL. */
+static const char *sts_testing_report(const struct group *g,
+				      const struct route_host *h,
+				      const struct sts_policy *sts,
+				      const struct mta_report *rep)
 {
 	const char *fail = !sts_mx_matches(sts, h->name) ? "mx-mismatch"
 			 : rep->tls_version[0] == '\0' ? "no-tls"
 			 : !rep->verified		 ? "certificate"
 							 : NULL;
-	if (fail != NULL)
-		log_info("queue=%s event=mta-sts-testing domain=%s mx=%s "
-			 "would_fail=%s", g->a->q.env.id, g->domain, h->name,
-			 fail);
+	if (fail == NULL)
+		return NULL;
+	log_info("queue=%s event=mta-sts-testing domain=%s mx=%s would_fail=%s",
+		 g->a->q.env.id, g->domain, h->name, fail);
+	return fail[0] == 'm'	? "validation-failure"
+	       : fail[0] == 'n' ? "starttls-not-supported"
+				: "certificate-not-trusted";
 }
 
 /* RFC 8460: what a session (or a host skipped, failure given) tells about
@@ -508,7 +520,8 @@ static void job_remote(void *arg)
 						  : NULL,
 	};
 	struct sts_policy sts_buf;
-	const struct sts_policy *sts = group_sts(g, &sts_buf);
+	const struct sts_policy *sts =
+		atomic_load(&s->stopping) ? NULL : group_sts(g, &sts_buf);
 	for (size_t h = 0; res != NULL && h < g->rr->n_hosts; h++) {
 		const struct route_host *host = &g->rr->hosts[h];
 		last = host;
@@ -532,9 +545,10 @@ static void job_remote(void *arg)
 			struct mta_report rep;
 			st = mta_deliver(cfg, s->tls, &t, &a->q, g->idx, g->n,
 					 res, &rep, why);
+			const char *would = NULL;
 			if (sts != NULL && sts->mode == STS_MODE_TESTING)
-				sts_testing_report(g, host, sts, &rep);
-			record_tls(g, host, &t, sts, &rep, NULL);
+				would = sts_testing_report(g, host, sts, &rep);
+			record_tls(g, host, &t, sts, &rep, would);
 			log_attempt(g, host, &rep,
 				    st == MTA_OK ? "session" : "failed",
 				    st == MTA_OK ? res[0].reply : why);
@@ -842,7 +856,14 @@ static void finish_work(struct attempt *a)
 	for (size_t i = 0; i < n_rec; i++)
 		a->state[idx[i]] = st[i];
 	if (all) {
-		if (spool_remove(s->spool, e->id) < 0 && errno != ENOENT)
+		int rm = spool_remove(s->spool, e->id);
+		if (rm < 0 && errno == ENOENT &&
+		    spool_where(s->spool, e->id) == SPOOL_HELD) {
+			/* held meanwhile: remember what it got, so that a
+			 * release does not send it all again */
+			spool_status_record(s->spool, e->id, idx, st, n_rec);
+			log_info("queue=%s event=settled-while-held", e->id);
+		} else if (rm < 0 && errno != ENOENT)
 			log_error("queue=%s event=remove-failed error=\"%s\"",
 				  e->id, strerror(errno));
 		else
@@ -1118,7 +1139,7 @@ static void control_flush(struct scheduler *s, const char *id,
 	enum spool_place where = spool_where(s->spool, id);
 	if (e == NULL && where == SPOOL_QUEUED) {
 		atomic_fetch_add(&s->pending, 1);
-		e = entry_add(s, id, false);
+		e = entry_add(s, id, true); /* it may already have copies */
 	}
 	if (e == NULL) {
 		buf_append_str(reply, where == SPOOL_HELD
@@ -1169,7 +1190,7 @@ static void control_released(struct scheduler *s, const char *id,
 		e->forget = false;
 	} else {
 		atomic_fetch_add(&s->pending, 1);
-		e = entry_add(s, id, false);
+		e = entry_add(s, id, true); /* it may already have copies */
 	}
 	if (e != NULL && !e->busy)
 		attempt_now(e);
@@ -1234,7 +1255,15 @@ static struct qentry *entry_add(struct scheduler *s, const char *id,
 static void on_submit(void *arg)
 {
 	struct submission *sub = arg;
-	struct qentry *e = entry_add(sub->sched, sub->id, sub->recovering);
+	struct scheduler *s = sub->sched;
+	if (entry_find(s, sub->id) != NULL) {
+		/* already held (a `postern queue` command got here first):
+		 * one entry per message, or it would be delivered twice */
+		atomic_fetch_sub(&s->pending, 1);
+		free(sub);
+		return;
+	}
+	struct qentry *e = entry_add(s, sub->id, sub->recovering);
 	free(sub);
 	if (e != NULL)
 		start_attempt(e);

@@ -157,4 +157,25 @@ def test_without_a_trust_anchor_nothing_counts_as_secure(make_server, pki, peer)
     peer("127.0.0.46", port, cert=cert)
     s = outbound_server(make_server, pki, port, routes={"dane7.example": {"tls": "dane-only"}})
     submit(s, ["c@dane7.example"])
-    s.wait_log(r"mx=mx\.dane7\.example .* result=skipped reply=\"4\.7\.5 no DNSSEC-validated")
+    s.wait_log(r"mx=mx\.dane7\.example .* result=skipped reply=\"4\.7\.5 the MX records "
+               r"are not DNSSEC-validated")
+
+
+def test_a_forged_address_answer_does_not_switch_dane_off(make_server, pki):
+    """The A answer validates, the AAAA one is forged (bogus): the host is
+    not taken as insecure (which would mean no DANE at all) but skipped."""
+    port = free_port()
+    z, mx, anchor = signed_zone(pki, "dane8.example", "127.0.0.47")
+    z.aaaa(mx, "::1")
+    z.make_bogus(mx, "AAAA")
+    z.tlsa(f"_{port}._tcp.{mx}", 3, 1, 1, b"\x22" * 32)
+    fake = FakeMX("127.0.0.47", port)
+    try:
+        s = dane_server(make_server, pki, port, anchor)
+        submit(s, ["v@dane8.example"])
+        s.wait_log(r"mx=mx\.dane8\.example .* result=skipped reply=\"4\.7\.5 the TLSA "
+                   r"lookup failed")
+        time.sleep(0.3)
+        assert fake.raw == []
+    finally:
+        fake.close()

@@ -108,8 +108,8 @@ def test_smarthost_refusing_the_login_defers(make_server, pki, controllers, tmp_
 
 
 def test_no_password_is_sent_without_tls(make_server, pki, controllers, tmp_path):
-    """A smarthost that offers no STARTTLS (tls = may lets the session go on
-    in plaintext) never sees the password."""
+    """A smarthost that offers no STARTTLS never sees the password: the
+    session stops before AUTH."""
     port = free_port()
     seen = []
 
@@ -125,10 +125,10 @@ def test_no_password_is_sent_without_tls(make_server, pki, controllers, tmp_path
     pw = tmp_path / "smarthost.pass"
     pw.write_text(SMARTHOST_PASSWORD + "\n")
     s = outbound_server(make_server, pki, port, routes={"*": {
-        "next_hop": f"127.0.0.83:{port}", "tls": "may",
+        "next_hop": f"127.0.0.83:{port}", "tls": "verify",
         "auth_user": SMARTHOST_USER, "auth_password_file": str(pw)}})
     submit(s, ["friend@anywhere.example"])
-    s.wait_log(r"will not send the password for 127\.0\.0\.83 without TLS")
+    s.wait_log(r"TLS is required for 127\.0\.0\.83, but it does not offer STARTTLS")
     time.sleep(0.3)
     assert seen == [] and rec.messages == []
 
@@ -138,13 +138,16 @@ def test_relay_and_auth_settings_are_checked(make_server, pki, tmp_path):
     with open(s.conf, "a") as f:
         f.write("[route corp.example]\nrelay = yes\n"
                 "[route *]\nrelay = yes\nnext_hop = 10.0.0.1:25\n"
-                "[route b.example]\nauth_user = x\nnext_hop = 10.0.0.2:25\n")
+                "[route b.example]\nauth_user = x\nnext_hop = 10.0.0.2:25\n"
+                "[route c.example]\nauth_user = x\nauth_password_file = /x\n"
+                "next_hop = 10.0.0.3:25\ntls = encrypt\n")
     p = s.cli("config", "check", check=False)
     assert p.returncode != 0
     err = p.stderr
     assert "route 'corp.example': relay needs a domain and a next_hop" in err
     assert "route '*': relay needs a domain and a next_hop" in err
     assert "route 'b.example': auth_user and auth_password_file go together" in err
+    assert "route 'c.example': auth_user needs a verified server" in err
 
 
 def test_missing_password_file_stops_the_start(make_server, pki, tmp_path):

@@ -29,6 +29,12 @@ static void txt_records(void **state)
 		{"v=TLSRPTv1", -1, 0, ""},                      /* no rua */
 		{"v=TLSRPTv1; ext=1", -1, 0, ""},
 		{"v=TLSRPTv1 rua=mailto:a@b.example", -1, 0, ""}, /* no ; */
+		{"v=TLSRPTv1; rua=mailto:r@x.example?subject=tls", 1, 1, "r@x.example"},
+		{"v=TLSRPTv1; rua=mailto:a%40b@x.example", 0, 0, ""}, /* escapes */
+		{"v=TLSRPTv1; rua=mailto:<a@x.example>", 0, 0, ""},
+		{"v=TLSRPTv1; rua=mailto:a@b@x.example", 0, 0, ""},
+		{"v=TLSRPTv1; rua=mailto:@x.example", 0, 0, ""},
+		{"v=TLSRPTv1x; rua=mailto:a@x.example", 0, 0, ""},
 		{"v=spf1 -all", 0, 0, ""},
 		{"", 0, 0, ""},
 	};
