@@ -125,11 +125,20 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* libcurl asks about once a second: a shutdown ends the transfer. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	const atomic_bool *cancel = arg;
+	return cancel != NULL && atomic_load(cancel) ? 1 : 0;
+}
+
 /* The request, as RFC 8461 3.3 has it: HTTPS on 443, verified, no
  * redirects, to the address our resolver found. */
 static CURL *make_request(const struct config *cfg, const char *domain,
 			  const struct route_sts *dns, struct body *b,
-			  struct curl_slist **resolve, char *err)
+			  struct curl_slist **resolve, char *err,
+			  const atomic_bool *cancel)
 {
 	char url[DNS_NAME_MAX + 64], ip[NETADDR_TEXT_MAX], pin[DNS_NAME_MAX + 80];
 	netaddr_ip((const struct sockaddr *)&dns->addr, ip);
@@ -166,12 +175,16 @@ static CURL *make_request(const struct config *cfg, const char *domain,
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)cancel);
 	return c;
 }
 
 /* Fetch the policy text. 0, or -1 with why. */
 static int fetch(const struct config *cfg, const char *domain,
-		 const struct route_sts *dns, struct body *b, char why[256])
+		 const struct route_sts *dns, struct body *b, char why[256],
+		 const atomic_bool *cancel)
 {
 	char err[CURL_ERROR_SIZE] = "";
 	struct curl_slist *resolve = NULL;
@@ -179,7 +192,7 @@ static int fetch(const struct config *cfg, const char *domain,
 		snprintf(why, 256, "mta-sts.%s has no address", domain);
 		return -1;
 	}
-	CURL *c = make_request(cfg, domain, dns, b, &resolve, err);
+	CURL *c = make_request(cfg, domain, dns, b, &resolve, err, cancel);
 	if (c == NULL) {
 		snprintf(why, 256, "cannot set up the request");
 		curl_slist_free_all(resolve);
@@ -207,11 +220,11 @@ static int fetch(const struct config *cfg, const char *domain,
 /* Fetch, check and cache; 0 with *p, or -1 with why. */
 static int refresh(const struct config *cfg, const char *domain,
 		   const struct route_sts *dns, const char *path,
-		   struct sts_policy *p, char why[256])
+		   struct sts_policy *p, char why[256], const atomic_bool *cancel)
 {
 	struct body b = {0};
 	const char *perr;
-	int rc = fetch(cfg, domain, dns, &b, why);
+	int rc = fetch(cfg, domain, dns, &b, why, cancel);
 	if (rc == 0 && sts_policy_parse(b.data ? b.data : "", b.len, p, &perr) < 0) {
 		snprintf(why, 256, "bad policy: %s", perr);
 		rc = -1;
@@ -225,7 +238,7 @@ static int refresh(const struct config *cfg, const char *domain,
 
 int sts_policy_get(const struct config *cfg, const char *domain,
 		   const struct route_sts *dns, struct sts_policy *p,
-		   char note[256])
+		   char note[256], const atomic_bool *cancel)
 {
 	char path[PATH_MAX] = "", why[256];
 	struct cached c;
@@ -237,7 +250,7 @@ int sts_policy_get(const struct config *cfg, const char *domain,
 		return 1;
 	}
 	if (dns->txt == 1) {
-		if (refresh(cfg, domain, dns, path, p, why) == 0) {
+		if (refresh(cfg, domain, dns, path, p, why, cancel) == 0) {
 			snprintf(note, 256, "fetched");
 			return 1;
 		}

@@ -18,15 +18,18 @@
 #include "mta/route.h"
 #include "mta/sts.h"
 
+#include <stdatomic.h>
+
 /* Once, before threads start, and at the end. */
 int sts_global_init(void);
 void sts_global_cleanup(void);
 
 /* The policy for domain (lower case) given what DNS said. 1 with *p
- * filled, 0 when no policy applies. note says what happened, for the log
+ * filled, 0 when no policy applies. A fetch under way gives up within a
+ * second once *cancel is set (shutting down). note says what happened, for the log
  * ("cached", "fetched", "fetch failed: ...; cached policy used", ...). */
 int sts_policy_get(const struct config *cfg, const char *domain,
 		   const struct route_sts *dns, struct sts_policy *p,
-		   char note[256]);
+		   char note[256], const atomic_bool *cancel);
 
 #endif

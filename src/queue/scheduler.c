@@ -483,7 +483,8 @@ static const struct sts_policy *group_sts(const struct group *g,
 		return NULL;
 	const struct config *cfg = g->a->e->sched->cfg;
 	char note[256];
-	int rc = sts_policy_get(cfg, g->domain, &g->rr->sts, p, note);
+	int rc = sts_policy_get(cfg, g->domain, &g->rr->sts, p, note,
+				&g->a->e->sched->stopping);
 	if (rc == 1 || g->rr->sts.txt != 0)
 		log_info("queue=%s event=mta-sts domain=%s mode=%s note=\"%s\"",
 			 g->a->q.env.id, g->domain,

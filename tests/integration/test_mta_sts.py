@@ -189,3 +189,33 @@ def test_a_policy_from_an_unverified_server_is_not_used(make_server, pki, peer):
         assert not os.path.exists(os.path.join(s.data, "mta-sts", "sts6.example"))
     finally:
         web.close()
+
+
+def test_sigterm_ends_a_hanging_policy_fetch(make_server, pki):
+    """A policy server that accepts and then says nothing must not hold a
+    shutdown for the fetch's whole timeout."""
+    import socket
+    z = dns_zones()
+    z.add_zone("sts7.example")
+    z.mx("sts7.example", 10, "mx.sts7.example")
+    z.a("mx.sts7.example", "127.0.0.74")
+    z.txt("_mta-sts.sts7.example", "v=STSv1; id=1;")
+    z.a("mta-sts.sts7.example", "127.0.0.73")
+    silent = socket.socket()
+    silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    silent.bind(("127.0.0.73", 443))
+    silent.listen(4)
+    try:
+        s = outbound_server(make_server, pki, free_port(),
+                            extra={"outbound": {"timeout_command": "60s",
+                                                "timeout_connect": "60s"}})
+        submit(s, ["x@sts7.example"])
+        silent.settimeout(10)
+        conn, _ = silent.accept()       # the fetch is under way, and hangs
+        time.sleep(0.5)
+        t0 = time.time()
+        s.stop()
+        assert time.time() - t0 < 5, s.log()
+        conn.close()
+    finally:
+        silent.close()
