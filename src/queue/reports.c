@@ -17,6 +17,14 @@ static void compose(const struct config *cfg, const char *domain,
 {
 	char date[RFC5322_DATE_MAX];
 	rfc5322_date(time(NULL), date);
+	/* RFC 8460 5.1: the file name carries the range in epoch seconds */
+	struct tm tm = {0};
+	long long start = 0;
+	if (sscanf(day, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) == 3) {
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		start = (long long)timegm(&tm);
+	}
 	buf_appendf(out,
 		    "From: TLS reporting <postmaster@%s>\n"
 		    "To: <%s>\n"
@@ -36,11 +44,12 @@ static void compose(const struct config *cfg, const char *domain,
 		    "--%s/%s\n"
 		    "Content-Type: application/tlsrpt+json\n"
 		    "Content-Disposition: attachment;\n"
-		    "\tfilename=\"%s!%s!%sT00:00:00Z!%sT23:59:59Z!%s.json\"\n\n",
+		    "\tfilename=\"%s!%s!%lld!%lld!%s.json\"\n\n",
 		    cfg->hostname, to, domain, cfg->hostname, id, cfg->hostname,
 		    date, id, cfg->hostname, domain, cfg->hostname, id,
 		    cfg->hostname, id, cfg->hostname, cfg->hostname, domain, day,
-		    id, cfg->hostname, cfg->hostname, domain, day, day, id);
+		    id, cfg->hostname, cfg->hostname, domain, start,
+		    start + 86399, id);
 	buf_append(out, json->data, json->len);
 	buf_appendf(out, "\n--%s/%s--\n", id, cfg->hostname);
 }

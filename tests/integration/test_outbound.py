@@ -96,6 +96,7 @@ class FakeMX(threading.Thread):
         self.data_delay = data_delay   # seconds before the reply to the data
         self.lock = threading.Lock()
         self.active = 0        # connections open now
+        self.counted = set()   # those counted in active
         self.peak = 0          # the most ever open at once
         self.start()
 
@@ -111,10 +112,19 @@ class FakeMX(threading.Thread):
         with self.lock:
             self.active += 1
             self.peak = max(self.peak, self.active)
+            self.counted.add(conn)
         try:
             self.converse(conn)
         finally:
-            with self.lock:
+            self.leave(conn)
+
+    def leave(self, conn):
+        """The session is over for the client: from its QUIT (before our
+        221, so that a next connection it makes is never counted with this
+        one), or when the connection ends."""
+        with self.lock:
+            if conn in self.counted:
+                self.counted.discard(conn)
                 self.active -= 1
 
     def converse(self, conn):
@@ -166,6 +176,7 @@ class FakeMX(threading.Thread):
                     self.delivered += 1
                     send(b"250 2.0.0 queued\r\n")
                 elif cmd.startswith(b"QUIT"):
+                    self.leave(conn)
                     send(b"221 bye\r\n")
                     return
                 else:

@@ -3,6 +3,7 @@ domain and, on request (`postern queue tls-reports`; daily by itself),
 mailed as a JSON report to the rua address of the domain's _smtp._tls TXT
 record. Here the rua is a local mailbox, so the report can be read back and
 checked with Python's email and json modules."""
+import calendar
 import email
 import json
 import os
@@ -72,6 +73,12 @@ def test_failures_and_successes_are_reported_to_the_rua(make_server, pki, peer):
         assert msg.get_content_type() == "multipart/report"
         assert msg.get_param("report-type") == "tlsrpt"
         assert r1["organization-name"] == "mx.example.test"
+        # RFC 8460 5.1: sender!policy-domain!begin!end!id, in epoch seconds
+        start = int(calendar.timegm(time.strptime(time.strftime("%Y-%m-%d", time.gmtime()),
+                                                  "%Y-%m-%d")))
+        [part] = [p for p in msg.walk() if p.get_content_type() == "application/tlsrpt+json"]
+        assert part.get_filename().startswith(
+            f"mx.example.test!rpt1.example!{start}!{start + 86399}!")
         day = time.strftime("%Y-%m-%d", time.gmtime())
         assert r1["date-range"] == {"start-datetime": f"{day}T00:00:00Z",
                                     "end-datetime": f"{day}T23:59:59Z"}
