@@ -4,6 +4,7 @@
  * whether fed at once or a byte at a time, ends lines only with CRLF, and
  * in relaxed mode leaves no whitespace run and none before a line end. */
 #include "mailauth/canon.h"
+#include "mailauth/dkim.h"
 #include "mailauth/tags.h"
 
 #include <stdint.h>
@@ -47,6 +48,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&h, 0);
 	canon_header(CANON_RELAXED, p, size, &h);
 	canon_header(CANON_SIMPLE, p, size, &h);
+	/* the input as a header section, and as a signature field */
+	static const char sig[] = "DKIM-Signature: v=1; h=from:to:from; b=x";
+	buf_clear(&h);
+	dkim_header_data(p, size, "from:to:from:subject", 20, CANON_RELAXED, sig,
+			 sizeof(sig) - 1, &h, &why);
+	buf_clear(&h);
+	dkim_header_data("From: a\n", 8, "from", 4, CANON_SIMPLE, p, size, &h,
+			 &why);
 	buf_free(&h);
 	for (int c = CANON_SIMPLE; c <= CANON_RELAXED; c++) {
 		struct sink whole, bytes;

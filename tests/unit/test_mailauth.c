@@ -9,10 +9,13 @@
 #include <cmocka.h>
 
 #include "lib/base64.h"
+#include "mail/header.h"
 #include "mailauth/canon.h"
+#include "mailauth/dkim.h"
 #include "mailauth/tags.h"
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <string.h>
 
 static void tag_lists(void **state)
@@ -177,6 +180,140 @@ static void rfc8463_body_hash(void **state)
 	}
 }
 
+/* RFC 8463 Appendix A.3: the signed example, as the queue keeps it (LF). */
+static const char signed_header[] =
+	"DKIM-Signature: v=1; a=ed25519-sha256; c=simple/simple; \n"
+	" d=football.example.com; i=@football.example.com; \n"
+	" q=dns/txt; s=brisbane; t=1518460054; h=from : to : \n"
+	" subject : date : message-id : from : subject : date; \n"
+	" bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=; \n"
+	" b=9/dsDChY0YMTtD5Eyw3wx7x22BlSJP7M5ECbJ7GWrR45nXlTCGb8l0YB\n"
+	" o0wBLR++X5LqmsxXaOYLLJe46l10AQ==\n"
+	"DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; \n"
+	" d=football.example.com; i=@football.example.com; \n"
+	" q=dns/txt; s=test; t=1527915362; h=from : to : subject : \n"
+	" date : message-id : from : subject : date; \n"
+	" bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=; \n"
+	" b=icKcLSEZYXJ95flvWE8FT6hl5iqd8MC/LEKYH0QjsqYy6MO/4pgVNCZH\n"
+	" l/RAXAuADxE/40Fg7uTlxwwD1hjN2Ple6J//cJfslBdDOq6zTVbne1dqtl\n"
+	" NOat7iamJ1AfRqyG+ja7a2AZsrpUuJ7VA6O+0zRYPqpwMEkEFIzI9i/Xk=\n"
+	"From: Joe SixPack <joe@football.example.com>\n"
+	"To: Suzie Q <suzie@shopping.example.net>\n"
+	"Subject: Is dinner ready?\n"
+	"Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\n"
+	"Message-ID: <20030712040037.46341.5F8J@football.example.com>\n";
+
+/* RFC 8463 A.2 (brisbane) and the "test" selector's RSA key (A.2 too) */
+static const char ed25519_p[] = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+static const char rsa_p[] =
+	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qh"
+	"dR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+"
+	"PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB";
+
+static void b64_decode(const char *text, size_t n, struct buf *out)
+{
+	/* b= may be folded: decode what is left without blanks */
+	struct buf clean;
+	buf_init(&clean, 0);
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(" \t\r\n", text[i]))
+			buf_append_byte(&clean, text[i]);
+	assert_int_equal(base64_decode(clean.data, clean.len, out), 0);
+	buf_free(&clean);
+}
+
+/* Verify signature number which of signed_header (header only: the body
+ * hash is checked by rfc8463_body_hash); tamper flips a byte first. */
+static bool verify_example(int which, bool tamper)
+{
+	char hdr[sizeof(signed_header)];
+	memcpy(hdr, signed_header, sizeof(hdr));
+	if (tamper)
+		hdr[strstr(hdr, "dinner") - hdr] = 'D';
+	size_t pos = 0, len = strlen(hdr);
+	struct header_field f;
+	for (int i = 0; i <= which; i++)
+		assert_int_equal(header_next(hdr, len, &pos, &f), 1);
+	struct dkim_tags t;
+	const char *why;
+	assert_int_equal(dkim_tags_parse(f.value, f.value_len, &t, &why), 0);
+	const struct dkim_tag *h = dkim_tags_get(&t, "h"), *b = dkim_tags_get(&t, "b");
+	bool ed = dkim_tag_is(dkim_tags_get(&t, "a"), "ed25519-sha256");
+	struct buf data, sig, key;
+	buf_init(&data, 0);
+	buf_init(&sig, 0);
+	buf_init(&key, 0);
+	assert_int_equal(dkim_header_data(hdr, len, h->value, h->value_len,
+					  CANON_SIMPLE, f.name,
+					  (size_t)(f.value + f.value_len - f.name),
+					  &data, &why), 0);
+	b64_decode(b->value, b->value_len, &sig);
+	b64_decode(ed ? ed25519_p : rsa_p, strlen(ed ? ed25519_p : rsa_p), &key);
+	EVP_PKEY *pkey;
+	const unsigned char *kp = (const unsigned char *)key.data;
+	if (ed)
+		pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, kp,
+						   key.len);
+	else
+		pkey = d2i_PUBKEY(NULL, &kp, (long)key.len);
+	assert_non_null(pkey);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok;
+	if (ed) { /* RFC 8463 3: Ed25519 over the SHA-256 hash */
+		unsigned char hash[32];
+		unsigned hl;
+		EVP_Digest(data.data, data.len, hash, &hl, EVP_sha256(), NULL);
+		ok = EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) == 1 &&
+		     EVP_DigestVerify(md, (unsigned char *)sig.data, sig.len, hash,
+				      hl) == 1;
+	} else {
+		ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+		     EVP_DigestVerify(md, (unsigned char *)sig.data, sig.len,
+				      (unsigned char *)data.data, data.len) == 1;
+	}
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	buf_free(&data);
+	buf_free(&sig);
+	buf_free(&key);
+	return ok;
+}
+
+static void rfc8463_signatures(void **state)
+{
+	assert_true(verify_example(0, false)); /* ed25519-sha256, brisbane */
+	assert_true(verify_example(1, false)); /* rsa-sha256, test */
+	assert_false(verify_example(0, true)); /* one byte of Subject changed */
+	assert_false(verify_example(1, true));
+}
+
+static void header_data_errors(void **state)
+{
+	struct buf out;
+	buf_init(&out, 0);
+	const char *why;
+	const char *hdr = "From: a@example.org\nSubject: x\n";
+	const char *sig = "DKIM-Signature: v=1; h=from; b=abc";
+	assert_int_equal(dkim_header_data(hdr, strlen(hdr), "", 0, CANON_RELAXED,
+					  sig, strlen(sig), &out, &why), -1);
+	assert_string_equal(why, "h= is empty");
+	const char *nob = "DKIM-Signature: v=1; h=from";
+	assert_int_equal(dkim_header_data(hdr, strlen(hdr), "from", 4,
+					  CANON_RELAXED, nob, strlen(nob), &out,
+					  &why), -1);
+	assert_string_equal(why, "no b= tag");
+	/* relaxed, oversigned subject, b= with blanks around it left out */
+	buf_clear(&out);
+	const char *sig2 = "DKIM-Signature: v=1; h=From:subject:subject; b= x y ;";
+	assert_int_equal(dkim_header_data(hdr, strlen(hdr), "From:subject:subject",
+					  20, CANON_RELAXED, sig2, strlen(sig2),
+					  &out, &why), 0);
+	assert_string_equal(buf_cstr(&out),
+			    "from:a@example.org\r\nsubject:x\r\n"
+			    "dkim-signature:v=1; h=From:subject:subject; b=;");
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +321,8 @@ int main(void)
 		cmocka_unit_test(rfc6376_example),
 		cmocka_unit_test(body_edges),
 		cmocka_unit_test(rfc8463_body_hash),
+		cmocka_unit_test(rfc8463_signatures),
+		cmocka_unit_test(header_data_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
