@@ -1,10 +1,12 @@
-/* libFuzzer target: DKIM tag-lists and canonicalisation (src/mailauth/),
+/* libFuzzer target: DKIM tag-lists, key records and canonicalisation
+ * (src/mailauth/),
  * as a hostile signer or sender may shape them. The tag parser keeps its
  * values inside the input; the body canonicaliser gives the same bytes
  * whether fed at once or a byte at a time, ends lines only with CRLF, and
  * in relaxed mode leaves no whitespace run and none before a line end. */
 #include "mailauth/canon.h"
 #include "mailauth/dkim.h"
+#include "mailauth/key.h"
 #include "mailauth/tags.h"
 
 #include <stdint.h>
@@ -57,6 +59,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dkim_header_data("From: a\n", 8, "from", 4, CANON_SIMPLE, p, size, &h,
 			 &why);
 	buf_free(&h);
+	struct dkim_key k;
+	if (dkim_key_parse(p, size, &k, &why) == 0 &&
+	    (k.revoked != (k.pkey == NULL)))
+		__builtin_trap();
+	dkim_key_free(&k);
 	for (int c = CANON_SIMPLE; c <= CANON_RELAXED; c++) {
 		struct sink whole, bytes;
 		run((enum canon)c, p, size, size > 0 ? size : 1, &whole);

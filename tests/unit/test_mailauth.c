@@ -12,9 +12,11 @@
 #include "mail/header.h"
 #include "mailauth/canon.h"
 #include "mailauth/dkim.h"
+#include "mailauth/key.h"
 #include "mailauth/tags.h"
 
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <string.h>
 
@@ -314,6 +316,75 @@ static void header_data_errors(void **state)
 	buf_free(&out);
 }
 
+/* ../shared/testdata/dkim key records, and the RFC 8463 A.2 one */
+static void key_records(void **state)
+{
+	char ok_rsa[512], ed[128], badk[512], badv[512], bad[512];
+	snprintf(ok_rsa, sizeof(ok_rsa), "v=DKIM1; g=*; k=rsa; p=%s", rsa_p);
+	snprintf(ed, sizeof(ed), "v=DKIM1; k=ed25519; p=%s", ed25519_p);
+	snprintf(badk, sizeof(badk), "v=DKIM1; g=*; k=ed25519-sha256; p=%s", rsa_p);
+	snprintf(badv, sizeof(badv), "v=DKIM1: g=*; k=rsa; p=%s", rsa_p);
+	/* test_bad.txt: the key's last bytes corrupted */
+	snprintf(bad, sizeof(bad), "v=DKIM1; g=*; k=rsa; p=%.*sAQA=",
+		 (int)strlen(rsa_p) - 4, rsa_p);
+	struct dkim_key k;
+	const char *why;
+	assert_int_equal(dkim_key_parse(ok_rsa, strlen(ok_rsa), &k, &why), 0);
+	assert_int_equal(k.type, DKIM_KEY_RSA);
+	assert_int_equal(EVP_PKEY_bits(k.pkey), 1024);
+	dkim_key_free(&k);
+	assert_int_equal(dkim_key_parse(ed, strlen(ed), &k, &why), 0);
+	assert_int_equal(k.type, DKIM_KEY_ED25519);
+	assert_false(k.revoked);
+	dkim_key_free(&k);
+	static const char *revoked = "v=DKIM1; k=rsa; p=", *flags = "k=ed25519; t=y:s; "
+		"s=email; h=sha256; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+	assert_int_equal(dkim_key_parse(revoked, strlen(revoked), &k, &why), 0);
+	assert_true(k.revoked);
+	assert_null(k.pkey);
+	assert_int_equal(dkim_key_parse(flags, strlen(flags), &k, &why), 0);
+	assert_true(k.testing && k.strict);
+	dkim_key_free(&k);
+
+	static const struct {
+		const char *text;
+		const char *why;
+	} fails[] = {
+		{NULL, "unknown key type (k=)"},          /* badk.txt */
+		{NULL, "v= is not DKIM1, or not first"},  /* badversion.txt */
+		{NULL, "p= is not a valid public key"},   /* test_bad.txt */
+		{"k=rsa; v=DKIM1; p=", "v= is not DKIM1, or not first"},
+		{"v=DKIM1; k=rsa", "no p= tag"},
+		{"v=DKIM1; p=!!!!", "p= is not base64"},
+		{"v=DKIM1; k=ed25519; p=AAAA", "an ed25519 key is not 32 bytes"},
+		{"v=DKIM1; h=sha1; p=", "the key does not allow sha256 (h=)"},
+		{"v=DKIM1; s=tlsrpt; p=", "the key is not for email (s=)"},
+	};
+	const char *texts[] = {badk, badv, bad};
+	for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+		const char *text = fails[i].text != NULL ? fails[i].text : texts[i];
+		why = NULL;
+		if (dkim_key_parse(text, strlen(text), &k, &why) == 0)
+			fail_msg("accepted: %s", text);
+		assert_string_equal(why, fails[i].why);
+		assert_null(k.pkey);
+	}
+	/* RFC 8301 3.2: an RSA key under 1024 bits never verifies */
+	EVP_PKEY *small = EVP_RSA_gen(512);
+	assert_non_null(small);
+	unsigned char *der = NULL;
+	int dl = i2d_PUBKEY(small, &der);
+	struct buf rec;
+	buf_init(&rec, 0);
+	buf_append_str(&rec, "v=DKIM1; k=rsa; p=");
+	assert_int_equal(base64_encode(der, (size_t)dl, &rec), 0);
+	assert_int_equal(dkim_key_parse(rec.data, rec.len, &k, &why), -1);
+	assert_string_equal(why, "the RSA key is shorter than 1024 bits");
+	OPENSSL_free(der);
+	EVP_PKEY_free(small);
+	buf_free(&rec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +394,7 @@ int main(void)
 		cmocka_unit_test(rfc8463_body_hash),
 		cmocka_unit_test(rfc8463_signatures),
 		cmocka_unit_test(header_data_errors),
+		cmocka_unit_test(key_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
