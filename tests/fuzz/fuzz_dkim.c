@@ -7,6 +7,7 @@
 #include "mailauth/canon.h"
 #include "mailauth/dkim.h"
 #include "mailauth/key.h"
+#include "mailauth/sig.h"
 #include "mailauth/tags.h"
 
 #include <stdint.h>
@@ -64,6 +65,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (k.revoked != (k.pkey == NULL)))
 		__builtin_trap();
 	dkim_key_free(&k);
+	static struct dkim_sig parsed;
+	if (dkim_sig_parse(p, size, &parsed, &why) == 0 &&
+	    (parsed.b_len == 0 || parsed.b_len > DKIM_SIG_B_MAX ||
+	     parsed.d[0] == '\0' || parsed.h < p || parsed.h + parsed.h_len > p + size))
+		__builtin_trap();
 	for (int c = CANON_SIMPLE; c <= CANON_RELAXED; c++) {
 		struct sink whole, bytes;
 		run((enum canon)c, p, size, size > 0 ? size : 1, &whole);

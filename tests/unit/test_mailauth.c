@@ -13,6 +13,7 @@
 #include "mailauth/canon.h"
 #include "mailauth/dkim.h"
 #include "mailauth/key.h"
+#include "mailauth/sig.h"
 #include "mailauth/tags.h"
 
 #include <openssl/evp.h>
@@ -289,6 +290,90 @@ static void rfc8463_signatures(void **state)
 	assert_false(verify_example(1, true));
 }
 
+/* The same through the library: dkim_sig_parse, dkim_key_parse and
+ * dkim_sig_verify_header. */
+static int library_verify(int which, bool tamper, const char *key_record)
+{
+	char hdr[sizeof(signed_header)];
+	memcpy(hdr, signed_header, sizeof(hdr));
+	if (tamper)
+		hdr[strstr(hdr, "dinner") - hdr] = 'D';
+	size_t pos = 0, len = strlen(hdr);
+	struct header_field f;
+	for (int i = 0; i <= which; i++)
+		assert_int_equal(header_next(hdr, len, &pos, &f), 1);
+	struct dkim_sig sig;
+	struct dkim_key key;
+	const char *why;
+	if (dkim_sig_parse(f.value, f.value_len, &sig, &why) != 0)
+		fail_msg("%s", why);
+	assert_string_equal(sig.d, "football.example.com");
+	assert_int_equal(sig.header_c, CANON_SIMPLE);
+	assert_int_equal(sig.body_c, CANON_SIMPLE);
+	assert_false(sig.has_l);
+	assert_int_equal(dkim_key_parse(key_record, strlen(key_record), &key, &why), 0);
+	int rc = dkim_sig_verify_header(&sig, &key, hdr, len, f.name,
+					(size_t)(f.value + f.value_len - f.name), &why);
+	dkim_key_free(&key);
+	return rc;
+}
+
+static void signature_fields(void **state)
+{
+	char ed[128], rsa[512];
+	snprintf(ed, sizeof(ed), "v=DKIM1; k=ed25519; p=%s", ed25519_p);
+	snprintf(rsa, sizeof(rsa), "v=DKIM1; k=rsa; p=%s", rsa_p);
+	assert_int_equal(library_verify(0, false, ed), 1);
+	assert_int_equal(library_verify(1, false, rsa), 1);
+	assert_int_equal(library_verify(0, true, ed), 0);
+	assert_int_equal(library_verify(1, true, rsa), 0);
+	assert_int_equal(library_verify(0, false, rsa), -1); /* wrong key type */
+
+#define BH "4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ="
+	static const struct {
+		const char *text;
+		const char *why;
+	} bad[] = {
+		{"v=2; a=rsa-sha256; d=x; s=y; h=from; bh=" BH "; b=AAAA", "v= is not 1"},
+		{"v=1; a=rsa-sha1; d=x; s=y; h=from; bh=" BH "; b=AAAA",
+		 "unknown or weak algorithm (a=; rsa-sha1 is refused)"},
+		{"v=1; a=rsa-sha256; s=y; h=from; bh=" BH "; b=AAAA",
+		 "d= or s= missing or too long"},
+		{"v=1; a=rsa-sha256; d=x; s=y; h=to:subject; bh=" BH "; b=AAAA",
+		 "h= does not sign From"},
+		{"v=1; a=rsa-sha256; d=x; s=y; h=fromx; bh=" BH "; b=AAAA",
+		 "h= does not sign From"},
+		{"v=1; a=rsa-sha256; c=loose; d=x; s=y; h=from; bh=" BH "; b=AAAA",
+		 "c= is not simple or relaxed"},
+		{"v=1; a=rsa-sha256; d=x; s=y; h=from; bh=AAAA; b=AAAA",
+		 "bh= is not a SHA-256 hash in base64"},
+		{"v=1; a=rsa-sha256; d=x; s=y; h=from; bh=" BH "; b=",
+		 "b= is missing or not base64"},
+		{"v=1; a=rsa-sha256; d=x; s=y; h=from; bh=" BH "; b=AAAA; t=10; x=5",
+		 "t= or x= is not a time, or x= is before t="},
+		{"v=1; a=rsa-sha256; d=x; s=y; h=from; bh=" BH "; b=AAAA; l=-1",
+		 "l= is not a number"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct dkim_sig sig;
+		const char *why = NULL;
+		if (dkim_sig_parse(bad[i].text, strlen(bad[i].text), &sig, &why) == 0)
+			fail_msg("accepted: %s", bad[i].text);
+		assert_string_equal(why, bad[i].why);
+	}
+#undef BH
+	const char *relaxed = "v=1; a=ed25519-sha256; c=relaxed; d=Example.ORG; "
+			      "s=s1; h=From : To; bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=;"
+			      " b=AAAA; l=10; t=5; x=9";
+	struct dkim_sig sig;
+	const char *why;
+	assert_int_equal(dkim_sig_parse(relaxed, strlen(relaxed), &sig, &why), 0);
+	assert_int_equal(sig.header_c, CANON_RELAXED);
+	assert_int_equal(sig.body_c, CANON_SIMPLE); /* c=relaxed is relaxed/simple */
+	assert_string_equal(sig.d, "example.org");
+	assert_true(sig.has_l && sig.l == 10 && sig.t == 5 && sig.x == 9);
+}
+
 static void header_data_errors(void **state)
 {
 	struct buf out;
@@ -395,6 +480,7 @@ int main(void)
 		cmocka_unit_test(rfc8463_signatures),
 		cmocka_unit_test(header_data_errors),
 		cmocka_unit_test(key_records),
+		cmocka_unit_test(signature_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

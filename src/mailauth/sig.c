@@ -1,0 +1,181 @@
+/* sig: DKIM-Signature fields and their header signatures. */
+#include "mailauth/sig.h"
+
+#include "lib/base64.h"
+#include "lib/parse.h"
+#include "mailauth/dkim.h"
+#include "mailauth/tags.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* A tag's value without folding blanks, base64-decoded into out. */
+static int b64_tag(const struct dkim_tag *t, unsigned char *out, size_t max,
+		   size_t *len)
+{
+	struct buf clean, dec;
+	buf_init(&clean, 4 * DKIM_SIG_B_MAX);
+	buf_init(&dec, max + 3); /* the decoder reserves for padding */
+	int rc = 0;
+	for (size_t i = 0; i < t->value_len && rc == 0; i++)
+		if (!strchr(" \t\r\n", t->value[i]))
+			rc = buf_append_byte(&clean, t->value[i]);
+	if (rc == 0)
+		rc = base64_decode(clean.data ? clean.data : "", clean.len, &dec);
+	if (rc == 0 && dec.len > max)
+		rc = -1;
+	if (rc == 0) {
+		if (dec.len > 0)
+			memcpy(out, dec.data, dec.len);
+		*len = dec.len;
+	}
+	buf_free(&clean);
+	buf_free(&dec);
+	return rc;
+}
+
+static int copy_lower(const struct dkim_tag *t, char *out, size_t n)
+{
+	if (t == NULL || t->value_len == 0 || t->value_len >= n)
+		return -1;
+	for (size_t i = 0; i < t->value_len; i++) {
+		char c = t->value[i];
+		out[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+	}
+	out[t->value_len] = '\0';
+	return 0;
+}
+
+static int parse_time(const struct dkim_tag *t, int64_t *out)
+{
+	uint64_t v;
+	*out = -1;
+	if (t == NULL)
+		return 0;
+	if (parse_u64(t->value, t->value_len, INT64_MAX, &v) < 0)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* c= "header/body", either part optional (RFC 6376 3.5: simple default) */
+static int parse_c(const struct dkim_tag *t, struct dkim_sig *sig)
+{
+	sig->header_c = sig->body_c = CANON_SIMPLE;
+	if (t == NULL)
+		return 0;
+	const char *slash = memchr(t->value, '/', t->value_len);
+	size_t hl = slash != NULL ? (size_t)(slash - t->value) : t->value_len;
+	if (canon_parse(t->value, hl, &sig->header_c) < 0)
+		return -1;
+	return slash == NULL ? 0
+			     : canon_parse(slash + 1,
+					   t->value_len - hl - 1, &sig->body_c);
+}
+
+/* Whether h= lists From (RFC 6376 5.4: it must be signed). */
+static bool signs_from(const char *h, size_t len)
+{
+	for (size_t i = 0; i + 4 <= len; i++)
+		if (strncasecmp(h + i, "from", 4) == 0 &&
+		    (i == 0 || strchr(" \t\r\n:", h[i - 1])) &&
+		    (i + 4 == len || strchr(" \t\r\n:", h[i + 4])))
+			return true;
+	return false;
+}
+
+static int check_fields(const struct dkim_tags *t, struct dkim_sig *sig,
+			const char **error_r)
+{
+	const struct dkim_tag *a = dkim_tags_get(t, "a");
+	const struct dkim_tag *h = dkim_tags_get(t, "h");
+	const struct dkim_tag *l = dkim_tags_get(t, "l");
+	size_t bh_len = 0;
+	if (!dkim_tag_is(dkim_tags_get(t, "v"), "1"))
+		*error_r = "v= is not 1";
+	else if (dkim_tag_is(a, "rsa-sha256"))
+		sig->alg = DKIM_RSA_SHA256;
+	else if (dkim_tag_is(a, "ed25519-sha256"))
+		sig->alg = DKIM_ED25519_SHA256;
+	else
+		*error_r = "unknown or weak algorithm (a=; rsa-sha1 is refused)";
+	if (*error_r != NULL)
+		return -1;
+	if (copy_lower(dkim_tags_get(t, "d"), sig->d, sizeof(sig->d)) < 0 ||
+	    copy_lower(dkim_tags_get(t, "s"), sig->s, sizeof(sig->s)) < 0)
+		*error_r = "d= or s= missing or too long";
+	else if (h == NULL || !signs_from(h->value, h->value_len))
+		*error_r = "h= does not sign From";
+	else if (parse_c(dkim_tags_get(t, "c"), sig) < 0)
+		*error_r = "c= is not simple or relaxed";
+	else if (dkim_tags_get(t, "bh") == NULL ||
+		 b64_tag(dkim_tags_get(t, "bh"), sig->bh, 32, &bh_len) < 0 ||
+		 bh_len != 32)
+		*error_r = "bh= is not a SHA-256 hash in base64";
+	else if (dkim_tags_get(t, "b") == NULL ||
+		 b64_tag(dkim_tags_get(t, "b"), sig->b, DKIM_SIG_B_MAX,
+			 &sig->b_len) < 0 || sig->b_len == 0)
+		*error_r = "b= is missing or not base64";
+	else if (parse_time(dkim_tags_get(t, "t"), &sig->t) < 0 ||
+		 parse_time(dkim_tags_get(t, "x"), &sig->x) < 0 ||
+		 (sig->x >= 0 && sig->t >= 0 && sig->x < sig->t))
+		*error_r = "t= or x= is not a time, or x= is before t=";
+	else if (l != NULL && parse_u64(l->value, l->value_len, UINT64_MAX,
+					&sig->l) < 0)
+		*error_r = "l= is not a number";
+	if (*error_r != NULL)
+		return -1;
+	sig->h = h->value;
+	sig->h_len = h->value_len;
+	sig->has_l = l != NULL;
+	return 0;
+}
+
+int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
+		   const char **error_r)
+{
+	struct dkim_tags t;
+	memset(sig, 0, sizeof(*sig));
+	*error_r = NULL;
+	if (dkim_tags_parse(value, len, &t, error_r) < 0)
+		return -1;
+	return check_fields(&t, sig, error_r);
+}
+
+int dkim_sig_verify_header(const struct dkim_sig *sig, const struct dkim_key *key,
+			   const char *hdr, size_t hdr_len, const char *sig_field,
+			   size_t sig_field_len, const char **error_r)
+{
+	bool ed = sig->alg == DKIM_ED25519_SHA256;
+	if (key->pkey == NULL || (ed != (key->type == DKIM_KEY_ED25519))) {
+		*error_r = key->pkey == NULL ? "the key is revoked"
+					     : "the key is of another type";
+		return -1;
+	}
+	struct buf data;
+	buf_init(&data, 0);
+	if (dkim_header_data(hdr, hdr_len, sig->h, sig->h_len, sig->header_c,
+			     sig_field, sig_field_len, &data, error_r) < 0) {
+		buf_free(&data);
+		return -1;
+	}
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char hash[32];
+	unsigned hl = 0;
+	int ok = 0;
+	if (md != NULL && ed) { /* RFC 8463 3: Ed25519 over the SHA-256 hash */
+		ok = EVP_Digest(data.data, data.len, hash, &hl, EVP_sha256(),
+				NULL) == 1 &&
+		     EVP_DigestVerifyInit(md, NULL, NULL, NULL, key->pkey) == 1 &&
+		     EVP_DigestVerify(md, sig->b, sig->b_len, hash, hl) == 1;
+	} else if (md != NULL) {
+		ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+					  key->pkey) == 1 &&
+		     EVP_DigestVerify(md, sig->b, sig->b_len,
+				      (const unsigned char *)data.data,
+				      data.len) == 1;
+	}
+	EVP_MD_CTX_free(md);
+	buf_free(&data);
+	return ok ? 1 : 0;
+}
