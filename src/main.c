@@ -18,7 +18,8 @@ static const struct {
 } groups[] = {
 	{"serve", cli_serve},   {"config", cli_config}, {"domain", cli_domain},
 	{"user", cli_user},     {"alias", cli_alias},   {"token", cli_token},
-	{"send", cli_send},     {"queue", cli_queue},
+	{"send", cli_send},     {"queue", cli_queue},   {"dkim", cli_dkim},
+	{"dns", cli_dns},       {"check", cli_check},
 };
 
 static void usage(FILE *out)
@@ -36,6 +37,9 @@ static void usage(FILE *out)
 	      "  send --server H:P --tls ...   submit a message from standard "
 	      "input\n"
 	      "  queue list|show|flush|hold|release|delete  the mail queue\n"
+	      "  dkim keygen|list|rotate|revoke|delete|sign  DKIM keys\n"
+	      "  dns DOMAIN                    the DNS records to publish\n"
+	      "  check [--dns ADDR] < message  DKIM results of a message\n"
 	      "  version                       print the version\n"
 	      "\n"
 	      "-c FILE (anywhere on the line) names the configuration; the default\n"

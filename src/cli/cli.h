@@ -5,6 +5,7 @@
 #define POSTERN_CLI_CLI_H
 
 #include "db/directory.h"
+#include "lib/buf.h"
 #include "lib/config.h"
 
 struct cli {
@@ -23,6 +24,9 @@ int cli_alias(struct cli *cli);
 int cli_token(struct cli *cli);
 int cli_send(struct cli *cli);
 int cli_queue(struct cli *cli);
+int cli_dkim(struct cli *cli);
+int cli_dns(struct cli *cli);
+int cli_check(struct cli *cli);
 /* sending.c: postern user cert|sender|limits */
 int cli_user_sending(struct cli *cli);
 
@@ -40,6 +44,13 @@ int cli_read_password(char *out, size_t outsz);
 bool cli_flag(const struct cli *cli, int from, const char *flag);
 /* The value after "--name", or NULL. */
 const char *cli_option(const struct cli *cli, int from, const char *name);
+/* A message from standard input into msg (bounded by msg's maximum), CRLF
+ * turned into LF as the queue keeps it; *crlf says whether it had CRLF.
+ * 0, or -1 when too large. */
+int cli_read_message(struct buf *msg, bool *crlf);
+/* Where msg's body starts (after the first empty line; msg->len when
+ * none), and the header section's length. */
+size_t cli_message_body(const struct buf *msg, size_t *hdr_len);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

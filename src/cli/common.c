@@ -122,3 +122,36 @@ const char *cli_option(const struct cli *cli, int from, const char *name)
 			return cli->argv[i + 1];
 	return NULL;
 }
+/* Standard input, with CRLF turned into LF as the queue keeps it. */
+int cli_read_message(struct buf *msg, bool *crlf)
+{
+	char chunk[65536];
+	size_t n;
+	*crlf = false;
+	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		if (buf_append(msg, chunk, n) < 0)
+			return -1;
+	size_t o = 0;
+	for (size_t i = 0; i < msg->len; i++) {
+		if (msg->data[i] == '\r' && i + 1 < msg->len && msg->data[i + 1] == '\n') {
+			*crlf = true;
+			continue;
+		}
+		msg->data[o++] = msg->data[i];
+	}
+	msg->len = o;
+	return 0;
+}
+
+/* Where the body starts: after the first empty line (none: no body). */
+size_t cli_message_body(const struct buf *msg, size_t *hdr_len)
+{
+	if (msg->len > 0 && msg->data[0] == '\n') {
+		*hdr_len = 0;
+		return 1;
+	}
+	const char *e = memmem(msg->data, msg->len, "\n\n", 2);
+	*hdr_len = e != NULL ? (size_t)(e - msg->data) + 1 : msg->len;
+	return e != NULL ? *hdr_len + 1 : msg->len;
+}
+

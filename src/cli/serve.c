@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include "db/directory.h"
+#include "dkim/keyring.h"
 #include "lib/durable.h"
 #include "lib/log.h"
 #include "lib/privs.h"
@@ -90,6 +91,9 @@ static void start(struct server *sv)
 	directory_set_path(cfg->data_dir);
 	if (directory_thread() == NULL)
 		fatal("cannot open the directory database in %s", cfg->data_dir);
+	const char *why;
+	if (dkim_keyring_reload(directory_thread(), &why) < 0)
+		log_error("dkim event=keys-unreadable error=\"%s\"", why);
 	sv->spool = spool_open(cfg->data_dir,
 			       cfg->smtp_max_message_size * 2 + QFILE_HEADER_MAX);
 	if (sv->spool == NULL)
@@ -116,6 +120,7 @@ static void stop(struct server *sv)
 	spool_close(&sv->spool);
 	tls_server_free(&sv->tls);
 	listeners_close(sv->socks, sv->n_socks);
+	dkim_keyring_clear();
 	directory_thread_close();
 	dirsync_cache_clear();
 }

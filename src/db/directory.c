@@ -1,5 +1,6 @@
 /* directory: SQLite-backed domains, users and aliases. */
 #include "db/directory.h"
+#include "db/internal.h"
 
 #include "lib/log.h"
 #include "lib/util.h"
@@ -56,6 +57,18 @@ static const char *const migrations[] = {
 	"  time INTEGER NOT NULL,"
 	"  rcpts INTEGER NOT NULL);"
 	"CREATE INDEX sends_user_time ON sends(user, time);",
+	/* DKIM keys (db/dkim.h): the private key in PKCS#8 PEM, readable as
+	 * the database is, by the server user only */
+	"CREATE TABLE dkim_keys ("
+	"  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,"
+	"  selector TEXT NOT NULL,"
+	"  algo TEXT NOT NULL,"
+	"  private_key TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  sign_from INTEGER NOT NULL,"
+	"  retire_at INTEGER NOT NULL DEFAULT 0,"
+	"  revoked INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (domain, selector));",
 };
 
 enum stmt_id {
@@ -84,6 +97,11 @@ struct directory {
 static char *thread_path;
 static pthread_key_t thread_key;
 static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+sqlite3 *directory_sqlite(struct directory *d)
+{
+	return d->db;
+}
 
 const char *directory_error(struct directory *d)
 {

@@ -30,6 +30,7 @@ enum section {
 	SEC_SUBMISSION,
 	SEC_DNS,
 	SEC_OUTBOUND,
+	SEC_DKIM,
 	SEC_LISTENER,    /* named, repeatable */
 	SEC_CERTIFICATE, /* named, repeatable */
 	SEC_ROUTE,       /* named, repeatable */
@@ -38,7 +39,7 @@ enum section {
 
 static const char *const section_names[SEC_COUNT] = {
 	"",	    "tls",	  "smtp",     "queue",
-	"delivery", "auth",	  "submission", "dns", "outbound", "listener",
+	"delivery", "auth",	  "submission", "dns", "outbound", "dkim", "listener",
 	"certificate", "route"};
 
 enum param_type { T_STRING, T_BOOL, T_UINT, T_SIZE, T_DURATION, T_ENUM };
@@ -260,6 +261,27 @@ static const struct param params[] = {
 	 "may or dane and there is no next_hop; DANE wins where both exist."},
 	{SEC_OUTBOUND, "ipv6", T_BOOL, C(outbound_ipv6), "yes", 0, 0, NULL,
 	 "Deliver over IPv6 too (to AAAA addresses)."},
+
+	{SEC_DKIM, "sign", T_BOOL, C(dkim_sign), "yes", 0, 0, NULL,
+	 "Sign mail that users submit From one of our domains with that "
+	 "domain's active keys (postern dkim keygen): rsa-sha256 and "
+	 "ed25519-sha256 side by side, relaxed/relaxed."},
+	{SEC_DKIM, "expire", T_DURATION, C(dkim_expire_ms), "7d", 0,
+	 UINT64_C(31536000000), NULL,
+	 "How long a signature stays valid (x=), so that a signed message "
+	 "cannot be replayed for ever; 0: no x=."},
+	{SEC_DKIM, "rotate_delay", T_DURATION, C(dkim_rotate_delay_ms), "2d",
+	 0, UINT64_C(31536000000), NULL,
+	 "After postern dkim rotate, how long the new key is published before "
+	 "it signs, for the DNS record to reach every cache."},
+	{SEC_DKIM, "retire_after", T_DURATION, C(dkim_retire_after_ms), "14d",
+	 0, UINT64_C(31536000000), NULL,
+	 "After a rotation switched over, how long the old key stays "
+	 "published, so that mail it signed can still be verified; then it is "
+	 "retired (dropped from postern dns)."},
+	{SEC_DKIM, "rsa_bits", T_UINT, C(dkim_rsa_bits), "2048", 1024, 4096,
+	 NULL, "Size of new RSA keys (RFC 8301: at least 1024; 2048 is what "
+	 "receivers expect)."},
 
 	{SEC_LISTENER, "address", T_STRING, L(address), "", 0, 0, NULL,
 	 "Where to listen: one or more ip:port, [ipv6]:port or *:port, "

@@ -124,6 +124,12 @@ struct config {
 	bool outbound_mta_sts;
 	bool outbound_tls_reports;
 	uint64_t outbound_reuse_ms;
+	/* [dkim] */
+	bool dkim_sign;
+	uint64_t dkim_expire_ms;
+	uint64_t dkim_rotate_delay_ms;
+	uint64_t dkim_retire_after_ms;
+	uint64_t dkim_rsa_bits;
 	/* [delivery] */
 	char *delivery_recipient_delimiter;
 	uint64_t delivery_default_quota;

@@ -6,6 +6,7 @@
 #include "mailauth/dkim.h"
 #include "mailauth/tags.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -73,6 +74,62 @@ static int parse_c(const struct dkim_tag *t, struct dkim_sig *sig)
 					   t->value_len - hl - 1, &sig->body_c);
 }
 
+/* Letters, digits, hyphens and dots, no empty label: a name that can go
+ * into a DNS query as it is. */
+static bool dns_name_ok(const char *s)
+{
+	size_t label = 0;
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+			   *s == '-' || *s == '_') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
+/* i= (RFC 6376 3.5): its domain must be d= or a subdomain of it. Absent,
+ * it is "@d". */
+static int parse_i(const struct dkim_tag *t, struct dkim_sig *sig)
+{
+	if (t == NULL) {
+		snprintf(sig->i, sizeof(sig->i), "@%s", sig->d);
+		return 0;
+	}
+	if (copy_lower(t, sig->i, sizeof(sig->i)) < 0)
+		return -1;
+	const char *at = strrchr(sig->i, '@');
+	if (at == NULL)
+		return -1;
+	return dkim_domain_within(at + 1, sig->d) ? 0 : -1;
+}
+
+bool dkim_domain_within(const char *name, const char *domain)
+{
+	size_t nl = strlen(name), dl = strlen(domain);
+	if (nl == dl)
+		return strcasecmp(name, domain) == 0;
+	return nl > dl && name[nl - dl - 1] == '.' &&
+	       strcasecmp(name + nl - dl, domain) == 0;
+}
+
+/* The start of b= without blanks, for reports. */
+static void b_text(const struct dkim_tag *t, char out[DKIM_B_TEXT])
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->value_len && n + 1 < DKIM_B_TEXT; i++)
+		if (!strchr(" \t\r\n", t->value[i]))
+			out[n++] = t->value[i];
+	out[n] = '\0';
+}
+
 /* Whether h= lists From (RFC 6376 5.4: it must be signed). */
 static bool signs_from(const char *h, size_t len)
 {
@@ -104,6 +161,13 @@ static int check_fields(const struct dkim_tags *t, struct dkim_sig *sig,
 	if (copy_lower(dkim_tags_get(t, "d"), sig->d, sizeof(sig->d)) < 0 ||
 	    copy_lower(dkim_tags_get(t, "s"), sig->s, sizeof(sig->s)) < 0)
 		*error_r = "d= or s= missing or too long";
+	else if (!dns_name_ok(sig->d) || !dns_name_ok(sig->s))
+		*error_r = "d= or s= is not a domain name";
+	else if (parse_i(dkim_tags_get(t, "i"), sig) < 0)
+		*error_r = "i= is not in the domain of d=";
+	else if (dkim_tags_get(t, "q") != NULL &&
+		 !dkim_tag_is(dkim_tags_get(t, "q"), "dns/txt"))
+		*error_r = "q= is not dns/txt";
 	else if (h == NULL || !signs_from(h->value, h->value_len))
 		*error_r = "h= does not sign From";
 	else if (parse_c(dkim_tags_get(t, "c"), sig) < 0)
@@ -125,6 +189,7 @@ static int check_fields(const struct dkim_tags *t, struct dkim_sig *sig,
 		*error_r = "l= is not a number";
 	if (*error_r != NULL)
 		return -1;
+	b_text(dkim_tags_get(t, "b"), sig->b_text);
 	sig->h = h->value;
 	sig->h_len = h->value_len;
 	sig->has_l = l != NULL;

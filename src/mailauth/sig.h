@@ -13,13 +13,17 @@
 #include <stdint.h>
 
 enum dkim_alg { DKIM_RSA_SHA256, DKIM_ED25519_SHA256 };
-enum { DKIM_SIG_B_MAX = 1024, DKIM_DOMAIN_MAX = 255 };
+enum { DKIM_SIG_B_MAX = 1024, DKIM_DOMAIN_MAX = 255, DKIM_AUID_MAX = 320,
+       DKIM_B_TEXT = 16 };
 
 struct dkim_sig {
 	int alg;                /* enum dkim_alg */
 	enum canon header_c, body_c;
 	char d[DKIM_DOMAIN_MAX + 1];  /* lower case */
 	char s[64];             /* selector */
+	char i[DKIM_AUID_MAX + 1]; /* i= (the agent or user), "@d" when absent */
+	char b_text[DKIM_B_TEXT]; /* b= as written (blanks out), cut short:
+				    for header.b in Authentication-Results */
 	const char *h;          /* h= value, in the field's text */
 	size_t h_len;
 	unsigned char bh[32];   /* the body hash */
@@ -32,9 +36,13 @@ struct dkim_sig {
 
 /* Parse the value of a DKIM-Signature field (after the colon). 0, or -1
  * with *error_r: a permanent error (RFC 6376 6.1.1), rsa-sha1 included
- * (RFC 8301). */
+ * (RFC 8301), an i= outside d= too, and a d= or s= that is not a DNS
+ * name. */
 int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
 		   const char **error_r);
+
+/* Whether name is domain or a subdomain of it (case ignored). */
+bool dkim_domain_within(const char *name, const char *domain);
 
 /* Whether sig's b= signs the header section hdr (with sig_field, the
  * whole DKIM-Signature field, in it) under key. 1 yes, 0 no, -1 with

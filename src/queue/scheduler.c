@@ -2,6 +2,7 @@
 #include "queue/scheduler.h"
 
 #include "db/directory.h"
+#include "dkim/keyring.h"
 #include "lib/durable.h"
 #include "lib/log.h"
 #include "lib/netaddr.h"
@@ -1198,7 +1199,23 @@ static void control_released(struct scheduler *s, const char *id,
 	buf_append_str(reply, e != NULL ? "ok trying now" : "error out of memory");
 }
 
-/* "flush", "flush ID", "held ID", "deleted ID", "released ID" */
+/* `postern dkim` changed the keys. */
+static void dkim_reload(struct buf *reply)
+{
+	const char *why = "cannot open the directory";
+	struct directory *d = directory_thread();
+	if (d != NULL && dkim_keyring_reload(d, &why) == 0) {
+		struct dkim_keyring *r = dkim_keyring_get();
+		buf_appendf(reply, "ok %zu keys", dkim_keyring_size(r));
+		log_info("dkim event=keys-loaded keys=%zu", dkim_keyring_size(r));
+		dkim_keyring_put(&r);
+	} else {
+		buf_appendf(reply, "error %s", why);
+	}
+}
+
+/* "flush", "flush ID", "held ID", "deleted ID", "released ID",
+ * "dkim-reload", "tls-reports" */
 static void on_control(void *arg, const char *line, struct buf *reply)
 {
 	struct scheduler *s = arg;
@@ -1208,6 +1225,8 @@ static void on_control(void *arg, const char *line, struct buf *reply)
 #define IS(word) (cmd_len == strlen(word) && memcmp(line, word, cmd_len) == 0)
 	if (IS("flush") && id == NULL)
 		control_flush_all(s, reply);
+	else if (IS("dkim-reload") && id == NULL)
+		dkim_reload(reply);
 	else if (IS("tls-reports") && id == NULL)
 		buf_appendf(reply, "ok %u domains asked",
 			    reports_start(s, true));

@@ -146,7 +146,8 @@ int spool_msg_prepend(struct spool_msg *m, const char *text, size_t n)
 static int flush_to_tmp(struct spool_msg *m)
 {
 	if (m->fd < 0) {
-		m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		/* read-write: spool_msg_read() reads the message back */
+		m->fd = open(m->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
 			     0600);
 		if (m->fd < 0 || write_all(m->fd, m->header.data, m->header.len) < 0)
 			return -1;
@@ -166,6 +167,28 @@ int spool_msg_spill(struct spool_msg *m, size_t threshold)
 	if (m->body.cap > 2 * threshold) /* give back a large buffer */
 		buf_free(&m->body);
 	return rc;
+}
+
+int spool_msg_read(struct spool_msg *m, spool_read_fn *fn, void *arg)
+{
+	char chunk[64 * 1024];
+	uint64_t off = 0;
+	while (off < m->written) {
+		size_t want = m->written - off < sizeof(chunk)
+				      ? (size_t)(m->written - off)
+				      : sizeof(chunk);
+		ssize_t n = pread(m->fd, chunk, want, (off_t)(m->header.len + off));
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		fn(arg, chunk, (size_t)n);
+		off += (uint64_t)n;
+	}
+	if (m->body.len > 0)
+		fn(arg, m->body.data, m->body.len);
+	return 0;
 }
 
 static int place(const char *from, const char *to)

@@ -42,6 +42,11 @@ int spool_msg_prepend(struct spool_msg *m, const char *text, size_t n);
 /* Move the buffered bytes to a tmp/ file once there are more than
  * threshold of them, so a large message does not stay in memory. */
 int spool_msg_spill(struct spool_msg *m, size_t threshold);
+/* Read the message bytes received so far (LF line ends, without the
+ * prepended fields) back, in pieces, to fn: from the tmp/ file, then from
+ * memory. 0, or -1 with errno. */
+typedef void spool_read_fn(void *arg, const char *p, size_t n);
+int spool_msg_read(struct spool_msg *m, spool_read_fn *fn, void *arg);
 /* Make the message durable in queue/. Blocks: call on a pool thread.
  * 0, or -1 with *error_r. */
 int spool_msg_commit(struct spool_msg *m, const char **error_r);

@@ -2,6 +2,7 @@
  * message to the queue. */
 #include "smtpd/smtpd.h"
 
+#include "dkim/submit.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 
@@ -20,6 +21,8 @@ struct commit_job {
 	uint64_t size;
 	size_t n_rcpts;
 	char id[QUEUE_ID_LEN + 1];
+	bool sign;              /* DKIM-sign before queueing */
+	struct dkim_submit dkim;
 };
 
 /* Create the queue message for the transaction: the envelope moves into it
@@ -113,7 +116,19 @@ static void commit_done(void *arg);
 static void commit_job(void *arg)
 {
 	struct commit_job *j = arg;
-	j->rc = spool_msg_commit(j->msg, &j->error);
+	j->rc = 0;
+	if (j->sign) {
+		j->rc = dkim_submit_run(&j->dkim, j->msg, &j->error);
+		if (j->rc < 0)
+			log_error("queue=%s event=dkim-failed error=\"%s\"", j->id,
+				  j->error);
+		else
+			log_info("queue=%s event=dkim-signed domain=%s keys=%zu",
+				 j->id, j->dkim.keys[0].d, j->dkim.n);
+		dkim_submit_free(&j->dkim);
+	}
+	if (j->rc == 0)
+		j->rc = spool_msg_commit(j->msg, &j->error);
 	spool_msg_free(&j->msg);
 	if (j->rc == 0 && j->user[0] != '\0')
 		smtpd_submission_count(j->user, (unsigned)j->n_rcpts);
@@ -152,6 +167,21 @@ static void commit_done(void *arg)
 	session_process_input(s);
 }
 
+/* Submitted mail From one of our domains is signed with its keys. */
+static int prepare_signing(struct session *s, struct commit_job *j)
+{
+	const struct config *cfg = s->sd->cfg;
+	const struct envelope *env = spool_msg_envelope(s->tx.msg);
+	if (!s->authenticated || !cfg->dkim_sign || s->tx.from_domain[0] == '\0')
+		return 0;
+	int rc = dkim_submit_prepare(&j->dkim, s->tx.from_domain, env->prepend,
+				     env->prepend_len, s->tx.headers.data,
+				     s->tx.headers.len, (int64_t)time(NULL),
+				     (int64_t)(cfg->dkim_expire_ms / 1000));
+	j->sign = rc == 1;
+	return rc < 0 ? -1 : 0;
+}
+
 static void commit(struct session *s)
 {
 	struct transaction *tx = &s->tx;
@@ -165,6 +195,13 @@ static void commit(struct session *s)
 	j->s = s;
 	if (s->authenticated)
 		memcpy(j->user, s->auth_user, sizeof(j->user));
+	if (prepare_signing(s, j) < 0) {
+		free(j);
+		session_reply(s, 451, "4.3.0", "Out of memory");
+		session_reset_transaction(s);
+		back_to_commands(s);
+		return;
+	}
 	j->msg = tx->msg;
 	j->size = tx->filter.size;
 	j->n_rcpts = spool_msg_envelope(tx->msg)->n_rcpts;
@@ -175,6 +212,8 @@ static void commit(struct session *s)
 	if (pool_submit(s->sd->commit_pool, commit_job, j) < 0) {
 		s->jobs--;
 		spool_msg_free(&j->msg);
+		if (j->sign)
+			dkim_submit_free(&j->dkim);
 		free(j);
 		session_reply(s, 451, "4.3.0", "Cannot queue the message now");
 		session_reset_transaction(s);

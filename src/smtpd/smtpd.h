@@ -102,6 +102,8 @@ struct transaction {
 	uint64_t declared_size; /* SIZE=, 0 when not given */
 	unsigned n_rcpts;       /* RCPT commands accepted */
 	struct envelope env;    /* recipients as they are accepted */
+	char from_domain[ADDR_DOMAIN_MAX + 1]; /* submission: of the first
+						   From address, for DKIM */
 	/* the message being received */
 	struct spool_msg *msg;
 	struct dot_decoder dot;

@@ -146,6 +146,9 @@ static bool check_from(struct session *s, const char *hdr, size_t len)
 			session_reply(s, 554, "5.6.0", "Invalid From header");
 			return false;
 		}
+		if (s->tx.from_domain[0] == '\0')
+			memcpy(s->tx.from_domain, mb[0].domain,
+			       sizeof(s->tx.from_domain));
 		for (size_t i = 0; i < n; i++) {
 			mailbox_format(&mb[i], text);
 			int ok = may_send_as(s, text);

@@ -233,16 +233,21 @@ class Zones(BaseResolver):
         self.add(name, "AAAA", AAAA(ip))
 
     def txt(self, name, text):
-        self.add(name, "TXT", TXT(text))
+        # RFC 1035 3.3.14: at most 255 bytes per string (DKIM RSA keys
+        # need two)
+        if isinstance(text, str):
+            text = text.encode()
+        self.add(name, "TXT", TXT([text[i:i + 255] for i in range(0, len(text), 255)] or [b""]))
 
     def tlsa(self, name, usage, selector, mtype, data):
         self.add(name, "TLSA", TLSA(usage, selector, mtype, data))
 
 
-def start(port):
-    zones = Zones()
+def start(port, address="127.0.0.1", zones=None):
+    """Serve zones (new ones unless given) on address:port, UDP and TCP."""
+    zones = zones or Zones()
     quiet = DNSLogger(logf=lambda _s: None)
-    servers = [DNSServer(zones, port=port, address="127.0.0.1", tcp=tcp,
+    servers = [DNSServer(zones, port=port, address=address, tcp=tcp,
                          logger=quiet)
                for tcp in (False, True)]
     for s in servers:
