@@ -7,6 +7,8 @@
  * address, IP@port possible; then no configuration file is needed). */
 #include "cli/cli.h"
 
+#include "dkim/lookup.h"
+#include "mailauth/authres.h"
 #include "mailauth/verify.h"
 #include "net/dns.h"
 
@@ -34,22 +36,7 @@ static struct key_query queries[DKIM_VERIFY_MAX];
 static void key_answer(void *arg, const struct dns_answer *a)
 {
 	struct key_query *q = arg;
-	static char text[DNS_RECORDS_MAX][4096];
-	const char *txt[DNS_RECORDS_MAX];
-	size_t n = 0;
-	if (a->status == DNS_OK) {
-		for (size_t k = 0; k < a->n; k++)
-			if (dns_txt_decode(a->data[k], a->len[k], text[n],
-					   sizeof(text[n])) == 0)
-				txt[n] = text[n], n++;
-		dkim_verify_key(q->c->v, q->i, DKIM_LOOKUP_OK, txt, n);
-	} else {
-		dkim_verify_key(q->c->v, q->i,
-				a->status == DNS_NODATA || a->status == DNS_NXDOMAIN
-					? DKIM_LOOKUP_NONE
-					: DKIM_LOOKUP_TEMPFAIL,
-				NULL, 0);
-	}
+	dkim_key_answer(q->c->v, q->i, a);
 	if (--q->c->waiting == 0)
 		event_base_loopbreak(q->c->base);
 }
@@ -83,25 +70,21 @@ static int fetch_keys(struct check *c, const struct config *cfg)
 	return 0;
 }
 
+/* Each result as Authentication-Results would say it, a line each. */
 static void print_dkim(const struct dkim_verify *v)
 {
-	if (dkim_verify_count(v) == 0)
-		puts("dkim=none (no signature)");
-	for (size_t i = 0; i < dkim_verify_count(v); i++) {
-		const struct dkim_verified *r = dkim_verify_result(v, i);
-		printf("dkim=%s", dkim_result_name(r->result));
-		if (r->reason != NULL)
-			printf(" (%s)", r->reason);
-		else if (r->partial)
-			printf(" (l= leaves part of the body unsigned)");
-		if (r->testing)
-			printf(" (key in testing mode)");
-		printf(" header.d=%s header.i=%s header.s=%s header.a=%s header.b=%.8s\n",
-		       r->d[0] ? r->d : "-", r->i[0] ? r->i : "-",
-		       r->s[0] ? r->s : "-",
-		       r->alg == DKIM_ED25519_SHA256 ? "ed25519-sha256" : "rsa-sha256",
-		       r->b[0] ? r->b : "-");
+	struct buf b;
+	buf_init(&b, 0);
+	if (authres_add_dkim(&b, v) == 0) {
+		const char *p = buf_cstr(&b), *sep;
+		while ((sep = strstr(p, ";\n\t")) != NULL) {
+			if (sep > p)
+				printf("%.*s\n", (int)(sep - p), p);
+			p = sep + 3;
+		}
+		printf("%s\n", p);
 	}
+	buf_free(&b);
 }
 
 static bool dkim_passed(const struct dkim_verify *v)

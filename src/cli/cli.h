@@ -30,6 +30,16 @@ int cli_check(struct cli *cli);
 /* sending.c: postern user cert|sender|limits */
 int cli_user_sending(struct cli *cli);
 
+/* dkim.c: a domain's DKIM keys (with their private keys: wiped and
+ * freed by cli_dkim_keys_free), in the directory's order */
+struct dir_dkim_key;
+struct cli_keys {
+	struct dir_dkim_key *k;
+	size_t n, cap;
+};
+int cli_dkim_keys(struct directory *d, const char *domain, struct cli_keys *ks);
+void cli_dkim_keys_free(struct cli_keys *ks);
+
 /* common.c */
 /* Load the configuration; errors go to stderr. 0 or -1. */
 int cli_load_config(struct cli *cli);
@@ -48,8 +58,8 @@ const char *cli_option(const struct cli *cli, int from, const char *name);
  * turned into LF as the queue keeps it; *crlf says whether it had CRLF.
  * 0, or -1 when too large. */
 int cli_read_message(struct buf *msg, bool *crlf);
-/* Where msg's body starts (after the first empty line; msg->len when
- * none), and the header section's length. */
+/* Where msg's body starts and the header section's length, by the rule
+ * of header_section() (mail/header.h). */
 size_t cli_message_body(const struct buf *msg, size_t *hdr_len);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include "lib/privs.h"
+#include "mail/header.h"
 #include "sasl/password.h"
 
 #include <errno.h>
@@ -143,15 +144,11 @@ int cli_read_message(struct buf *msg, bool *crlf)
 	return 0;
 }
 
-/* Where the body starts: after the first empty line (none: no body). */
+/* The header section as the queue sees it (mail/header.h). */
 size_t cli_message_body(const struct buf *msg, size_t *hdr_len)
 {
-	if (msg->len > 0 && msg->data[0] == '\n') {
-		*hdr_len = 0;
-		return 1;
-	}
-	const char *e = memmem(msg->data, msg->len, "\n\n", 2);
-	*hdr_len = e != NULL ? (size_t)(e - msg->data) + 1 : msg->len;
-	return e != NULL ? *hdr_len + 1 : msg->len;
+	size_t body;
+	*hdr_len = header_section(msg->data, msg->len, &body);
+	return body;
 }
 

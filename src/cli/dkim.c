@@ -18,36 +18,38 @@
 #include <string.h>
 #include <time.h>
 
-enum { DOMAIN_KEYS_MAX = 64, MESSAGE_MAX = 64 * 1024 * 1024 };
-
-struct keys {
-	struct dir_dkim_key k[DOMAIN_KEYS_MAX];
-	size_t n;
-};
+enum { MESSAGE_MAX = 64 * 1024 * 1024 };
 
 static int collect(void *arg, const struct dir_dkim_key *k)
 {
-	struct keys *ks = arg;
-	if (ks->n == DOMAIN_KEYS_MAX)
-		return 1;
+	struct cli_keys *ks = arg;
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? 2 * ks->cap : 16;
+		struct dir_dkim_key *more = realloc(ks->k, cap * sizeof(*more));
+		if (more == NULL)
+			return -1;
+		ks->k = more;
+		ks->cap = cap;
+	}
 	ks->k[ks->n] = *k;
 	ks->k[ks->n].private_pem = strdup(k->private_pem);
 	return ks->k[ks->n++].private_pem == NULL ? -1 : 0;
 }
 
-static void keys_free(struct keys *ks)
+void cli_dkim_keys_free(struct cli_keys *ks)
 {
 	for (size_t i = 0; i < ks->n; i++)
 		dir_dkim_key_clear(&ks->k[i]);
-	ks->n = 0;
+	free(ks->k);
+	memset(ks, 0, sizeof(*ks));
 }
 
-static int load(struct directory *d, const char *domain, struct keys *ks)
+int cli_dkim_keys(struct directory *d, const char *domain, struct cli_keys *ks)
 {
-	ks->n = 0;
+	memset(ks, 0, sizeof(*ks));
 	if (dir_dkim_list(d, domain, collect, ks) < 0) {
 		cli_error("cannot read the keys: %s", directory_error(d));
-		keys_free(ks);
+		cli_dkim_keys_free(ks);
 		return -1;
 	}
 	return 0;
@@ -73,7 +75,7 @@ static void day(int64_t t, char out[32])
 }
 
 /* "rsa-20261123", "ed-20261123", then "...b", "...c" if taken. */
-static int new_selector(const struct keys *ks, const char *algo, int64_t now,
+static int new_selector(const struct cli_keys *ks, const char *algo, int64_t now,
 			char out[DIR_SELECTOR_MAX + 1])
 {
 	char date[16];
@@ -155,8 +157,8 @@ static int keygen(struct cli *cli, struct directory *d, const char *domain)
 				       : "a selector is letters, digits, '-' and dots");
 		return -1;
 	}
-	struct keys ks;
-	if (load(d, domain, &ks) < 0)
+	struct cli_keys ks;
+	if (cli_dkim_keys(d, domain, &ks) < 0)
 		return -1;
 	int rc = 0;
 	const char *algos[] = {"rsa", "ed25519"};
@@ -182,41 +184,36 @@ static int keygen(struct cli *cli, struct directory *d, const char *domain)
 			rc = add_key(cli, d, domain, algos[a],
 				     selector != NULL ? selector : sel, now);
 	}
-	keys_free(&ks);
+	cli_dkim_keys_free(&ks);
 	if (rc == 0)
 		printf("publish its record: postern dns %s\n", domain);
 	return rc;
 }
 
-static int print_key(void *arg, const struct dir_dkim_key *k)
+static void print_key(const struct cli_keys *ks, size_t i, int64_t now)
 {
-	struct keys *ks = arg; /* the key's domain's keys, for its state */
-	int64_t now = (int64_t)time(NULL);
-	size_t i = 0;
-	while (i < ks->n && strcmp(ks->k[i].selector, k->selector) != 0)
-		i++;
+	const struct dir_dkim_key *k = &ks->k[i];
 	char from[32], retire[32] = "-";
 	day(k->sign_from, from);
 	if (k->retire_at != 0)
 		day(k->retire_at, retire);
 	printf("%s\t%s\t%s\t%s\tsigns from %s\tretires %s\n", k->domain,
 	       k->selector, k->algo,
-	       i < ks->n ? dkim_key_state_name(dkim_key_state(ks->k, ks->n, i, now))
-			 : "?",
-	       from, retire);
-	return 0;
+	       dkim_key_state_name(dkim_key_state(ks->k, ks->n, i, now)), from,
+	       retire);
 }
 
 static int list_domain(void *arg, const char *domain, const char *unused,
 		       int64_t n)
 {
 	struct directory *d = arg;
-	struct keys ks;
-	if (load(d, domain, &ks) < 0)
+	struct cli_keys ks;
+	if (cli_dkim_keys(d, domain, &ks) < 0)
 		return -1;
-	int rc = dir_dkim_list(d, domain, print_key, &ks);
-	keys_free(&ks);
-	return rc;
+	for (size_t i = 0; i < ks.n; i++)
+		print_key(&ks, i, (int64_t)time(NULL));
+	cli_dkim_keys_free(&ks);
+	return 0;
 }
 
 /* A new key for each algorithm that signs now; it signs after the
@@ -228,10 +225,17 @@ static int rotate(struct cli *cli, struct directory *d, const char *domain)
 				      ? 0
 				      : (int64_t)(cli->cfg.dkim_rotate_delay_ms / 1000));
 	int64_t retire = from + (int64_t)(cli->cfg.dkim_retire_after_ms / 1000);
-	struct keys ks;
-	if (load(d, domain, &ks) < 0)
+	struct cli_keys ks;
+	if (cli_dkim_keys(d, domain, &ks) < 0)
 		return -1;
 	int rc = 0, rotated = 0;
+	for (size_t i = 0; i < ks.n; i++)
+		if (dkim_key_state(ks.k, ks.n, i, now) == DKIM_KEY_PENDING) {
+			cli_error("%s is waiting to sign already (a rotation is under "
+				  "way); revoke it first to start again",
+				  ks.k[i].selector);
+			rc = -1;
+		}
 	for (size_t i = 0; i < ks.n && rc == 0; i++) {
 		char sel[DIR_SELECTOR_MAX + 1], when[32];
 		if (dkim_key_state(ks.k, ks.n, i, now) != DKIM_KEY_ACTIVE)
@@ -248,8 +252,10 @@ static int rotate(struct cli *cli, struct directory *d, const char *domain)
 		printf("%s is published until %s\n", ks.k[i].selector, when);
 		rotated++;
 	}
-	keys_free(&ks);
-	if (rc == 0 && rotated == 0) {
+	cli_dkim_keys_free(&ks);
+	if (rc < 0)
+		return -1;
+	if (rotated == 0) {
 		cli_error("%s has no active key to rotate (postern dkim keygen)",
 			  domain);
 		return -1;
@@ -263,8 +269,8 @@ static int revoke_or_delete(struct cli *cli, struct directory *d,
 			    const char *domain, bool revoke)
 {
 	const char *selector = cli->argv[2];
-	struct keys ks;
-	if (load(d, domain, &ks) < 0)
+	struct cli_keys ks;
+	if (cli_dkim_keys(d, domain, &ks) < 0)
 		return -1;
 	size_t i = 0;
 	while (i < ks.n && strcmp(ks.k[i].selector, selector) != 0)
@@ -273,7 +279,7 @@ static int revoke_or_delete(struct cli *cli, struct directory *d,
 	enum dkim_key_state st =
 		found ? dkim_key_state(ks.k, ks.n, i, (int64_t)time(NULL))
 		      : DKIM_KEY_RETIRED;
-	keys_free(&ks);
+	cli_dkim_keys_free(&ks);
 	if (!found) {
 		cli_error("%s has no key with selector %s", domain, selector);
 		return -1;

@@ -28,47 +28,38 @@ static void print_txt(const char *owner, const char *text)
 	printf(" )\n");
 }
 
-struct dkim_print {
-	struct dir_dkim_key k[64];
-	size_t n;
-	int failed;
-};
-
-static int keep_meta(void *arg, const struct dir_dkim_key *k)
+/* Each key that is published: all but the retired ones. */
+static int print_keys(struct directory *d, const char *domain)
 {
-	struct dkim_print *p = arg;
-	if (p->n == 64)
-		return 1;
-	p->k[p->n] = *k;
-	p->k[p->n].private_pem = NULL;
-	p->n++;
-	return 0;
-}
-
-static int print_key(void *arg, const struct dir_dkim_key *k)
-{
-	struct dkim_print *p = arg;
-	size_t i = 0;
-	while (i < p->n && strcmp(p->k[i].selector, k->selector) != 0)
-		i++;
-	enum dkim_key_state st =
-		dkim_key_state(p->k, p->n, i < p->n ? i : 0, (int64_t)time(NULL));
-	if (i == p->n || st == DKIM_KEY_RETIRED)
-		return 0;
-	struct buf txt;
-	char owner[512];
-	const char *why;
-	buf_init(&txt, 0);
-	snprintf(owner, sizeof(owner), "%s._domainkey.%s", k->selector, k->domain);
-	if (dkim_key_record(k, &txt, &why) < 0) {
-		cli_error("%s: %s", owner, why);
-		p->failed = 1;
-	} else {
-		printf("; DKIM %s key, %s\n", k->algo, dkim_key_state_name(st));
-		print_txt(owner, buf_cstr(&txt));
+	struct cli_keys ks;
+	int rc = 0;
+	if (cli_dkim_keys(d, domain, &ks) < 0)
+		return -1;
+	int64_t now = (int64_t)time(NULL);
+	for (size_t i = 0; i < ks.n; i++) {
+		const struct dir_dkim_key *k = &ks.k[i];
+		enum dkim_key_state st = dkim_key_state(ks.k, ks.n, i, now);
+		struct buf txt;
+		char owner[512];
+		const char *why;
+		if (st == DKIM_KEY_RETIRED)
+			continue;
+		buf_init(&txt, 0);
+		snprintf(owner, sizeof(owner), "%s._domainkey.%s", k->selector,
+			 k->domain);
+		if (dkim_key_record(k, &txt, &why) < 0) {
+			cli_error("%s: %s", owner, why);
+			rc = -1;
+		} else {
+			printf("; DKIM %s key, %s\n", k->algo, dkim_key_state_name(st));
+			print_txt(owner, buf_cstr(&txt));
+		}
+		buf_free(&txt);
 	}
-	buf_free(&txt);
-	return 0;
+	if (ks.n == 0)
+		printf("; no DKIM key yet: postern dkim keygen %s\n", domain);
+	cli_dkim_keys_free(&ks);
+	return rc;
 }
 
 static int print_records(struct cli *cli, struct directory *d,
@@ -80,14 +71,7 @@ static int print_records(struct cli *cli, struct directory *d,
 	printf("%s.\tIN MX\t10 %s.\n", domain, cfg->hostname);
 	snprintf(text, sizeof(text), "v=spf1 mx -all");
 	print_txt(domain, text);
-	struct dkim_print p = {.n = 0};
-	if (dir_dkim_list(d, domain, keep_meta, &p) < 0 ||
-	    dir_dkim_list(d, domain, print_key, &p) < 0) {
-		cli_error("cannot read the keys: %s", directory_error(d));
-		return -1;
-	}
-	if (p.n == 0)
-		printf("; no DKIM key yet: postern dkim keygen %s\n", domain);
+	int rc = print_keys(d, domain);
 	snprintf(owner, sizeof(owner), "_dmarc.%s", domain);
 	snprintf(text, sizeof(text),
 		 "v=DMARC1; p=quarantine; rua=mailto:postmaster@%s", domain);
@@ -96,7 +80,7 @@ static int print_records(struct cli *cli, struct directory *d,
 	snprintf(text, sizeof(text), "v=TLSRPTv1; rua=mailto:postmaster@%s",
 		 domain);
 	print_txt(owner, text);
-	return p.failed ? -1 : 0;
+	return rc;
 }
 
 int cli_dns(struct cli *cli)

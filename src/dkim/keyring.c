@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct ring_key {
 	struct dir_dkim_key meta; /* private_pem dropped once loaded */
@@ -50,6 +51,8 @@ static int add_key(void *arg, const struct dir_dkim_key *k)
 	rk->meta = *k;
 	rk->meta.private_pem = NULL;
 	rk->pkey = NULL;
+	if (k->retire_at != 0 && k->retire_at <= (int64_t)time(NULL))
+		return 0; /* retired: never signs again */
 	if (!k->revoked && (rk->pkey = dkim_key_load(k->private_pem, &why)) == NULL) {
 		log_error("dkim event=key-unusable domain=%s selector=%s error=\"%s\"",
 			  k->domain, k->selector, why);
@@ -116,9 +119,9 @@ size_t dkim_keyring_signers(const struct dkim_keyring *r, const char *domain,
 		}
 	/* the domain's keys are adjacent; copy their metadata for the
 	 * state rule, which looks at all of them */
-	struct dir_dkim_key metas[64];
-	if (count > 64)
-		count = 64;
+	struct dir_dkim_key *metas = calloc(count ? count : 1, sizeof(*metas));
+	if (metas == NULL)
+		return 0;
 	for (size_t i = 0; i < count; i++)
 		metas[i] = r->keys[first + i].meta;
 	for (int pass = 0; pass < 2; pass++) /* RSA first, then Ed25519 */
@@ -135,6 +138,7 @@ size_t dkim_keyring_signers(const struct dkim_keyring *r, const char *domain,
 				.s = k->meta.selector,
 			};
 		}
+	free(metas);
 	return n;
 }
 

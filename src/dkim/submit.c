@@ -1,14 +1,16 @@
 /* submit: signing submitted mail. */
 #include "dkim/submit.h"
 
+#include "mail/header.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 int dkim_submit_prepare(struct dkim_submit *ds, const char *domain,
 			const char *prepend, size_t prepend_len,
-			const char *hdr, size_t hdr_len, int64_t now,
-			int64_t expire)
+			const char *hdr, size_t hdr_len, uint64_t skip,
+			int64_t now, int64_t expire)
 {
 	memset(ds, 0, sizeof(*ds));
 	ds->ring = dkim_keyring_get();
@@ -28,36 +30,31 @@ int dkim_submit_prepare(struct dkim_submit *ds, const char *domain,
 		memcpy(ds->hdr + prepend_len, hdr, hdr_len);
 	ds->hdr_len = prepend_len + hdr_len;
 	ds->hdr[ds->hdr_len] = '\0';
+	ds->skip = skip;
 	ds->now = now;
 	ds->expire = expire;
 	return 1;
 }
 
-/* The stored message, header section skipped: the body starts after the
- * first empty line. */
+/* The stored message, header section skipped. */
 struct body_feed {
 	struct dkim_sign *sign;
-	bool line_start, in_body;
+	struct header_skip skip;
 };
 
 static void feed(void *arg, const char *p, size_t n)
 {
 	struct body_feed *bf = arg;
-	size_t i = 0;
-	while (!bf->in_body && i < n) {
-		if (bf->line_start && p[i] == '\n')
-			bf->in_body = true;
-		bf->line_start = p[i] == '\n';
-		i++;
-	}
-	if (bf->in_body && i < n)
+	size_t i = header_skip(&bf->skip, p, n);
+	if (i < n)
 		dkim_sign_body(bf->sign, p + i, n - i);
 }
 
 int dkim_submit_run(struct dkim_submit *ds, struct spool_msg *msg,
 		    const char **error_r)
 {
-	struct body_feed bf = {.line_start = true};
+	struct body_feed bf = {.sign = NULL};
+	header_skip_init(&bf.skip, ds->skip);
 	struct buf sigs;
 	buf_init(&sigs, 0);
 	bf.sign = dkim_sign_new(ds->keys, ds->n, ds->now, ds->expire);
@@ -69,8 +66,10 @@ int dkim_submit_run(struct dkim_submit *ds, struct spool_msg *msg,
 		*error_r = "cannot read the message back";
 		goto out;
 	}
-	if (dkim_sign_finish(bf.sign, ds->hdr, ds->hdr_len, &sigs, error_r) < 0)
+	if (dkim_sign_finish(bf.sign, ds->hdr, ds->hdr_len, &sigs, error_r) < 0) {
+		rc = -2; /* this message cannot be signed, now or later */
 		goto out;
+	}
 	*error_r = "cannot add the signature";
 	if (spool_msg_prepend(msg, sigs.data, sigs.len) < 0)
 		goto out;

@@ -56,6 +56,34 @@ unsigned header_count(const char *hdr, size_t len, const char *name)
 	return n;
 }
 
+size_t header_section(const char *msg, size_t len, size_t *body_r)
+{
+	size_t pos = 0;
+	struct header_field f;
+	while (header_next(msg, len, &pos, &f) == 1)
+		;
+	*body_r = pos < len && msg[pos] == '\n' ? pos + 1 : pos;
+	return pos;
+}
+
+void header_skip_init(struct header_skip *hs, uint64_t header_len)
+{
+	hs->left = header_len;
+	hs->blank = true;
+}
+
+size_t header_skip(struct header_skip *hs, const char *p, size_t n)
+{
+	size_t i = hs->left < n ? (size_t)hs->left : n;
+	hs->left -= i;
+	if (hs->left == 0 && hs->blank && i < n) {
+		hs->blank = false;
+		if (p[i] == '\n')
+			i++;
+	}
+	return i;
+}
+
 int header_unfold(const struct header_field *f, struct buf *out)
 {
 	for (size_t i = 0; i < f->value_len; i++)

@@ -7,22 +7,6 @@
 #include <openssl/x509.h>
 #include <string.h>
 
-/* Whether the colon-separated list value holds item. */
-static bool list_has(const struct dkim_tag *t, const char *item)
-{
-	size_t n = strlen(item), i = 0;
-	while (i < t->value_len) {
-		while (i < t->value_len && strchr(" \t\r\n:", t->value[i]))
-			i++;
-		size_t start = i;
-		while (i < t->value_len && !strchr(" \t\r\n:", t->value[i]))
-			i++;
-		if (i - start == n && memcmp(t->value + start, item, n) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* p= decoded, blanks left out (FWS may fold it). */
 static int decode_p(const struct dkim_tag *p, struct buf *out)
 {
@@ -91,16 +75,16 @@ static int check_tags(const struct dkim_tags *t, struct dkim_key *k,
 		*error_r = "unknown key type (k=)";
 		return -1;
 	}
-	if (h != NULL && !list_has(h, "sha256")) {
+	if (h != NULL && !dkim_tag_lists(h, "sha256")) {
 		*error_r = "the key does not allow sha256 (h=)";
 		return -1;
 	}
-	if (s != NULL && !list_has(s, "*") && !list_has(s, "email")) {
+	if (s != NULL && !dkim_tag_lists(s, "*") && !dkim_tag_lists(s, "email")) {
 		*error_r = "the key is not for email (s=)";
 		return -1;
 	}
-	k->testing = flags != NULL && list_has(flags, "y");
-	k->strict = flags != NULL && list_has(flags, "s");
+	k->testing = flags != NULL && dkim_tag_lists(flags, "y");
+	k->strict = flags != NULL && dkim_tag_lists(flags, "s");
 	return 0;
 }
 

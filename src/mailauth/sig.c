@@ -106,8 +106,8 @@ static int parse_i(const struct dkim_tag *t, struct dkim_sig *sig)
 	if (copy_lower(t, sig->i, sizeof(sig->i)) < 0)
 		return -1;
 	const char *at = strrchr(sig->i, '@');
-	if (at == NULL)
-		return -1;
+	if (at == NULL || strpbrk(sig->i, " \t\r\n;()\"\\") != NULL)
+		return -1; /* no blanks or specials: it goes into our headers */
 	return dkim_domain_within(at + 1, sig->d) ? 0 : -1;
 }
 
@@ -166,8 +166,8 @@ static int check_fields(const struct dkim_tags *t, struct dkim_sig *sig,
 	else if (parse_i(dkim_tags_get(t, "i"), sig) < 0)
 		*error_r = "i= is not in the domain of d=";
 	else if (dkim_tags_get(t, "q") != NULL &&
-		 !dkim_tag_is(dkim_tags_get(t, "q"), "dns/txt"))
-		*error_r = "q= is not dns/txt";
+		 !dkim_tag_lists(dkim_tags_get(t, "q"), "dns/txt"))
+		*error_r = "q= does not offer dns/txt";
 	else if (h == NULL || !signs_from(h->value, h->value_len))
 		*error_r = "h= does not sign From";
 	else if (parse_c(dkim_tags_get(t, "c"), sig) < 0)
@@ -182,8 +182,8 @@ static int check_fields(const struct dkim_tags *t, struct dkim_sig *sig,
 		*error_r = "b= is missing or not base64";
 	else if (parse_time(dkim_tags_get(t, "t"), &sig->t) < 0 ||
 		 parse_time(dkim_tags_get(t, "x"), &sig->x) < 0 ||
-		 (sig->x >= 0 && sig->t >= 0 && sig->x < sig->t))
-		*error_r = "t= or x= is not a time, or x= is before t=";
+		 (sig->x >= 0 && sig->t >= 0 && sig->x <= sig->t))
+		*error_r = "t= or x= is not a time, or x= is not after t=";
 	else if (l != NULL && parse_u64(l->value, l->value_len, UINT64_MAX,
 					&sig->l) < 0)
 		*error_r = "l= is not a number";

@@ -77,12 +77,13 @@ static int add_h(struct buf *b, const char *hdr, size_t len)
 {
 	int rc = buf_append_str(b, "h="); /* at a line's start: no fold */
 	bool first = true;
+	size_t listed = 0; /* a verifier takes DKIM_H_MAX names; From is first */
 	for (size_t k = 0; k < sizeof(signed_fields) / sizeof(*signed_fields);
 	     k++) {
 		unsigned n = header_count(hdr, len, signed_fields[k]);
 		if (k < OVERSIGNED)
 			n++;
-		for (; n > 0 && rc == 0; n--) {
+		for (; n > 0 && rc == 0 && listed++ < DKIM_H_MAX; n--) {
 			if (!first)
 				rc = buf_append_byte(b, ':');
 			if (rc == 0)

@@ -8,6 +8,7 @@
 #include "mailauth/tags.h"
 
 #include <string.h>
+#include <strings.h>
 
 static bool is_fws(char c)
 {
@@ -130,4 +131,19 @@ bool dkim_tag_is(const struct dkim_tag *t, const char *text)
 {
 	return t != NULL && t->value_len == strlen(text) &&
 	       memcmp(t->value, text, t->value_len) == 0;
+}
+
+bool dkim_tag_lists(const struct dkim_tag *t, const char *item)
+{
+	size_t n = strlen(item), i = 0;
+	while (i < t->value_len) {
+		while (i < t->value_len && strchr(" \t\r\n:", t->value[i]))
+			i++;
+		size_t start = i;
+		while (i < t->value_len && !strchr(" \t\r\n:", t->value[i]))
+			i++;
+		if (i - start == n && strncasecmp(t->value + start, item, n) == 0)
+			return true;
+	}
+	return false;
 }

@@ -31,6 +31,9 @@ int dkim_tags_parse(const char *s, size_t len, struct dkim_tags *out,
 /* The tag called name, or NULL. */
 const struct dkim_tag *dkim_tags_get(const struct dkim_tags *t,
 				     const char *name);
+/* Whether a colon-separated list value (q=, h=, s=) holds item, case
+ * ignored; the other items are not looked at (RFC 6376 3.5, 3.6.1). */
+bool dkim_tag_lists(const struct dkim_tag *t, const char *item);
 /* Whether the tag's value equals text exactly. */
 bool dkim_tag_is(const struct dkim_tag *t, const char *text);
 

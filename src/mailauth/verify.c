@@ -75,6 +75,13 @@ static void add_signature(struct dkim_verify *v, const struct header_field *f)
 	}
 }
 
+static bool parses(const struct header_field *f)
+{
+	static _Thread_local struct dkim_sig sig; /* large: not on the stack */
+	const char *error;
+	return dkim_sig_parse(f->value, f->value_len, &sig, &error) == 0;
+}
+
 struct dkim_verify *dkim_verify_new(const char *hdr, size_t len, int64_t now)
 {
 	struct dkim_verify *v = calloc(1, sizeof(*v));
@@ -82,16 +89,24 @@ struct dkim_verify *dkim_verify_new(const char *hdr, size_t len, int64_t now)
 		free(v);
 		return NULL;
 	}
-	memcpy(v->hdr, hdr, len);
-	v->hdr[len] = '\0';
-	v->hdr_len = len;
+	size_t o = 0; /* CRLF to LF: the header walker splits at LF alone */
+	for (size_t i = 0; i < len; i++)
+		if (!(hdr[i] == '\r' && i + 1 < len && hdr[i + 1] == '\n'))
+			v->hdr[o++] = hdr[i];
+	v->hdr[o] = '\0';
+	v->hdr_len = len = o;
 	v->now = now;
-	size_t pos = 0;
-	struct header_field f;
-	while (v->n < DKIM_VERIFY_MAX &&
-	       header_next(v->hdr, len, &pos, &f) == 1)
-		if (header_is(&f, "DKIM-Signature"))
-			add_signature(v, &f);
+	/* signatures that parse first, so that junk ones on top cannot
+	 * crowd out a good one below; then malformed ones, to report */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t pos = 0;
+		struct header_field f;
+		while (v->n < DKIM_VERIFY_MAX &&
+		       header_next(v->hdr, len, &pos, &f) == 1)
+			if (header_is(&f, "DKIM-Signature") &&
+			    parses(&f) == (pass == 0))
+				add_signature(v, &f);
+	}
 	return v;
 }
 

@@ -11,7 +11,7 @@
  *
  * At most DKIM_VERIFY_MAX signatures are checked, the topmost (newest)
  * first: a message with hundreds of signatures must not cost hundreds of
- * key lookups and hashes. */
+ * key lookups and hashes. The body is fed with the line ends it has. */
 #ifndef POSTERN_MAILAUTH_VERIFY_H
 #define POSTERN_MAILAUTH_VERIFY_H
 
@@ -56,8 +56,9 @@ struct dkim_verified {
 struct dkim_verify;
 
 /* Find and parse the DKIM-Signature fields of the header section (LF or
- * CRLF line ends; copied). now is for x= (expiry). NULL when out of
- * memory. */
+ * CRLF line ends; copied). Signatures that parse are taken first, up to
+ * DKIM_VERIFY_MAX, then malformed ones (reported as permerror) while
+ * room is left. now is for x= (expiry). NULL when out of memory. */
 struct dkim_verify *dkim_verify_new(const char *hdr, size_t len, int64_t now);
 /* The signatures considered (0 when the message is unsigned). */
 size_t dkim_verify_count(const struct dkim_verify *v);

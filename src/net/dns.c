@@ -98,6 +98,10 @@ static int set_resolver(struct dns *d, const char *spec, struct buf *errors)
 		     t = strtok_r(NULL, " ,", &save))
 			rc = ub_ctx_set_fwd(d->ub, t);
 		free(copy);
+		/* RFC 6761 6.2: .test names may go to a server chosen for them;
+		 * naming the servers is that choice (a lab, the test suite) */
+		if (rc == 0)
+			rc = ub_ctx_set_option(d->ub, "local-zone:", "test. transparent");
 	}
 	if (rc != 0) {
 		buf_appendf(errors, "dns resolver \"%s\": %s\n", spec,

@@ -191,6 +191,84 @@ int spool_msg_read(struct spool_msg *m, spool_read_fn *fn, void *arg)
 	return 0;
 }
 
+/* Whether byte off of the message falls in one of the cuts. */
+static const struct spool_cut *cut_at(const struct spool_cut *cuts, size_t n,
+				      uint64_t off)
+{
+	for (size_t i = 0; i < n; i++)
+		if (off >= cuts[i].off && off < cuts[i].off + cuts[i].len)
+			return &cuts[i];
+	return NULL;
+}
+
+/* In memory: close the gaps. */
+static void cut_memory(struct buf *b, const struct spool_cut *cuts, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < b->len;) {
+		const struct spool_cut *c = cut_at(cuts, n, i);
+		if (c != NULL) {
+			i = c->off + c->len;
+			continue;
+		}
+		b->data[o++] = b->data[i++];
+	}
+	b->len = o;
+}
+
+/* Spilled: everything to the file, then copy it to a new one without the
+ * cuts (a rare path: only messages with forged fields take it). */
+static int cut_file(struct spool_msg *m, const struct spool_cut *cuts, size_t n)
+{
+	char path[PATH_MAX + 8];
+	char chunk[64 * 1024];
+	snprintf(path, sizeof(path), "%s.cut", m->tmp_path);
+	if (flush_to_tmp(m) < 0)
+		return -1;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	uint64_t off = 0, kept = 0;
+	int rc = write_all(fd, m->header.data, m->header.len);
+	while (rc == 0 && off < m->written) {
+		const struct spool_cut *c = cut_at(cuts, n, off);
+		if (c != NULL) {
+			off = c->off + c->len;
+			continue;
+		}
+		uint64_t stop = m->written;
+		for (size_t i = 0; i < n; i++) /* up to the next cut */
+			if (cuts[i].off > off && cuts[i].off < stop)
+				stop = cuts[i].off;
+		size_t want = stop - off < sizeof(chunk) ? (size_t)(stop - off)
+							 : sizeof(chunk);
+		ssize_t got = pread(m->fd, chunk, want, (off_t)(m->header.len + off));
+		rc = got > 0 ? write_all(fd, chunk, (size_t)got) : -1;
+		off += got > 0 ? (uint64_t)got : 0;
+		kept += got > 0 ? (uint64_t)got : 0;
+	}
+	if (rc < 0 || rename(path, m->tmp_path) < 0) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(m->fd);
+	m->fd = fd;
+	m->written = kept;
+	return 0;
+}
+
+int spool_msg_cut(struct spool_msg *m, const struct spool_cut *cuts, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (m->fd < 0) {
+		cut_memory(&m->body, cuts, n);
+		return 0;
+	}
+	return cut_file(m, cuts, n);
+}
+
 static int place(const char *from, const char *to)
 {
 	/* never replace a queued message, even if an id came round twice */

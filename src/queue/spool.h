@@ -47,6 +47,12 @@ int spool_msg_spill(struct spool_msg *m, size_t threshold);
  * memory. 0, or -1 with errno. */
 typedef void spool_read_fn(void *arg, const char *p, size_t n);
 int spool_msg_read(struct spool_msg *m, spool_read_fn *fn, void *arg);
+/* Remove byte ranges (offsets in the message as received, not
+ * overlapping) from it: forged header fields. 0, or -1 with errno. */
+struct spool_cut {
+	uint64_t off, len;
+};
+int spool_msg_cut(struct spool_msg *m, const struct spool_cut *cuts, size_t n);
 /* Make the message durable in queue/. Blocks: call on a pool thread.
  * 0, or -1 with *error_r. */
 int spool_msg_commit(struct spool_msg *m, const char **error_r);

@@ -21,8 +21,10 @@ struct commit_job {
 	uint64_t size;
 	size_t n_rcpts;
 	char id[QUEUE_ID_LEN + 1];
+	bool permanent;         /* the error will not go away: 5xx */
 	bool sign;              /* DKIM-sign before queueing */
 	struct dkim_submit dkim;
+	struct authres_job authres;
 };
 
 /* Create the queue message for the transaction: the envelope moves into it
@@ -50,6 +52,7 @@ static bool start_message(struct session *s)
 	    smtpd_received_header(s, spool_msg_envelope(tx->msg),
 				  spool_msg_body(tx->msg)) < 0)
 		return false;
+	tx->received_len = spool_msg_body(tx->msg)->len;
 	struct body_limits lim = {
 		.max_size = cfg->smtp_max_message_size,
 		.max_line = (size_t)cfg->smtp_max_line_length,
@@ -119,6 +122,7 @@ static void commit_job(void *arg)
 	j->rc = 0;
 	if (j->sign) {
 		j->rc = dkim_submit_run(&j->dkim, j->msg, &j->error);
+		j->permanent = j->rc == -2; /* the same message fails again */
 		if (j->rc < 0)
 			log_error("queue=%s event=dkim-failed error=\"%s\"", j->id,
 				  j->error);
@@ -127,6 +131,9 @@ static void commit_job(void *arg)
 				 j->id, j->dkim.keys[0].d, j->dkim.n);
 		dkim_submit_free(&j->dkim);
 	}
+	if (j->rc == 0)
+		j->rc = smtpd_authres_run(&j->authres, j->msg, j->id, &j->error);
+	smtpd_authres_free(&j->authres);
 	if (j->rc == 0)
 		j->rc = spool_msg_commit(j->msg, &j->error);
 	spool_msg_free(&j->msg);
@@ -156,8 +163,9 @@ static void commit_done(void *arg)
 		s->messages++;
 		session_reply(s, 250, "2.0.0", "Ok: queued as %s", j->id);
 	} else {
-		session_reply(s, 451, "4.3.0", "Cannot queue the message: %s",
-			      j->error);
+		session_reply(s, j->permanent ? 554 : 451,
+			      j->permanent ? "5.6.0" : "4.3.0",
+			      "Cannot queue the message: %s", j->error);
 	}
 	free(j);
 	session_reset_transaction(s);
@@ -176,30 +184,45 @@ static int prepare_signing(struct session *s, struct commit_job *j)
 		return 0;
 	int rc = dkim_submit_prepare(&j->dkim, s->tx.from_domain, env->prepend,
 				     env->prepend_len, s->tx.headers.data,
-				     s->tx.headers.len, (int64_t)time(NULL),
+				     s->tx.headers.len,
+				     s->tx.received_len + s->tx.headers.len,
+				     (int64_t)time(NULL),
 				     (int64_t)(cfg->dkim_expire_ms / 1000));
 	j->sign = rc == 1;
 	return rc < 0 ? -1 : 0;
 }
 
-static void commit(struct session *s)
+/* A reply, and the transaction is over. */
+static void refuse(struct session *s, int code, const char *status,
+		   const char *text)
+{
+	session_reply(s, code, status, "%s", text);
+	session_reset_transaction(s);
+	back_to_commands(s);
+}
+
+void smtpd_data_commit(struct session *s, struct dkim_verify *verify)
 {
 	struct transaction *tx = &s->tx;
 	struct commit_job *j = calloc(1, sizeof(*j));
 	if (j == NULL) {
-		session_reply(s, 451, "4.3.0", "Out of memory");
-		session_reset_transaction(s);
-		back_to_commands(s);
+		dkim_verify_free(&verify);
+		refuse(s, 451, "4.3.0", "Out of memory");
 		return;
 	}
 	j->s = s;
 	if (s->authenticated)
 		memcpy(j->user, s->auth_user, sizeof(j->user));
-	if (prepare_signing(s, j) < 0) {
+	if (smtpd_authres_prepare(s, &j->authres, verify) < 0) {
+		smtpd_authres_free(&j->authres);
 		free(j);
-		session_reply(s, 451, "4.3.0", "Out of memory");
-		session_reset_transaction(s);
-		back_to_commands(s);
+		refuse(s, 554, "5.6.0", "Too many Authentication-Results fields");
+		return;
+	}
+	if (prepare_signing(s, j) < 0) {
+		smtpd_authres_free(&j->authres);
+		free(j);
+		refuse(s, 451, "4.3.0", "Out of memory");
 		return;
 	}
 	j->msg = tx->msg;
@@ -214,10 +237,9 @@ static void commit(struct session *s)
 		spool_msg_free(&j->msg);
 		if (j->sign)
 			dkim_submit_free(&j->dkim);
+		smtpd_authres_free(&j->authres);
 		free(j);
-		session_reply(s, 451, "4.3.0", "Cannot queue the message now");
-		session_reset_transaction(s);
-		back_to_commands(s);
+		refuse(s, 451, "4.3.0", "Cannot queue the message now");
 	}
 }
 
@@ -230,8 +252,10 @@ static void end_of_message(struct session *s)
 	} else if (s->authenticated && !smtpd_submission_data(s)) {
 		session_reset_transaction(s);
 		back_to_commands(s);
+	} else if (!s->authenticated) {
+		smtpd_inbound_start(s);
 	} else {
-		commit(s);
+		smtpd_data_commit(s, NULL);
 	}
 }
 

@@ -140,6 +140,14 @@ static int worker_init(struct smtpd *sd, struct worker *w)
 	w->base = event_base_new();
 	if (w->base == NULL || (w->inbox = inbox_new(w->base)) == NULL)
 		return -1;
+	struct buf errors;
+	buf_init(&errors, 0);
+	w->dns = dns_new(w->base, sd->cfg, &errors);
+	if (w->dns == NULL)
+		log_error("smtpd event=no-resolver error=\"%s\"", buf_cstr(&errors));
+	buf_free(&errors);
+	if (w->dns == NULL)
+		return -1;
 	w->accept_ev = calloc(sd->n_socks, sizeof(*w->accept_ev));
 	if (w->accept_ev == NULL)
 		return -1;
@@ -171,6 +179,7 @@ static void worker_free(struct smtpd *sd, struct worker *w)
 	free(w->accept_ev);
 	if (w->drain_ev != NULL)
 		event_free(w->drain_ev);
+	dns_free(&w->dns);
 	inbox_free(&w->inbox);
 	if (w->base != NULL)
 		event_base_free(w->base);

@@ -10,7 +10,10 @@
 #include "mail/address.h"
 #include "mail/body.h"
 #include "mail/command.h"
+#include "mailauth/authres.h"
+#include "mailauth/verify.h"
 #include "net/conn.h"
+#include "net/dns.h"
 #include "net/inbox.h"
 #include "net/listener.h"
 #include "net/tls.h"
@@ -35,6 +38,7 @@ enum {
 	SMTP_HELO_MAX = 255,
 	SMTP_AUTH_LINE_MAX = 12288, /* RFC 4954 4: AUTH lines may be this long */
 	SMTP_SECRET_LEN = 32,
+	SMTP_AUTH_DNS_MS = 20000, /* all DKIM key lookups of one message */
 };
 
 struct smtpd {
@@ -66,6 +70,7 @@ struct worker {
 	struct inbox *inbox;
 	struct event **accept_ev; /* one per listening socket */
 	struct event *drain_ev;   /* at shutdown: ends the loop when idle */
+	struct dns *dns;          /* for the DKIM keys of inbound mail */
 	pthread_t thread;
 	struct session *sessions; /* every live session of this worker */
 	unsigned n_sessions;
@@ -109,6 +114,8 @@ struct transaction {
 	struct dot_decoder dot;
 	struct body_filter filter;
 	struct buf headers;     /* the header section, for end-of-data checks */
+	size_t received_len;    /* our Received field, before the message in
+				   the stored copy */
 	uint64_t bdat_left;     /* bytes of the current chunk still to read */
 	bool bdat_last;
 	bool bdat_discard;      /* read the chunk but keep nothing */
@@ -212,6 +219,33 @@ size_t smtpd_data_input(struct session *s, const char *p, size_t n);
 size_t smtpd_bdat_input(struct session *s, const char *p, size_t n);
 /* The transaction's message, if any, is dropped. */
 void smtpd_data_abort(struct session *s);
+/* Queue the received message (on a pool thread; the reply comes when it
+ * is durable). verify, if not NULL, has its keys: the job checks the
+ * signatures over the body and records the results (taken over). */
+void smtpd_data_commit(struct session *s, struct dkim_verify *verify);
+
+/* authres.c: what the commit job records of a message's authentication */
+struct authres_job {
+	struct dkim_verify *verify; /* inbound: signatures to check */
+	char user[DIR_ADDRESS_MAX + 1]; /* submission: who logged in */
+	char id[256];               /* our authserv-id: the host name */
+	struct spool_cut cuts[AUTHRES_CUTS_MAX]; /* forged fields to drop */
+	size_t n_cuts;
+	uint64_t skip; /* bytes of the stored copy before the body */
+};
+/* On the worker. verify is taken over. -1 when the message carries more
+ * forged Authentication-Results than we remove (it is refused). */
+int smtpd_authres_prepare(struct session *s, struct authres_job *r,
+			  struct dkim_verify *verify);
+/* On the commit thread: check, cut, add our field. 0, or -1 with
+ * *error_r. */
+int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
+		      const char *queue_id, const char **error_r);
+void smtpd_authres_free(struct authres_job *r);
+
+/* inbound.c: mail from other servers, before it is queued */
+/* Look up what the message's authentication needs, then commit it. */
+void smtpd_inbound_start(struct session *s);
 
 /* received.c: our Received header (RFC 5321 4.4), LF line ends. */
 int smtpd_received_header(const struct session *s, const struct envelope *env,

@@ -305,7 +305,7 @@ def test_check_key_problems(theirs):
     rc, out, _ = check(msg.replace(b"s=r;", b"s=revoked;"))
     assert out.startswith("dkim=permerror (the key is revoked)"), out
     rc, out, _ = check(THEIRS)
-    assert rc == 1 and out == "dkim=none (no signature)\n"
+    assert rc == 1 and out == "dkim=none\n"
     # the key's zone answers SERVFAIL: a temporary error, not a failure
     rc, out, _ = check(msg.replace(f"d={OTHER}".encode(), b"d=servfail.example")
                        .replace(f"i=@{OTHER}".encode(), b"i=@servfail.example"))
@@ -337,3 +337,114 @@ def test_check_rfc8463_example():
                                "header.a=rsa-sha256")
     # dkimpy agrees
     assert dkimpy_results(msg) == [True, True]
+
+
+# --- on receipt: Authentication-Results ---------------------------------
+
+def mx_send(s, msg, sender=f"carol@{OTHER}", rcpt=ALICE, code=250):
+    """Over the MX port, as another server would (STARTTLS, no AUTH)."""
+    with smtplib.SMTP("127.0.0.1", s.port, timeout=30) as c:
+        c.starttls(context=client_context(s.pki))
+        try:
+            c.sendmail(sender, [rcpt], msg)
+        except smtplib.SMTPDataError as e:
+            return e.smtp_code, e.smtp_error.decode()
+    return 250, ""
+
+
+def authres_of(data):
+    """Our Authentication-Results field (the first one), unfolded."""
+    m = re.search(rb"^Authentication-Results: (.*?)\n(?!\t)", data, re.M | re.S)
+    return m.group(1).replace(b"\n\t", b" ").decode() if m else None
+
+
+def test_receipt_records_dkim_results(server, theirs):
+    rsa_pem, ed_seed = theirs
+    msg = dkimpy_sign(dkimpy_sign(THEIRS, rsa_pem, "r", "rsa-sha256"),
+                      ed_seed, "e", "ed25519-sha256")
+    before = len(server.messages())
+    assert mx_send(server, msg)[0] == 250
+    data = server.read_message(server.wait_messages(before + 1)[-1])
+    ar = authres_of(data)
+    assert ar.startswith(f"{HOST}; dkim=pass header.d={OTHER} header.i=@{OTHER} "
+                         f"header.s=e header.a=ed25519-sha256 header.b="), ar
+    assert f"; dkim=pass header.d={OTHER} header.i=@{OTHER} header.s=r " \
+           f"header.a=rsa-sha256 header.b=" in ar
+    # what was delivered still verifies (dkimpy, our field on top)
+    body = data.partition(b"\n\n")[2]
+    assert body == THEIRS.partition(b"\r\n\r\n")[2].replace(b"\r\n", b"\n")
+    crlf = data.replace(b"\n", b"\r\n")
+    assert dkimpy_results(crlf) == [True, True]
+    # tampered in transit: fail, with the reason
+    assert mx_send(server, msg.replace(b"signed by dkimpy", b"signed by dkimpx"))[0] == 250
+    ar = authres_of(server.read_message(server.wait_messages(before + 2)[-1]))
+    assert ar.count("dkim=fail (body hash did not verify)") == 2, ar
+    assert re.search(r"event=dkim result=fail domain=dkimpy\.example selector=r "
+                      r'reason="body hash did not verify"', server.log())
+
+
+FORGED = [
+    f"Authentication-Results: {HOST}; dkim=pass header.d=bank.example\r\n",
+    f"authentication-results:   {HOST.upper()} ;\r\n\tdkim=pass\r\n\t header.d=bank.example\r\n",
+    f"Authentication-Results: (a comment) {HOST} 1; spf=pass\r\n",
+    f'AUTHENTICATION-RESULTS: "{HOST}"; dmarc=pass\r\n',
+    f"Authentication-Results:\r\n {HOST};\r\n dkim=pass\r\n",
+]
+
+
+@pytest.mark.parametrize("copies", [1, 2, 5])
+def test_forged_authres_with_our_id_removed(server, copies):
+    kept = "Authentication-Results: other.example; dkim=fail\r\n"
+    msg = (f"From: Carol <carol@{OTHER}>\r\n" + "".join(FORGED[:copies]) + kept +
+           f"To: {ALICE}\r\nSubject: forged\r\n\r\nbody\r\n").encode()
+    before = len(server.messages())
+    assert mx_send(server, msg)[0] == 250
+    data = server.read_message(server.wait_messages(before + 1)[-1])
+    head = data.partition(b"\n\n")[0].decode()
+    fields = re.findall(r"^authentication-results:.*(?:\n[ \t].*)*", head, re.M | re.I)
+    # ours (on top) and the other server's; none of the forged ones
+    assert fields == [f"Authentication-Results: {HOST};\n\tdkim=none",
+                      kept.rstrip("\r\n")], fields
+    assert "bank.example" not in head and "spf=pass" not in head
+    assert f"event=authres-removed fields={copies}" in server.log()
+
+
+def test_too_many_forged_authres_refused(server):
+    msg = (f"From: carol@{OTHER}\r\n" + FORGED[0] * 65 +
+           f"To: {ALICE}\r\n\r\nbody\r\n").encode()
+    code, text = mx_send(server, msg)
+    assert code == 554 and "Authentication-Results" in text
+
+
+def test_submission_authres_and_non_field_line(signing, workdir):
+    """Submitted mail says who logged in; a line that is not a header field
+    starts the body for the signer and the verifier alike, so changing it
+    breaks the signature."""
+    s = signing
+    msg = (f"From: Alice <{ALICE}>\r\nTo: {BOB}\r\nSubject: s\r\n"
+           f"Pay invoice to account 1111\r\n\r\nregards\r\n").encode()
+    submit(s, msg)
+    data = delivered(s)
+    assert authres_of(data.replace(b"\r\n", b"\n")) == f"{HOST}; auth=pass smtp.auth={ALICE}"
+    rc, out, _ = check(data)
+    assert rc == 0 and out.count("dkim=pass") == 2, out
+    rc, out, _ = check(data.replace(b"1111", b"6666"))
+    assert rc == 1 and out.count("dkim=fail (body hash did not verify)") == 2, out
+
+
+def test_many_keys(make_server, pki):
+    """More keys than any fixed table: the newest still signs and is
+    published."""
+    s = make_server(start=False)
+    for i in range(70):
+        s.cli("dkim", "keygen", DOMAIN, "--algo", "ed25519", "--selector", f"k{i}")
+        s.cli("dkim", "revoke", DOMAIN, f"k{i}")
+    s.cli("dkim", "keygen", DOMAIN, "--algo", "ed25519", "--selector", "last")
+    assert re.search(rf"^{DOMAIN}\tlast\ted25519\tactive\t", s.cli("dkim", "list").stdout, re.M)
+    assert f"last._domainkey.{DOMAIN}.\tIN TXT\t\"v=DKIM1; k=ed25519; p=" in \
+        s.cli("dns", DOMAIN).stdout
+    signed = s.cli("dkim", "sign", DOMAIN, input="From: a@example.test\n\nhi\n").stdout
+    assert "s=last;" in signed
+    p = s.cli("dkim", "rotate", DOMAIN)
+    p = s.cli("dkim", "rotate", DOMAIN, check=False)
+    assert p.returncode == 1 and "waiting to sign already" in p.stderr

@@ -26,11 +26,15 @@ STORED = (b"From: Bob <bob@other.example>\n"
 
 
 def split_delivered(data):
-    """(Return-Path, Delivered-To, Received header, rest) of a stored message."""
+    """(Return-Path, Delivered-To, Received header, rest) of a stored message,
+    after checking the Authentication-Results field on top of Received (an
+    unsigned message: dkim=none)."""
     m = re.match(rb"(Return-Path: [^\n]*\n)(Delivered-To: [^\n]*\n)"
+                 rb"(Authentication-Results: [^\n]*\n(?:\t[^\n]*\n)*)"
                  rb"(Received: [^\n]*\n(?:\t[^\n]*\n)*)(.*)\Z", data, re.S)
     assert m, data
-    return m.groups()
+    assert m.group(3) == f"Authentication-Results: {HOST};\n\tdkim=none\n".encode(), data
+    return m.group(1, 2, 4, 5)
 
 
 def test_ehlo_lists_the_extensions(server, chat):

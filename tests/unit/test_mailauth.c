@@ -274,7 +274,7 @@ static void signature_fields(void **state)
 		{"v=1; a=rsa-sha256; d=x; s=y; h=from; bh=" BH "; b=",
 		 "b= is missing or not base64"},
 		{"v=1; a=rsa-sha256; d=x; s=y; h=from; bh=" BH "; b=AAAA; t=10; x=5",
-		 "t= or x= is not a time, or x= is before t="},
+		 "t= or x= is not a time, or x= is not after t="},
 		{"v=1; a=rsa-sha256; d=x; s=y; h=from; bh=" BH "; b=AAAA; l=-1",
 		 "l= is not a number"},
 	};

@@ -385,6 +385,99 @@ static void malformed_signatures(void **state)
 	assert_string_equal(dkim_result_name(DKIM_TEMPERROR), "temperror");
 }
 
+/* Junk signatures on top do not crowd out a good one below (they are
+ * reported in the slots left); CRLF header input works as LF does. */
+static void junk_on_top_and_crlf(void **state)
+{
+	struct buf m, crlf;
+	buf_init(&m, 0);
+	buf_init(&crlf, 0);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(buf_appendf(&m, "DKIM-Signature: v=1; a=rsa-sha256; "
+						 "d=junk.example; s=s%d\n", i), 0);
+	assert_int_equal(buf_append_str(&m, rfc8463_msg), 0);
+	struct dkim_verify *v = verify(buf_cstr(&m), football, 2, 9, 0);
+	assert_int_equal(dkim_verify_count(v), DKIM_VERIFY_MAX);
+	assert_int_equal(result(v, 0), DKIM_PASS);
+	assert_int_equal(result(v, 1), DKIM_PASS);
+	for (size_t i = 2; i < DKIM_VERIFY_MAX; i++)
+		assert_int_equal(result(v, i), DKIM_PERMERROR);
+	dkim_verify_free(&v);
+	for (const char *p = rfc8463_msg; *p != '\0'; p++)
+		assert_int_equal(*p == '\n' ? buf_append(&crlf, "\r\n", 2)
+					    : buf_append_byte(&crlf, *p), 0);
+	const char *c = buf_cstr(&crlf), *sep = strstr(c, "\r\n\r\n");
+	v = dkim_verify_new(c, (size_t)(sep - c) + 2, 0);
+	for (size_t i = 0; i < 2; i++)
+		dkim_verify_key(v, i, DKIM_LOOKUP_OK, &football[i].txt, 1);
+	dkim_verify_body(v, sep + 4, strlen(sep + 4));
+	dkim_verify_finish(v);
+	assert_int_equal(result(v, 0), DKIM_PASS);
+	assert_int_equal(result(v, 1), DKIM_PASS);
+	dkim_verify_free(&v);
+	buf_free(&m);
+	buf_free(&crlf);
+}
+
+/* A header with many recipients: h= stays within what verifiers take
+ * (DKIM_H_MAX names, From first) and the signature verifies. */
+static void many_fields_signed(void **state)
+{
+	char ed_rec[256];
+	EVP_PKEY *ed = new_key(DKIM_ED25519_SHA256, ed_rec, sizeof(ed_rec));
+	const struct zone z[] = {{"e1._domainkey.example.org", ed_rec,
+				  DKIM_LOOKUP_OK}};
+	struct buf hdr, out;
+	buf_init(&hdr, 0);
+	buf_init(&out, 0);
+	assert_int_equal(buf_append_str(&hdr, "From: a@example.org\n"), 0);
+	for (int i = 0; i < 80; i++)
+		assert_int_equal(buf_appendf(&hdr, "To: r%d@example.net\n", i), 0);
+	struct dkim_signing_key key = {DKIM_ED25519_SHA256, ed, "example.org", "e1"};
+	struct dkim_sign *s = dkim_sign_new(&key, 1, 100, 0);
+	dkim_sign_body(s, "hi\n", 3);
+	const char *why = NULL;
+	assert_int_equal(dkim_sign_finish(s, hdr.data, hdr.len, &out, &why), 0);
+	dkim_sign_free(&s);
+	assert_null(strstr(buf_cstr(&out), "x="));
+	assert_int_equal(buf_append(&out, hdr.data, hdr.len), 0);
+	assert_int_equal(buf_append_str(&out, "\nhi\n"), 0);
+	struct dkim_verify *v = verify(buf_cstr(&out), z, 1, 2, 200);
+	assert_int_equal(result(v, 0), DKIM_PASS);
+	dkim_verify_free(&v);
+	buf_free(&hdr);
+	buf_free(&out);
+	EVP_PKEY_free(ed);
+}
+
+/* i= may not carry blanks or specials (it goes into our headers); q= may
+ * offer more than dns/txt; x= must come after t=. */
+static void identity_and_times(void **state)
+{
+	static const char bh[] = "bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA";
+	static const struct {
+		const char *tags;
+		int ok;
+	} cases[] = {
+		{"i=a header.d=paypal.com (x@x.example;", 0},
+		{"i=\"a b\"@x.example;", 0},
+		{"i=a@x.example; q=dns/txt:other/method;", 1},
+		{"i=a@x.example; q=other/method;", 0},
+		{"t=100; x=100;", 0},
+		{"t=100; x=101;", 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char value[512];
+		snprintf(value, sizeof(value),
+			 "v=1; a=rsa-sha256; d=x.example; s=s; h=from; %s %s",
+			 cases[i].tags, bh);
+		struct dkim_sig sig;
+		const char *why;
+		assert_int_equal(dkim_sig_parse(value, strlen(value), &sig, &why),
+				 cases[i].ok ? 0 : -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +488,9 @@ int main(void)
 		cmocka_unit_test(appended_content),
 		cmocka_unit_test(too_many_signatures),
 		cmocka_unit_test(malformed_signatures),
+		cmocka_unit_test(junk_on_top_and_crlf),
+		cmocka_unit_test(many_fields_signed),
+		cmocka_unit_test(identity_and_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,15 @@
+/* lookup: a DNS answer for a DKIM key, handed to the verifier (RFC 6376
+ * 6.1.2: no such name or no TXT record is a permanent error; a failed
+ * lookup a temporary one). */
+#ifndef POSTERN_DKIM_LOOKUP_H
+#define POSTERN_DKIM_LOOKUP_H
+
+#include "mailauth/verify.h"
+#include "net/dns.h"
+
+#include <stddef.h>
+
+void dkim_key_answer(struct dkim_verify *v, size_t i,
+		     const struct dns_answer *a);
+
+#endif

@@ -1,0 +1,100 @@
+/* authres: the Authentication-Results we record on every message we take
+ * in (RFC 8601): for mail from other servers, the DKIM results; for mail
+ * our users submit, that they logged in. Before ours goes on top, every
+ * field that claims our authserv-id (the host name) is cut out: only we
+ * speak for it (RFC 8601 5). Runs on the commit thread, after signing. */
+#include "smtpd/smtpd.h"
+
+#include "lib/log.h"
+#include "mail/header.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int smtpd_authres_prepare(struct session *s, struct authres_job *r,
+			  struct dkim_verify *verify)
+{
+	struct authres_cut cuts[AUTHRES_CUTS_MAX];
+	memset(r, 0, sizeof(*r));
+	r->verify = verify;
+	if (s->authenticated)
+		snprintf(r->user, sizeof(r->user), "%s", s->auth_user);
+	snprintf(r->id, sizeof(r->id), "%s", s->sd->cfg->hostname);
+	int n = authres_find_ours(s->tx.headers.data ? s->tx.headers.data : "",
+				  s->tx.headers.len, r->id, cuts,
+				  AUTHRES_CUTS_MAX);
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		r->cuts[i] = (struct spool_cut){
+			cuts[i].off + s->tx.received_len, cuts[i].len};
+	r->n_cuts = (size_t)n;
+	r->skip = s->tx.received_len + s->tx.headers.len;
+	return 0;
+}
+
+struct body_feed {
+	struct dkim_verify *v;
+	struct header_skip skip;
+};
+
+static void feed(void *arg, const char *p, size_t n)
+{
+	struct body_feed *bf = arg;
+	size_t i = header_skip(&bf->skip, p, n);
+	if (i < n)
+		dkim_verify_body(bf->v, p + i, n - i);
+}
+
+/* The signatures over the body, then one log line per signature. */
+static int check_dkim(struct authres_job *r, struct spool_msg *msg,
+		      const char *queue_id)
+{
+	struct body_feed bf = {.v = r->verify};
+	header_skip_init(&bf.skip, r->skip);
+	if (spool_msg_read(msg, feed, &bf) < 0)
+		return -1;
+	dkim_verify_finish(r->verify);
+	for (size_t i = 0; i < dkim_verify_count(r->verify); i++) {
+		const struct dkim_verified *d = dkim_verify_result(r->verify, i);
+		log_info("queue=%s event=dkim result=%s domain=%s selector=%s "
+			 "reason=\"%s\"",
+			 queue_id, dkim_result_name(d->result),
+			 d->d[0] ? d->d : "-", d->s[0] ? d->s : "-",
+			 d->reason ? d->reason : "");
+	}
+	return 0;
+}
+
+int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
+		      const char *queue_id, const char **error_r)
+{
+	struct buf field;
+	buf_init(&field, 0);
+	int rc = -1;
+	*error_r = "cannot read the message back";
+	if (r->verify != NULL && check_dkim(r, msg, queue_id) < 0)
+		goto out;
+	*error_r = "cannot remove forged Authentication-Results";
+	if (spool_msg_cut(msg, r->cuts, r->n_cuts) < 0)
+		goto out;
+	if (r->n_cuts > 0)
+		log_info("queue=%s event=authres-removed fields=%zu", queue_id,
+			 r->n_cuts);
+	*error_r = "out of memory";
+	if (authres_begin(&field, r->id) < 0 ||
+	    (r->user[0] != '\0' && authres_add_auth(&field, r->user) < 0) ||
+	    (r->verify != NULL && authres_add_dkim(&field, r->verify) < 0) ||
+	    authres_end(&field) < 0 ||
+	    spool_msg_prepend(msg, field.data, field.len) < 0)
+		goto out;
+	rc = 0;
+out:
+	buf_free(&field);
+	return rc;
+}
+
+void smtpd_authres_free(struct authres_job *r)
+{
+	dkim_verify_free(&r->verify);
+}
