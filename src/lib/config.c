@@ -266,10 +266,10 @@ static const struct param params[] = {
 	 "Sign mail that users submit From one of our domains with that "
 	 "domain's active keys (postern dkim keygen): rsa-sha256 and "
 	 "ed25519-sha256 side by side, relaxed/relaxed."},
-	{SEC_DKIM, "expire", T_DURATION, C(dkim_expire_ms), "7d", 0,
+	{SEC_DKIM, "expire", T_DURATION, C(dkim_expire_ms), "7d", 60000,
 	 UINT64_C(31536000000), NULL,
 	 "How long a signature stays valid (x=), so that a signed message "
-	 "cannot be replayed for ever; 0: no x=."},
+	 "cannot be replayed for ever. At most retire_after."},
 	{SEC_DKIM, "rotate_delay", T_DURATION, C(dkim_rotate_delay_ms), "2d",
 	 0, UINT64_C(31536000000), NULL,
 	 "After postern dkim rotate, how long the new key is published before "
@@ -877,6 +877,12 @@ static void check_config(struct parse_ctx *ctx, struct config *cfg)
 	at(ctx, SEC_AUTH, "failure_delay");
 	if (cfg->auth_failure_delay_ms > cfg->auth_failure_delay_max_ms)
 		add_error(ctx, "auth failure_delay is longer than failure_delay_max");
+	at(ctx, SEC_DKIM, "retire_after");
+	if (cfg->dkim_retire_after_ms < cfg->dkim_expire_ms)
+		/* a key must stay published while its signatures are valid */
+		add_error(ctx, "dkim retire_after is shorter than expire: a "
+			       "retired key would leave valid signatures "
+			       "unverifiable");
 	at(ctx, SEC_QUEUE, "retry_min");
 	if (cfg->queue_retry_min_ms > cfg->queue_retry_max_ms)
 		add_error(ctx, "queue retry_min is longer than retry_max");

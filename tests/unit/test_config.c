@@ -526,6 +526,8 @@ static void cross_checks(void **state)
 	         "[tls] needs both certificate and key"},
 	        {HOST "[tls]\nkey = /k.pem\n" LISTENER,
 	         "[tls] needs both certificate and key"},
+	        {HOST LISTENER "[dkim]\nexpire = 30d\n",
+	         "dkim retire_after is shorter than expire"},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct config cfg;
