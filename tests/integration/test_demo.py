@@ -1,11 +1,14 @@
 """make demo's script: on a fresh directory it starts a server that takes
-the swaks command it prints, and the message lands where it says."""
+the swaks command it prints, and the message lands where it says; what the
+demo user sends arrives signed with the keys whose records it printed."""
 import os
 import re
 import shutil
 import signal
 import subprocess
 import time
+
+import dkim
 
 from conftest import BIN, free_port
 
@@ -58,6 +61,20 @@ def test_demo_script(workdir):
         with open(os.path.join(mailbox, newest), "rb") as f:
             data = f.read()
         assert b"with ESMTPSA" in data and b"Subject: Sent as demo@example.test" in data
+        # signed with the demo keys, whose records the demo printed: dkimpy
+        # verifies both signatures against those records
+        assert b"Authentication-Results: mx.example.test;\n\tauth=pass " \
+               b"smtp.auth=demo@example.test\n" in data
+        records = {}
+        for m in re.finditer(r"^    (\S+)\.\tIN TXT\t(.*)$", text, re.M):
+            records[m.group(1)] = "".join(re.findall(r'"([^"]*)"', m.group(2))).encode()
+        assert any(k.startswith("rsa-") for k in records)
+        assert any(k.startswith("ed-") for k in records)
+        msg = data.replace(b"\n", b"\r\n")
+        d = dkim.DKIM(msg)
+        for i in range(2):
+            assert d.verify(idx=i, dnsfunc=lambda name, timeout=5:
+                            records.get(name.decode().rstrip(".")))
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
