@@ -1,12 +1,15 @@
-/* check: postern check [--dns ADDR] < message -- the authentication
- * results of a message file, as a receiving Postern would find them,
- * printed one method per line in Authentication-Results form (RFC 8601).
- * Exit 0 when a DKIM signature passes, 1 when none does, 2 on usage.
+/* check: postern check [--dns ADDR] [--ip IP [--helo NAME]
+ * [--mail-from ADDR]] < message -- the authentication results of a
+ * message file, as a receiving Postern would find them, printed one method
+ * per line in Authentication-Results form (RFC 8601): each DKIM signature,
+ * and with --ip, SPF for the MAIL FROM and HELO identities. Exit 0 when a
+ * DKIM signature or SPF for MAIL FROM passes, 1 when none does, 2 on usage.
  *
- * Keys are looked up through the configured resolver, or --dns (an
- * address, IP@port possible; then no configuration file is needed). */
+ * DNS goes to the configured resolver, or to --dns (an address, IP@port
+ * possible; then no configuration file is needed). */
 #include "cli/cli.h"
 
+#include "authcheck/spfdns.h"
 #include "dkim/lookup.h"
 #include "mailauth/authres.h"
 #include "mailauth/verify.h"
@@ -22,8 +25,10 @@ enum { MESSAGE_MAX = 64 * 1024 * 1024 };
 
 struct check {
 	struct dkim_verify *v;
-	size_t waiting; /* key lookups not answered yet */
+	size_t waiting; /* answers and checks not in yet */
 	struct event_base *base;
+	struct spf_run *spf[2]; /* MAIL FROM, HELO */
+	const char *identity[2];
 };
 
 struct key_query {
@@ -33,28 +38,65 @@ struct key_query {
 
 static struct key_query queries[DKIM_VERIFY_MAX];
 
+static void one_less(struct check *c)
+{
+	if (--c->waiting == 0)
+		event_base_loopbreak(c->base);
+}
+
 static void key_answer(void *arg, const struct dns_answer *a)
 {
 	struct key_query *q = arg;
 	dkim_key_answer(q->c->v, q->i, a);
-	if (--q->c->waiting == 0)
-		event_base_loopbreak(q->c->base);
+	one_less(q->c);
 }
 
-/* Ask for every key at once and wait for the answers. */
-static int fetch_keys(struct check *c, const struct config *cfg)
+static void spf_done(void *arg, struct spf_run *run)
+{
+	one_less(arg);
+}
+
+/* SPF for --mail-from (unless empty) and --helo, from --ip. */
+static int start_spf(struct check *c, struct dns *dns, struct cli *cli)
+{
+	const char *ip = cli_option(cli, 0, "--ip");
+	const char *helo = cli_option(cli, 0, "--helo");
+	const char *from = cli_option(cli, 0, "--mail-from");
+	struct spf_request req = {.helo = helo ? helo : "", .receiver = cli->cfg.hostname,
+				  .now = (int64_t)time(NULL)};
+	if (ip == NULL)
+		return 0;
+	if (spf_set_ip(&req, ip) < 0) {
+		cli_error("--ip: '%s' is not an IP address", ip);
+		return -1;
+	}
+	const char *at = from != NULL ? strrchr(from, '@') : NULL;
+	for (int w = 0; w < 2; w++) {
+		if ((w == 0 && at == NULL) || (w == 1 && helo == NULL))
+			continue;
+		req.sender = w == 0 ? from : "";
+		req.domain = w == 0 ? at + 1 : helo;
+		c->identity[w] = w == 0 ? from : helo;
+		c->waiting++;
+		if ((c->spf[w] = spf_run_start(dns, &req, spf_done, c)) == NULL)
+			c->waiting--;
+	}
+	return 0;
+}
+
+/* Ask for every key and run SPF, all at once, and wait for the answers. */
+static int lookups(struct check *c, struct cli *cli)
 {
 	struct buf errors;
 	buf_init(&errors, 0);
 	c->base = event_base_new();
-	struct dns *dns = c->base ? dns_new(c->base, cfg, &errors) : NULL;
+	struct dns *dns = c->base ? dns_new(c->base, &cli->cfg, &errors) : NULL;
+	int rc = -1;
 	if (dns == NULL) {
 		cli_error("no resolver: %s", buf_cstr(&errors));
-		buf_free(&errors);
-		if (c->base)
-			event_base_free(c->base);
-		return -1;
+		goto out;
 	}
+	c->waiting = 1; /* held while asking */
 	for (size_t i = 0; i < dkim_verify_count(c->v); i++) {
 		const char *name = dkim_verify_key_name(c->v, i);
 		queries[i] = (struct key_query){c, i};
@@ -62,12 +104,15 @@ static int fetch_keys(struct check *c, const struct config *cfg)
 					      &queries[i]) == 0)
 			c->waiting++;
 	}
-	if (c->waiting > 0)
+	rc = start_spf(c, dns, cli);
+	if (--c->waiting > 0)
 		event_base_dispatch(c->base);
+out:
 	dns_free(&dns);
-	event_base_free(c->base);
+	if (c->base)
+		event_base_free(c->base);
 	buf_free(&errors);
-	return 0;
+	return rc;
 }
 
 /* Each result as Authentication-Results would say it, a line each. */
@@ -87,12 +132,29 @@ static void print_dkim(const struct dkim_verify *v)
 	buf_free(&b);
 }
 
-static bool dkim_passed(const struct dkim_verify *v)
+static void print_spf(const struct check *c)
 {
-	for (size_t i = 0; i < dkim_verify_count(v); i++)
-		if (dkim_verify_result(v, i)->result == DKIM_PASS)
+	static const char *const property[] = {"smtp.mailfrom", "smtp.helo"};
+	for (int w = 0; w < 2; w++) {
+		if (c->spf[w] == NULL)
+			continue;
+		const struct spf *s = spf_run_check(c->spf[w]);
+		printf("spf=%s", spf_result_name(spf_result(s)));
+		if (spf_result(s) != SPF_PASS && spf_reason(s)[0] != '\0')
+			printf(" (%s)", spf_reason(s));
+		printf(" %s=%s\n", property[w], c->identity[w]);
+		if (spf_explanation(s)[0] != '\0')
+			printf("  explanation: %s\n", spf_explanation(s));
+	}
+}
+
+static bool passed(const struct check *c)
+{
+	for (size_t i = 0; i < dkim_verify_count(c->v); i++)
+		if (dkim_verify_result(c->v, i)->result == DKIM_PASS)
 			return true;
-	return false;
+	return c->spf[0] != NULL &&
+	       spf_result(spf_run_check(c->spf[0])) == SPF_PASS;
 }
 
 /* The configuration to resolve with: --dns ADDR needs none. */
@@ -112,8 +174,15 @@ static int resolver_config(struct cli *cli, const char *dns)
 int cli_check(struct cli *cli)
 {
 	const char *dns = cli_option(cli, 0, "--dns");
-	if (cli->argc != (dns != NULL ? 2 : 0)) {
-		fputs("usage: postern check [--dns ADDRESS] < message\n", stderr);
+	static const char *const options[] = {"--dns", "--ip", "--helo",
+					      "--mail-from"};
+	int given = 0;
+	for (size_t i = 0; i < sizeof(options) / sizeof(*options); i++)
+		given += cli_option(cli, 0, options[i]) != NULL;
+	if (cli->argc != 2 * given) {
+		fputs("usage: postern check [--dns ADDRESS] [--ip IP [--helo NAME] "
+		      "[--mail-from ADDRESS]] < message\n",
+		      stderr);
 		return 2;
 	}
 	if (resolver_config(cli, dns) < 0)
@@ -131,13 +200,16 @@ int cli_check(struct cli *cli)
 	struct check c = {.v = dkim_verify_new(msg.data, hdr_len,
 					       (int64_t)time(NULL))};
 	int rc = 1;
-	if (c.v != NULL && fetch_keys(&c, &cli->cfg) == 0) {
+	if (c.v != NULL && lookups(&c, cli) == 0) {
 		dkim_verify_body(c.v, msg.data + body, msg.len - body);
 		dkim_verify_finish(c.v);
 		print_dkim(c.v);
-		rc = dkim_passed(c.v) ? 0 : 1;
+		print_spf(&c);
+		rc = passed(&c) ? 0 : 1;
 	}
 	dkim_verify_free(&c.v);
+	for (int w = 0; w < 2; w++)
+		spf_run_abandon(c.spf[w]);
 	buf_free(&msg);
 	return rc;
 }

@@ -135,6 +135,15 @@ int authres_add_dkim(struct buf *out, const struct dkim_verify *v)
 	return rc;
 }
 
+int authres_add_spf(struct buf *out, const char *result, const char *comment,
+		    const char *property, const char *identity)
+{
+	int rc = buf_appendf(out, ";\n\tspf=%s", result);
+	if (rc == 0 && comment != NULL)
+		rc = add_comment(out, comment);
+	return rc == 0 ? add_property(out, property, identity) : rc;
+}
+
 int authres_add_auth(struct buf *out, const char *user)
 {
 	return buf_appendf(out, ";\n\tauth=pass smtp.auth=%s", user);

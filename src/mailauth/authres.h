@@ -40,6 +40,10 @@ int authres_id(const char *value, size_t len, char *out, size_t n);
 int authres_begin(struct buf *out, const char *id);
 /* One result per DKIM signature ("dkim=none" when unsigned). */
 int authres_add_dkim(struct buf *out, const struct dkim_verify *v);
+/* "spf=result (comment) property=identity" (RFC 8601 2.7.2, RFC 7208
+ * 9.1); an identity that is not a plain token is left out. */
+int authres_add_spf(struct buf *out, const char *result, const char *comment,
+		    const char *property, const char *identity);
 /* "auth=pass smtp.auth=user" for mail submitted after AUTH. */
 int authres_add_auth(struct buf *out, const char *user);
 /* End the field (no method: "; none", RFC 8601 2.2). */

@@ -12,9 +12,17 @@ static void hash_bytes(void *arg, const char *p, size_t n)
 		if (n > room)
 			n = (size_t)room;
 	}
-	if (n > 0)
-		(void)EVP_DigestUpdate(h->md, p, n);
 	h->hashed += n;
+	if (h->in_block + n > sizeof(h->block)) {
+		(void)EVP_DigestUpdate(h->md, h->block, h->in_block);
+		h->in_block = 0;
+	}
+	if (n >= sizeof(h->block)) {
+		(void)EVP_DigestUpdate(h->md, p, n);
+		return;
+	}
+	memcpy(h->block + h->in_block, p, n);
+	h->in_block += n;
 }
 
 int dkim_bodyhash_init(struct dkim_bodyhash *h, enum canon c, bool has_l,
@@ -43,6 +51,9 @@ void dkim_bodyhash_final(struct dkim_bodyhash *h, unsigned char out[32],
 {
 	unsigned len = 0;
 	canon_body_final(&h->canon);
+	if (h->in_block > 0)
+		(void)EVP_DigestUpdate(h->md, h->block, h->in_block);
+	h->in_block = 0;
 	if (EVP_DigestFinal_ex(h->md, out, &len) != 1 || len != 32)
 		memset(out, 0, 32); /* matches no real hash */
 	*total_r = h->canon.emitted;

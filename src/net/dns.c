@@ -261,7 +261,8 @@ int dns_txt_decode(const unsigned char *rd, size_t len, char *out, size_t n)
 		size_t sl = rd[i++];
 		if (i + sl > len || o + sl + 1 > n)
 			return -1;
-		memcpy(out + o, rd + i, sl);
+		for (size_t k = 0; k < sl; k++) /* a NUL cannot stay in a C */
+			out[o + k] = rd[i + k] ? (char)rd[i + k] : 0x7f; /* string */
 		o += sl;
 		i += sl;
 	}

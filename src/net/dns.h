@@ -77,7 +77,9 @@ int dns_name_decode(const unsigned char *rd, size_t len, size_t *off,
 int dns_mx_decode(const unsigned char *rd, size_t len, unsigned *pref,
 		  char host[DNS_NAME_MAX + 1]);
 /* TXT rdata: its strings concatenated (RFC 7208 3.3), NUL-terminated,
- * into out (of size n). -1 if malformed or too long. */
+ * into out (of size n); a NUL byte in the text becomes 0x7f (DEL), which
+ * keeps the text invalid for every record parser. -1 if malformed or too
+ * long. */
 int dns_txt_decode(const unsigned char *rd, size_t len, char *out, size_t n);
 
 #endif

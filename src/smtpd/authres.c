@@ -12,11 +12,16 @@
 #include <string.h>
 
 int smtpd_authres_prepare(struct session *s, struct authres_job *r,
-			  struct dkim_verify *verify)
+			  struct inbound_results *in)
 {
 	struct authres_cut cuts[AUTHRES_CUTS_MAX];
 	memset(r, 0, sizeof(*r));
-	r->verify = verify;
+	if (in != NULL) {
+		r->verify = in->dkim;
+		in->dkim = NULL;
+		r->spf_mailfrom = in->spf_mailfrom;
+		r->spf_helo = in->spf_helo;
+	}
 	if (s->authenticated)
 		snprintf(r->user, sizeof(r->user), "%s", s->auth_user);
 	snprintf(r->id, sizeof(r->id), "%s", s->sd->cfg->hostname);
@@ -66,6 +71,18 @@ static int check_dkim(struct authres_job *r, struct spool_msg *msg,
 	return 0;
 }
 
+static int add_spf(struct buf *field, const struct spf_outcome *o,
+		   const char *property)
+{
+	if (!o->checked)
+		return 0;
+	if (o->result != SPF_PASS && o->reason != NULL && o->reason[0] != '\0')
+		return authres_add_spf(field, spf_result_name(o->result), o->reason,
+				       property, o->identity);
+	return authres_add_spf(field, spf_result_name(o->result), NULL, property,
+			       o->identity);
+}
+
 int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 		      const char *queue_id, const char **error_r)
 {
@@ -85,6 +102,8 @@ int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 	if (authres_begin(&field, r->id) < 0 ||
 	    (r->user[0] != '\0' && authres_add_auth(&field, r->user) < 0) ||
 	    (r->verify != NULL && authres_add_dkim(&field, r->verify) < 0) ||
+	    add_spf(&field, &r->spf_mailfrom, "smtp.mailfrom") < 0 ||
+	    add_spf(&field, &r->spf_helo, "smtp.helo") < 0 ||
 	    authres_end(&field) < 0 ||
 	    spool_msg_prepend(msg, field.data, field.len) < 0)
 		goto out;

@@ -201,19 +201,20 @@ static void refuse(struct session *s, int code, const char *status,
 	back_to_commands(s);
 }
 
-void smtpd_data_commit(struct session *s, struct dkim_verify *verify)
+void smtpd_data_commit(struct session *s, struct inbound_results *in)
 {
 	struct transaction *tx = &s->tx;
 	struct commit_job *j = calloc(1, sizeof(*j));
 	if (j == NULL) {
-		dkim_verify_free(&verify);
+		if (in != NULL)
+			dkim_verify_free(&in->dkim);
 		refuse(s, 451, "4.3.0", "Out of memory");
 		return;
 	}
 	j->s = s;
 	if (s->authenticated)
 		memcpy(j->user, s->auth_user, sizeof(j->user));
-	if (smtpd_authres_prepare(s, &j->authres, verify) < 0) {
+	if (smtpd_authres_prepare(s, &j->authres, in) < 0) {
 		smtpd_authres_free(&j->authres);
 		free(j);
 		refuse(s, 554, "5.6.0", "Too many Authentication-Results fields");

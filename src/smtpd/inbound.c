@@ -1,16 +1,23 @@
 /* inbound: what mail from other servers waits for before it is queued.
- * The DKIM keys its signatures name are asked for all at once on the
- * worker's resolver (at most SMTP_AUTH_DNS_MS in all: a slow zone cannot
- * hold a session for ever; keys not in by then give temperror); then the
- * commit job checks the signatures over the body and records the results
- * in Authentication-Results. */
+ * At the end of the data, all at once on the worker's resolver:
+ *
+ *   the DKIM keys its signatures name (RFC 6376 6.1.2),
+ *   SPF for the MAIL FROM identity and for the HELO identity (RFC 7208
+ *   2.3, 2.4),
+ *
+ * at most SMTP_AUTH_DNS_MS in all: a slow zone cannot hold a session for
+ * ever, and what has no answer by then is a temperror. Then the commit job
+ * checks the signatures over the body and records every result in
+ * Authentication-Results. */
 #include "smtpd/smtpd.h"
 
+#include "authcheck/spfdns.h"
 #include "dkim/lookup.h"
 #include "lib/log.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct inbound;
@@ -20,20 +27,43 @@ struct key_lookup {
 	size_t i;
 };
 
+enum { SPF_MAILFROM, SPF_HELO, SPF_RUNS };
+
 struct inbound {
 	struct session *s;     /* NULL once the message has gone on */
-	struct dkim_verify *v; /* NULL once handed to the commit */
-	unsigned pending;      /* answers still to come */
+	struct inbound_results r; /* r.dkim NULL once handed to the commit */
+	unsigned pending;      /* answers and checks still to come */
 	struct event *timer;
 	struct key_lookup q[DKIM_VERIFY_MAX];
+	struct spf_run *spf[SPF_RUNS];
 };
 
 static void inbound_free(struct inbound *in)
 {
 	if (in->timer != NULL)
 		event_free(in->timer);
-	dkim_verify_free(&in->v);
+	dkim_verify_free(&in->r.dkim);
 	free(in);
+}
+
+/* An SPF check's outcome, finished or not, into the results. */
+static void take_spf(struct inbound *in, int which)
+{
+	struct spf_outcome *o = which == SPF_MAILFROM ? &in->r.spf_mailfrom
+						      : &in->r.spf_helo;
+	struct spf_run *run = in->spf[which];
+	if (run == NULL)
+		return;
+	if (spf_run_finished(run)) {
+		o->result = spf_result(spf_run_check(run));
+		o->reason = spf_reason(spf_run_check(run));
+	} else {
+		o->result = SPF_TEMPERROR;
+		o->reason = "no answer in time";
+		in->pending--; /* it will not report now */
+	}
+	spf_run_abandon(run);
+	in->spf[which] = NULL;
 }
 
 /* Every answer is in, or time is up: on to the commit. Late answers find
@@ -41,27 +71,27 @@ static void inbound_free(struct inbound *in)
 static void go_on(struct inbound *in)
 {
 	struct session *s = in->s;
-	struct dkim_verify *v = in->v;
+	struct inbound_results r;
+	take_spf(in, SPF_MAILFROM);
+	take_spf(in, SPF_HELO);
+	r = in->r;
+	in->r.dkim = NULL;
 	in->s = NULL;
-	in->v = NULL;
 	event_del(in->timer);
 	if (in->pending == 0)
 		inbound_free(in);
 	s->jobs--;
 	if (s->gone) { /* never acknowledged: the client sends it again */
-		dkim_verify_free(&v);
+		dkim_verify_free(&r.dkim);
 		session_free_if_gone(s);
 		return;
 	}
-	smtpd_data_commit(s, v);
+	smtpd_data_commit(s, &r);
 }
 
-static void key_answer(void *arg, const struct dns_answer *a)
+/* One answer or check less to wait for. */
+static void count_down(struct inbound *in)
 {
-	struct key_lookup *q = arg;
-	struct inbound *in = q->in;
-	if (in->v != NULL)
-		dkim_key_answer(in->v, q->i, a);
 	if (--in->pending > 0)
 		return;
 	if (in->s != NULL)
@@ -70,19 +100,32 @@ static void key_answer(void *arg, const struct dns_answer *a)
 		inbound_free(in);
 }
 
+static void key_answer(void *arg, const struct dns_answer *a)
+{
+	struct key_lookup *q = arg;
+	if (q->in->r.dkim != NULL)
+		dkim_key_answer(q->in->r.dkim, q->i, a);
+	count_down(q->in);
+}
+
+static void spf_done(void *arg, struct spf_run *run)
+{
+	count_down(arg);
+}
+
 static void out_of_time(evutil_socket_t fd, short what, void *arg)
 {
 	struct inbound *in = arg;
-	log_info("session=%s event=dkim-keys-late pending=%u", in->s->id,
+	log_info("session=%s event=auth-dns-late pending=%u", in->s->id,
 		 in->pending);
 	go_on(in);
 }
 
 /* Ask for each key the signatures need. */
-static void ask(struct session *s, struct inbound *in)
+static void ask_keys(struct session *s, struct inbound *in)
 {
-	for (size_t i = 0; i < dkim_verify_count(in->v); i++) {
-		const char *name = dkim_verify_key_name(in->v, i);
+	for (size_t i = 0; i < dkim_verify_count(in->r.dkim); i++) {
+		const char *name = dkim_verify_key_name(in->r.dkim, i);
 		in->q[i] = (struct key_lookup){in, i};
 		in->pending++; /* before: an answer may come at once */
 		if (name == NULL ||
@@ -91,13 +134,43 @@ static void ask(struct session *s, struct inbound *in)
 	}
 }
 
+/* SPF for MAIL FROM (unless it is <>: then HELO is the identity that
+ * counts, RFC 7208 2.4) and for HELO. */
+static void start_spf(struct session *s, struct inbound *in)
+{
+	const char *sender = s->tx.sender, *at = strrchr(sender, '@');
+	struct spf_request req = {.helo = s->helo, .receiver = s->sd->cfg->hostname,
+				  .now = (int64_t)time(NULL)};
+	if (spf_set_ip(&req, s->peer_ip) < 0)
+		return;
+	for (int which = 0; which < SPF_RUNS; which++) {
+		struct spf_outcome *o = which == SPF_MAILFROM ? &in->r.spf_mailfrom
+							      : &in->r.spf_helo;
+		if (which == SPF_MAILFROM && (sender[0] == '\0' || at == NULL))
+			continue;
+		req.sender = which == SPF_MAILFROM ? sender : "";
+		req.domain = which == SPF_MAILFROM ? at + 1 : s->helo;
+		o->checked = true;
+		snprintf(o->identity, sizeof(o->identity), "%s",
+			 which == SPF_MAILFROM ? sender : s->helo);
+		in->pending++;
+		in->spf[which] = spf_run_start(s->w->dns, &req, spf_done, in);
+		if (in->spf[which] == NULL) {
+			in->pending--;
+			o->result = SPF_TEMPERROR;
+			o->reason = "out of memory";
+		}
+	}
+}
+
 void smtpd_inbound_start(struct session *s)
 {
 	struct inbound *in = calloc(1, sizeof(*in));
 	if (in != NULL)
-		in->v = dkim_verify_new(s->tx.headers.data ? s->tx.headers.data : "",
-					s->tx.headers.len, (int64_t)time(NULL));
-	if (in == NULL || in->v == NULL ||
+		in->r.dkim = dkim_verify_new(s->tx.headers.data ? s->tx.headers.data
+								: "",
+					     s->tx.headers.len, (int64_t)time(NULL));
+	if (in == NULL || in->r.dkim == NULL ||
 	    (in->timer = evtimer_new(s->w->base, out_of_time, in)) == NULL) {
 		if (in != NULL)
 			inbound_free(in);
@@ -108,9 +181,9 @@ void smtpd_inbound_start(struct session *s)
 	s->phase = P_COMMIT; /* no input until the reply */
 	s->jobs++;
 	in->pending++; /* held while asking, so no answer can finish it */
-	ask(s, in);
+	ask_keys(s, in);
+	start_spf(s, in);
 	struct timeval tv = {SMTP_AUTH_DNS_MS / 1000, 0};
 	evtimer_add(in->timer, &tv);
-	if (--in->pending == 0)
-		go_on(in);
+	count_down(in);
 }

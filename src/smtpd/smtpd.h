@@ -11,6 +11,7 @@
 #include "mail/body.h"
 #include "mail/command.h"
 #include "mailauth/authres.h"
+#include "mailauth/spf.h"
 #include "mailauth/verify.h"
 #include "net/conn.h"
 #include "net/dns.h"
@@ -219,24 +220,38 @@ size_t smtpd_data_input(struct session *s, const char *p, size_t n);
 size_t smtpd_bdat_input(struct session *s, const char *p, size_t n);
 /* The transaction's message, if any, is dropped. */
 void smtpd_data_abort(struct session *s);
+/* What was found out about mail from another server before the commit. */
+struct spf_outcome {
+	bool checked;
+	int result;          /* enum spf_result */
+	const char *reason;  /* static text */
+	char identity[ADDR_TEXT_MAX]; /* the MAIL FROM address, or HELO */
+};
+struct inbound_results {
+	struct dkim_verify *dkim; /* keys in: the body is still to check */
+	struct spf_outcome spf_mailfrom, spf_helo;
+};
+
 /* Queue the received message (on a pool thread; the reply comes when it
- * is durable). verify, if not NULL, has its keys: the job checks the
- * signatures over the body and records the results (taken over). */
-void smtpd_data_commit(struct session *s, struct dkim_verify *verify);
+ * is durable). r, for mail from other servers, is taken over: the job
+ * checks the DKIM signatures over the body and records every result. */
+void smtpd_data_commit(struct session *s, struct inbound_results *r);
 
 /* authres.c: what the commit job records of a message's authentication */
 struct authres_job {
 	struct dkim_verify *verify; /* inbound: signatures to check */
+	struct spf_outcome spf_mailfrom, spf_helo;
 	char user[DIR_ADDRESS_MAX + 1]; /* submission: who logged in */
 	char id[256];               /* our authserv-id: the host name */
 	struct spool_cut cuts[AUTHRES_CUTS_MAX]; /* forged fields to drop */
 	size_t n_cuts;
 	uint64_t skip; /* bytes of the stored copy before the body */
 };
-/* On the worker. verify is taken over. -1 when the message carries more
- * forged Authentication-Results than we remove (it is refused). */
+/* On the worker. in (NULL for submitted mail) is taken over. -1 when the
+ * message carries more forged Authentication-Results than we remove (it
+ * is refused). */
 int smtpd_authres_prepare(struct session *s, struct authres_job *r,
-			  struct dkim_verify *verify);
+			  struct inbound_results *in);
 /* On the commit thread: check, cut, add our field. 0, or -1 with
  * *error_r. */
 int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
