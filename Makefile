@@ -37,7 +37,8 @@ ifeq ($(SANITIZE),1)
 BUILD := build/asan
 endif
 
-PKGS := openssl libevent libevent_pthreads sqlite3 libargon2 libunbound libcurl
+PKGS := openssl libevent libevent_pthreads sqlite3 libargon2 libunbound libcurl \
+	libpsl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 

@@ -12,10 +12,12 @@
 #include "authcheck/spfdns.h"
 #include "dkim/lookup.h"
 #include "mailauth/authres.h"
+#include "mailauth/dmarc.h"
 #include "mailauth/verify.h"
 #include "net/dns.h"
 
 #include <event2/event.h>
+#include <libpsl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +31,8 @@ struct check {
 	struct event_base *base;
 	struct spf_run *spf[2]; /* MAIL FROM, HELO */
 	const char *identity[2];
+	struct dmarc *dmarc;
+	struct dns *dns;
 };
 
 struct key_query {
@@ -49,6 +53,39 @@ static void key_answer(void *arg, const struct dns_answer *a)
 	struct key_query *q = arg;
 	dkim_key_answer(q->c->v, q->i, a);
 	one_less(q->c);
+}
+
+static void ask_dmarc(struct check *c);
+
+static void dmarc_txt(void *arg, const struct dns_answer *a)
+{
+	struct check *c = arg;
+	static char text[DNS_RECORDS_MAX][4096];
+	const char *txt[DNS_RECORDS_MAX];
+	size_t n = 0;
+	for (size_t i = 0; a->status == DNS_OK && i < a->n; i++)
+		if (dns_txt_decode(a->data[i], a->len[i], text[n], sizeof(text[n])) == 0)
+			txt[n] = text[n], n++;
+	dmarc_answer(c->dmarc, a->status == DNS_OK ? DMARC_DNS_OK
+			       : a->status == DNS_NODATA || a->status == DNS_NXDOMAIN
+				       ? DMARC_DNS_NONE
+				       : DMARC_DNS_TEMPFAIL,
+		     txt, n);
+	ask_dmarc(c);
+	one_less(c);
+}
+
+/* The From domain's DMARC record, then its organisational domain's. */
+static void ask_dmarc(struct check *c)
+{
+	const char *name;
+	if (dmarc_next(c->dmarc, &name) != 1)
+		return;
+	c->waiting++;
+	if (dns_query(c->dns, name, DNS_T_TXT, dmarc_txt, c) < 0) {
+		c->waiting--;
+		dmarc_answer(c->dmarc, DMARC_DNS_TEMPFAIL, NULL, 0);
+	}
 }
 
 static void spf_done(void *arg, struct spf_run *run)
@@ -105,6 +142,8 @@ static int lookups(struct check *c, struct cli *cli)
 			c->waiting++;
 	}
 	rc = start_spf(c, dns, cli);
+	c->dns = dns;
+	ask_dmarc(c);
 	if (--c->waiting > 0)
 		event_base_dispatch(c->base);
 out:
@@ -148,8 +187,34 @@ static void print_spf(const struct check *c)
 	}
 }
 
+/* DMARC from the results: SPF of MAIL FROM, else of HELO. */
+static void print_dmarc(struct check *c)
+{
+	int w = c->spf[0] != NULL ? 0 : 1;
+	const char *id = c->identity[w] ? c->identity[w] : "";
+	const char *at = strrchr(id, '@');
+	struct dmarc_spf spf = {c->spf[w] ? spf_result(spf_run_check(c->spf[w]))
+					   : SPF_NONE,
+				at ? at + 1 : id};
+	dmarc_evaluate(c->dmarc, c->v, &spf);
+	enum dmarc_result r = dmarc_result(c->dmarc);
+	printf("dmarc=%s", dmarc_result_name(r));
+	if (r == DMARC_PASS || r == DMARC_FAIL)
+		printf(" (p=%s)", dmarc_policy_name(dmarc_published(c->dmarc)));
+	else if (dmarc_reason(c->dmarc)[0] != '\0')
+		printf(" (%s)", dmarc_reason(c->dmarc));
+	if (dmarc_domain(c->dmarc)[0] != '\0')
+		printf(" header.from=%s", dmarc_domain(c->dmarc));
+	putchar('\n');
+}
+
+/* DMARC decides when the domain publishes a policy; otherwise a DKIM
+ * signature or SPF for MAIL FROM passing does. */
 static bool passed(const struct check *c)
 {
+	enum dmarc_result r = dmarc_result(c->dmarc);
+	if (r == DMARC_PASS || r == DMARC_FAIL)
+		return r == DMARC_PASS;
 	for (size_t i = 0; i < dkim_verify_count(c->v); i++)
 		if (dkim_verify_result(c->v, i)->result == DKIM_PASS)
 			return true;
@@ -197,17 +262,23 @@ int cli_check(struct cli *cli)
 		return 1;
 	}
 	size_t hdr_len, body = cli_message_body(&msg, &hdr_len);
+	psl_ctx_t *psl = psl_load_file(cli->cfg.dmarc_public_suffix_list);
 	struct check c = {.v = dkim_verify_new(msg.data, hdr_len,
-					       (int64_t)time(NULL))};
+					       (int64_t)time(NULL)),
+			  .dmarc = dmarc_new(psl ? psl : psl_builtin(), msg.data,
+					     hdr_len)};
 	int rc = 1;
-	if (c.v != NULL && lookups(&c, cli) == 0) {
+	if (c.v != NULL && c.dmarc != NULL && lookups(&c, cli) == 0) {
 		dkim_verify_body(c.v, msg.data + body, msg.len - body);
 		dkim_verify_finish(c.v);
 		print_dkim(c.v);
 		print_spf(&c);
+		print_dmarc(&c);
 		rc = passed(&c) ? 0 : 1;
 	}
 	dkim_verify_free(&c.v);
+	dmarc_free(&c.dmarc);
+	psl_free(psl);
 	for (int w = 0; w < 2; w++)
 		spf_run_abandon(c.spf[w]);
 	buf_free(&msg);

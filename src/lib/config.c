@@ -31,6 +31,7 @@ enum section {
 	SEC_DNS,
 	SEC_OUTBOUND,
 	SEC_DKIM,
+	SEC_DMARC,
 	SEC_LISTENER,    /* named, repeatable */
 	SEC_CERTIFICATE, /* named, repeatable */
 	SEC_ROUTE,       /* named, repeatable */
@@ -39,7 +40,7 @@ enum section {
 
 static const char *const section_names[SEC_COUNT] = {
 	"",	    "tls",	  "smtp",     "queue",
-	"delivery", "auth",	  "submission", "dns", "outbound", "dkim", "listener",
+	"delivery", "auth",	  "submission", "dns", "outbound", "dkim", "dmarc", "listener",
 	"certificate", "route"};
 
 enum param_type { T_STRING, T_BOOL, T_UINT, T_SIZE, T_DURATION, T_ENUM };
@@ -279,6 +280,21 @@ static const struct param params[] = {
 	 "After a rotation switched over, how long the old key stays "
 	 "published, so that mail it signed can still be verified; then it is "
 	 "retired (dropped from postern dns)."},
+	{SEC_DMARC, "enforce", T_BOOL, C(dmarc_enforce), "yes", 0, 0, NULL,
+	 "Act on the DMARC policy of the From domain of mail from other "
+	 "servers that fails DMARC: p=reject is refused with 550 5.7.1 at the "
+	 "end of DATA, p=quarantine is delivered to the recipient's Junk "
+	 "folder. no: the results are only recorded (Authentication-Results)."},
+	{SEC_DMARC, "forwarders", T_STRING, C(dmarc_forwarders), "", 0, 0, NULL,
+	 "Addresses or networks (192.0.2.0/24, 2001:db8::/32; blanks between) "
+	 "of servers known to forward mail here, such as mailing lists: their "
+	 "mail is never refused or quarantined for DMARC (results are still "
+	 "recorded)."},
+	{SEC_DMARC, "public_suffix_list", T_STRING, C(dmarc_public_suffix_list),
+	 "/usr/share/publicsuffix/public_suffix_list.dat", 0, 0, NULL,
+	 "The Public Suffix List (Debian package publicsuffix) that tells "
+	 "organisational domains apart (example.co.uk from co.uk) for relaxed "
+	 "alignment; read at start. Missing: the list built into libpsl."},
 	{SEC_DKIM, "rsa_bits", T_UINT, C(dkim_rsa_bits), "2048", 1024, 4096,
 	 NULL, "Size of new RSA keys (RFC 8301: at least 1024; 2048 is what "
 	 "receivers expect)."},
@@ -883,6 +899,11 @@ static void check_config(struct parse_ctx *ctx, struct config *cfg)
 		add_error(ctx, "dkim retire_after is shorter than expire: a "
 			       "retired key would leave valid signatures "
 			       "unverifiable");
+	at(ctx, SEC_DMARC, "forwarders");
+	const char *bad;
+	if (netaddr_in_networks("", cfg->dmarc_forwarders, &bad) < 0)
+		add_error(ctx, "dmarc forwarders: '%.*s' is not an address or "
+			       "network", (int)strcspn(bad, " \t,"), bad);
 	at(ctx, SEC_QUEUE, "retry_min");
 	if (cfg->queue_retry_min_ms > cfg->queue_retry_max_ms)
 		add_error(ctx, "queue retry_min is longer than retry_max");

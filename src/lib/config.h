@@ -130,6 +130,10 @@ struct config {
 	uint64_t dkim_rotate_delay_ms;
 	uint64_t dkim_retire_after_ms;
 	uint64_t dkim_rsa_bits;
+	/* [dmarc] */
+	bool dmarc_enforce;
+	char *dmarc_forwarders;
+	char *dmarc_public_suffix_list;
 	/* [delivery] */
 	char *delivery_recipient_delimiter;
 	uint64_t delivery_default_quota;

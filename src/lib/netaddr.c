@@ -5,6 +5,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -108,4 +110,57 @@ void netaddr_ip_port(const struct sockaddr *sa, char out[NETADDR_TEXT_MAX])
 		n = snprintf(out, NETADDR_TEXT_MAX, "%s:%u", ip, port);
 	if (n < 0 || n >= NETADDR_TEXT_MAX)
 		out[0] = '\0';
+}
+
+/* One "addr[/bits]" of a list: 1 when ip (16 bytes, v4 in the first 4) of
+ * family v6 is in it, 0 when not, -1 when it is malformed. */
+static int in_network(const unsigned char *ip, bool v6, const char *item,
+		      size_t len)
+{
+	char text[NETADDR_TEXT_MAX];
+	unsigned char net[16];
+	const char *slash = memchr(item, '/', len);
+	size_t al = slash != NULL ? (size_t)(slash - item) : len;
+	uint64_t bits;
+	if (al == 0 || al >= sizeof(text))
+		return -1;
+	memcpy(text, item, al);
+	text[al] = '\0';
+	bool net6 = strchr(text, ':') != NULL;
+	if (inet_pton(net6 ? AF_INET6 : AF_INET, text, net) != 1)
+		return -1;
+	bits = net6 ? 128 : 32;
+	if (slash != NULL &&
+	    parse_u64(slash + 1, len - al - 1, net6 ? 128 : 32, &bits) < 0)
+		return -1;
+	if (net6 != v6)
+		return 0;
+	size_t full = (size_t)bits / 8, rest = (size_t)bits % 8;
+	if (memcmp(ip, net, full) != 0)
+		return 0;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return rest == 0 || (ip[full] & mask) == (net[full] & mask);
+}
+
+int netaddr_in_networks(const char *ip, const char *list, const char **bad_r)
+{
+	unsigned char a[16] = {0};
+	bool v6 = strchr(ip, ':') != NULL;
+	int found = 0;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, ip, a) != 1)
+		v6 = false; /* no address: matches nothing, the list still checked */
+	for (const char *p = list; *p != '\0';) {
+		p += strspn(p, " \t,");
+		size_t len = strcspn(p, " \t,");
+		if (len == 0)
+			break;
+		int rc = in_network(a, v6, p, len);
+		if (rc < 0) {
+			*bad_r = p;
+			return -1;
+		}
+		found |= rc;
+		p += len;
+	}
+	return found;
 }

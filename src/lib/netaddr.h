@@ -16,4 +16,10 @@ void netaddr_ip(const struct sockaddr *sa, char out[NETADDR_TEXT_MAX]);
 /* "192.0.2.1:25" or "[2001:db8::1]:25". */
 void netaddr_ip_port(const struct sockaddr *sa, char out[NETADDR_TEXT_MAX]);
 
+/* Whether ip (text, as netaddr_ip writes it) is in one of the networks of
+ * list ("192.0.2.0/24 2001:db8::/32 198.51.100.7", blanks or commas
+ * between). 1 yes, 0 no, -1 when the list has something that is not an
+ * address or network (*bad_r points at it). */
+int netaddr_in_networks(const char *ip, const char *list, const char **bad_r);
+
 #endif

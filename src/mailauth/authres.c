@@ -144,6 +144,15 @@ int authres_add_spf(struct buf *out, const char *result, const char *comment,
 	return rc == 0 ? add_property(out, property, identity) : rc;
 }
 
+int authres_add_dmarc(struct buf *out, const char *result, const char *comment,
+		      const char *domain)
+{
+	int rc = buf_appendf(out, ";\n\tdmarc=%s", result);
+	if (rc == 0 && comment != NULL && comment[0] != '\0')
+		rc = add_comment(out, comment);
+	return rc == 0 ? add_property(out, "header.from", domain) : rc;
+}
+
 int authres_add_auth(struct buf *out, const char *user)
 {
 	return buf_appendf(out, ";\n\tauth=pass smtp.auth=%s", user);

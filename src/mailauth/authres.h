@@ -44,6 +44,9 @@ int authres_add_dkim(struct buf *out, const struct dkim_verify *v);
  * 9.1); an identity that is not a plain token is left out. */
 int authres_add_spf(struct buf *out, const char *result, const char *comment,
 		    const char *property, const char *identity);
+/* "dmarc=result (comment) header.from=domain" (RFC 7489 11.2). */
+int authres_add_dmarc(struct buf *out, const char *result, const char *comment,
+		      const char *domain);
 /* "auth=pass smtp.auth=user" for mail submitted after AUTH. */
 int authres_add_auth(struct buf *out, const char *user);
 /* End the field (no method: "; none", RFC 8601 2.2). */

@@ -6,6 +6,7 @@
 #include "smtpd/smtpd.h"
 
 #include "lib/log.h"
+#include "lib/util.h"
 #include "mail/header.h"
 
 #include <stdio.h>
@@ -19,6 +20,9 @@ int smtpd_authres_prepare(struct session *s, struct authres_job *r,
 	if (in != NULL) {
 		r->verify = in->dkim;
 		in->dkim = NULL;
+		r->dmarc = in->dmarc;
+		in->dmarc = NULL;
+		r->enforce = s->sd->cfg->dmarc_enforce && !in->forwarder;
 		r->spf_mailfrom = in->spf_mailfrom;
 		r->spf_helo = in->spf_helo;
 	}
@@ -71,6 +75,44 @@ static int check_dkim(struct authres_job *r, struct spool_msg *msg,
 	return 0;
 }
 
+/* RFC 7489 6.6: the verdict, from the DKIM results just found and the
+ * SPF result of the identity that counts (MAIL FROM, else HELO). Returns
+ * the policy to apply. */
+static enum dmarc_policy check_dmarc(struct authres_job *r, const char *queue_id)
+{
+	const struct spf_outcome *o = r->spf_mailfrom.checked ? &r->spf_mailfrom
+							      : &r->spf_helo;
+	const char *at = strrchr(o->identity, '@');
+	struct dmarc_spf spf = {o->checked ? o->result : SPF_NONE,
+				at != NULL ? at + 1 : o->identity};
+	unsigned char sample;
+	random_bytes(&sample, 1);
+	dmarc_evaluate(r->dmarc, r->verify, &spf);
+	enum dmarc_policy p = dmarc_policy(r->dmarc, sample % 100);
+	log_info("queue=%s event=dmarc result=%s domain=%s policy=%s enforce=%s",
+		 queue_id, dmarc_result_name(dmarc_result(r->dmarc)),
+		 dmarc_domain(r->dmarc)[0] ? dmarc_domain(r->dmarc) : "-",
+		 dmarc_policy_name(p), r->enforce ? "yes" : "no");
+	if (r->enforce && p == DMARC_P_REJECT)
+		snprintf(r->refusal, sizeof(r->refusal),
+			 "Refused by the DMARC policy of %s (RFC 7489)",
+			 dmarc_domain(r->dmarc));
+	return r->enforce ? p : DMARC_P_NONE;
+}
+
+static int add_dmarc(struct buf *field, const struct dmarc *d,
+		     enum dmarc_policy applied)
+{
+	enum dmarc_result res = dmarc_result(d);
+	char comment[96];
+	snprintf(comment, sizeof(comment), "p=%s dis=%s",
+		 dmarc_policy_name(dmarc_published(d)), dmarc_policy_name(applied));
+	bool with_policy = res == DMARC_PASS || res == DMARC_FAIL;
+	return authres_add_dmarc(field, dmarc_result_name(res),
+				 with_policy ? comment : dmarc_reason(d),
+				 dmarc_domain(d));
+}
+
 static int add_spf(struct buf *field, const struct spf_outcome *o,
 		   const char *property)
 {
@@ -89,9 +131,17 @@ int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 	struct buf field;
 	buf_init(&field, 0);
 	int rc = -1;
+	enum dmarc_policy applied = DMARC_P_NONE;
 	*error_r = "cannot read the message back";
 	if (r->verify != NULL && check_dkim(r, msg, queue_id) < 0)
 		goto out;
+	if (r->dmarc != NULL)
+		applied = check_dmarc(r, queue_id);
+	if (r->refusal[0] != '\0') {
+		*error_r = r->refusal;
+		rc = -2;
+		goto out;
+	}
 	*error_r = "cannot remove forged Authentication-Results";
 	if (spool_msg_cut(msg, r->cuts, r->n_cuts) < 0)
 		goto out;
@@ -104,6 +154,7 @@ int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 	    (r->verify != NULL && authres_add_dkim(&field, r->verify) < 0) ||
 	    add_spf(&field, &r->spf_mailfrom, "smtp.mailfrom") < 0 ||
 	    add_spf(&field, &r->spf_helo, "smtp.helo") < 0 ||
+	    (r->dmarc != NULL && add_dmarc(&field, r->dmarc, applied) < 0) ||
 	    authres_end(&field) < 0 ||
 	    spool_msg_prepend(msg, field.data, field.len) < 0)
 		goto out;
@@ -116,4 +167,5 @@ out:
 void smtpd_authres_free(struct authres_job *r)
 {
 	dkim_verify_free(&r->verify);
+	dmarc_free(&r->dmarc);
 }

@@ -22,6 +22,7 @@ struct commit_job {
 	size_t n_rcpts;
 	char id[QUEUE_ID_LEN + 1];
 	bool permanent;         /* the error will not go away: 5xx */
+	bool refused;           /* a DMARC p=reject policy: 550 5.7.1 */
 	bool sign;              /* DKIM-sign before queueing */
 	struct dkim_submit dkim;
 	struct authres_job authres;
@@ -133,6 +134,8 @@ static void commit_job(void *arg)
 	}
 	if (j->rc == 0)
 		j->rc = smtpd_authres_run(&j->authres, j->msg, j->id, &j->error);
+	if (j->rc == -2)
+		j->refused = true;
 	smtpd_authres_free(&j->authres);
 	if (j->rc == 0)
 		j->rc = spool_msg_commit(j->msg, &j->error);
@@ -163,9 +166,12 @@ static void commit_done(void *arg)
 		s->messages++;
 		session_reply(s, 250, "2.0.0", "Ok: queued as %s", j->id);
 	} else {
-		session_reply(s, j->permanent ? 554 : 451,
-			      j->permanent ? "5.6.0" : "4.3.0",
-			      "Cannot queue the message: %s", j->error);
+		if (j->refused)
+			session_reply(s, 550, "5.7.1", "%s", j->error);
+		else
+			session_reply(s, j->permanent ? 554 : 451,
+				      j->permanent ? "5.6.0" : "4.3.0",
+				      "Cannot queue the message: %s", j->error);
 	}
 	free(j);
 	session_reset_transaction(s);

@@ -4,6 +4,7 @@
  *   the DKIM keys its signatures name (RFC 6376 6.1.2),
  *   SPF for the MAIL FROM identity and for the HELO identity (RFC 7208
  *   2.3, 2.4),
+ *   the DMARC record of the From domain (RFC 7489 6.6.3),
  *
  * at most SMTP_AUTH_DNS_MS in all: a slow zone cannot hold a session for
  * ever, and what has no answer by then is a temperror. Then the commit job
@@ -14,6 +15,7 @@
 #include "authcheck/spfdns.h"
 #include "dkim/lookup.h"
 #include "lib/log.h"
+#include "lib/netaddr.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
@@ -43,6 +45,7 @@ static void inbound_free(struct inbound *in)
 	if (in->timer != NULL)
 		event_free(in->timer);
 	dkim_verify_free(&in->r.dkim);
+	dmarc_free(&in->r.dmarc);
 	free(in);
 }
 
@@ -74,8 +77,12 @@ static void go_on(struct inbound *in)
 	struct inbound_results r;
 	take_spf(in, SPF_MAILFROM);
 	take_spf(in, SPF_HELO);
+	const char *name;
+	if (in->r.dmarc != NULL && dmarc_next(in->r.dmarc, &name) == 1)
+		dmarc_answer(in->r.dmarc, DMARC_DNS_TEMPFAIL, NULL, 0); /* late */
 	r = in->r;
 	in->r.dkim = NULL;
+	in->r.dmarc = NULL;
 	in->s = NULL;
 	event_del(in->timer);
 	if (in->pending == 0)
@@ -83,6 +90,7 @@ static void go_on(struct inbound *in)
 	s->jobs--;
 	if (s->gone) { /* never acknowledged: the client sends it again */
 		dkim_verify_free(&r.dkim);
+		dmarc_free(&r.dmarc);
 		session_free_if_gone(s);
 		return;
 	}
@@ -106,6 +114,46 @@ static void key_answer(void *arg, const struct dns_answer *a)
 	if (q->in->r.dkim != NULL)
 		dkim_key_answer(q->in->r.dkim, q->i, a);
 	count_down(q->in);
+}
+
+static void ask_dmarc(struct inbound *in);
+
+/* The _dmarc TXT records, to the check; maybe the organisational
+ * domain's next. */
+static void dmarc_txt(void *arg, const struct dns_answer *a)
+{
+	struct inbound *in = arg;
+	if (in->r.dmarc != NULL && in->s != NULL) {
+		enum { TXT_MAX = 4096 };
+		char *text = a->status == DNS_OK ? malloc(a->n * TXT_MAX + 1) : NULL;
+		const char *txt[DNS_RECORDS_MAX];
+		size_t n = 0;
+		for (size_t i = 0; text != NULL && i < a->n; i++)
+			if (dns_txt_decode(a->data[i], a->len[i], text + n * TXT_MAX,
+					   TXT_MAX) == 0)
+				txt[n] = text + n * TXT_MAX, n++;
+		dmarc_answer(in->r.dmarc,
+			     a->status == DNS_OK && text != NULL ? DMARC_DNS_OK
+			     : a->status == DNS_NODATA || a->status == DNS_NXDOMAIN
+				     ? DMARC_DNS_NONE
+				     : DMARC_DNS_TEMPFAIL,
+			     txt, n);
+		free(text);
+		ask_dmarc(in);
+	}
+	count_down(in);
+}
+
+static void ask_dmarc(struct inbound *in)
+{
+	const char *name;
+	if (dmarc_next(in->r.dmarc, &name) != 1)
+		return;
+	in->pending++;
+	if (dns_query(in->s->w->dns, name, DNS_T_TXT, dmarc_txt, in) < 0) {
+		in->pending--;
+		dmarc_answer(in->r.dmarc, DMARC_DNS_TEMPFAIL, NULL, 0);
+	}
 }
 
 static void spf_done(void *arg, struct spf_run *run)
@@ -170,7 +218,11 @@ void smtpd_inbound_start(struct session *s)
 		in->r.dkim = dkim_verify_new(s->tx.headers.data ? s->tx.headers.data
 								: "",
 					     s->tx.headers.len, (int64_t)time(NULL));
-	if (in == NULL || in->r.dkim == NULL ||
+	if (in != NULL)
+		in->r.dmarc = dmarc_new(s->sd->psl, s->tx.headers.data ? s->tx.headers.data
+									 : "",
+					s->tx.headers.len);
+	if (in == NULL || in->r.dkim == NULL || in->r.dmarc == NULL ||
 	    (in->timer = evtimer_new(s->w->base, out_of_time, in)) == NULL) {
 		if (in != NULL)
 			inbound_free(in);
@@ -181,8 +233,11 @@ void smtpd_inbound_start(struct session *s)
 	s->phase = P_COMMIT; /* no input until the reply */
 	s->jobs++;
 	in->pending++; /* held while asking, so no answer can finish it */
+	in->r.forwarder = netaddr_in_networks(s->peer_ip, s->sd->cfg->dmarc_forwarders,
+					      &(const char *){NULL}) == 1;
 	ask_keys(s, in);
 	start_spf(s, in);
+	ask_dmarc(in);
 	struct timeval tv = {SMTP_AUTH_DNS_MS / 1000, 0};
 	evtimer_add(in->timer, &tv);
 	count_down(in);

@@ -7,6 +7,7 @@
 #include "smtpd/smtpd.h"
 
 #include <errno.h>
+#include <libpsl.h>
 #include <fcntl.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -242,6 +243,13 @@ struct smtpd *smtpd_start(const struct smtpd_deps *deps)
 	sd->penalty = penalty_new(cfg->auth_failure_delay_ms,
 				  cfg->auth_failure_delay_max_ms,
 				  cfg->auth_failure_memory_ms);
+	sd->psl = psl_load_file(cfg->dmarc_public_suffix_list);
+	if (sd->psl == NULL) {
+		log_warn("smtpd event=no-public-suffix-list file=%s note=\"the "
+			 "list built into libpsl is used\"",
+			 cfg->dmarc_public_suffix_list);
+		sd->psl = (psl_ctx_t *)psl_builtin();
+	}
 	sd->commit_pool = pool_new((unsigned)cfg->io_threads);
 	sd->n_workers = worker_count(cfg);
 	sd->auth_pool = pool_new(sd->n_workers);
@@ -291,6 +299,8 @@ void smtpd_stop(struct smtpd **sdp)
 	free(sd->workers);
 	ipcount_free(&sd->ipcount);
 	penalty_free(&sd->penalty);
+	if (sd->psl != NULL && sd->psl != psl_builtin())
+		psl_free(sd->psl);
 	explicit_bzero(sd->secret, sizeof(sd->secret));
 	free(sd);
 	*sdp = NULL;

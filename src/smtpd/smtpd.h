@@ -11,6 +11,7 @@
 #include "mail/body.h"
 #include "mail/command.h"
 #include "mailauth/authres.h"
+#include "mailauth/dmarc.h"
 #include "mailauth/spf.h"
 #include "mailauth/verify.h"
 #include "net/conn.h"
@@ -53,6 +54,7 @@ struct smtpd {
 	struct pool *auth_pool;   /* password checks: CPU-bound, one per CPU */
 	struct ipcount *ipcount;
 	struct penalty *penalty;  /* failed logins per client */
+	psl_ctx_t *psl;           /* the Public Suffix List, for DMARC */
 	/* for answers about users that do not exist, so that they cost and
 	 * look the same as wrong passwords */
 	unsigned char secret[SMTP_SECRET_LEN];
@@ -230,6 +232,8 @@ struct spf_outcome {
 struct inbound_results {
 	struct dkim_verify *dkim; /* keys in: the body is still to check */
 	struct spf_outcome spf_mailfrom, spf_helo;
+	struct dmarc *dmarc;      /* record in: to evaluate after DKIM */
+	bool forwarder;           /* [dmarc] forwarders: never refused */
 };
 
 /* Queue the received message (on a pool thread; the reply comes when it
@@ -241,6 +245,9 @@ void smtpd_data_commit(struct session *s, struct inbound_results *r);
 struct authres_job {
 	struct dkim_verify *verify; /* inbound: signatures to check */
 	struct spf_outcome spf_mailfrom, spf_helo;
+	struct dmarc *dmarc;
+	bool enforce;               /* act on the DMARC policy */
+	char refusal[256];          /* why a policy refused the message */
 	char user[DIR_ADDRESS_MAX + 1]; /* submission: who logged in */
 	char id[256];               /* our authserv-id: the host name */
 	struct spool_cut cuts[AUTHRES_CUTS_MAX]; /* forged fields to drop */
@@ -252,8 +259,9 @@ struct authres_job {
  * is refused). */
 int smtpd_authres_prepare(struct session *s, struct authres_job *r,
 			  struct inbound_results *in);
-/* On the commit thread: check, cut, add our field. 0, or -1 with
- * *error_r. */
+/* On the commit thread: check, cut, add our field. 0; -1 with *error_r
+ * (a passing trouble); -2 when a DMARC p=reject policy refuses the
+ * message (*error_r says why, for a 550 5.7.1). */
 int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 		      const char *queue_id, const char **error_r);
 void smtpd_authres_free(struct authres_job *r);

@@ -234,7 +234,8 @@ def test_receipt_records_spf(server, chat):
         send_message(c, sender, [f"alice@{DOMAIN}"],
                      b"From: x@spfpass.example\r\nSubject: spf\r\n\r\nhi\r\n")
         data = server.read_message(server.wait_messages(before + 1)[-1])
-        assert authres(data) == f"mx.example.test; dkim=none; {want}", authres(data)
+        assert authres(data) == (f"mx.example.test; dkim=none; {want}; dmarc=none "
+                                 f"(no DMARC record) header.from=spfpass.example"), authres(data)
 
 
 def test_check_cli_spf(tmp_path):
@@ -255,7 +256,8 @@ def test_check_cli_spf(tmp_path):
 
     rc, out = check("192.0.2.25")
     assert rc == 0 and out == ("dkim=none\nspf=pass smtp.mailfrom=a@spfcli.example\n"
-                               "spf=none (no SPF record) smtp.helo=mx.spfcli.example\n"), out
+                               "spf=none (no SPF record) smtp.helo=mx.spfcli.example\n"
+                               "dmarc=none (no DMARC record) header.from=spfcli.example\n"), out
     rc, out = check("2001:db8::1")
     assert rc == 1 and "spf=softfail (matched all) smtp.mailfrom=a@spfcli.example" in out
     p = subprocess.run([BIN, "check", "--ip", "not-an-ip", "--dns", "127.0.0.1"], input=msg,

@@ -1,0 +1,113 @@
+"""DMARC (RFC 7489) on receipt: the From domain's record found on the test
+DNS server (at the domain, or at its organisational domain by the Public
+Suffix List), aligned DKIM (signed by dkimpy) or SPF, the verdict in
+Authentication-Results, p=reject refused with 550 5.7.1 unless enforcement
+is off or the client is a known forwarder, and the attack cases: two From
+fields, a From with two addresses, mixed case, co.uk-style suffixes, an l=
+signature with content appended."""
+import pytest
+
+from conftest import DOMAIN, HOST, dns_zones
+from test_dkim import OTHER, THEIRS, authres_of, dkimpy_sign, mx_send, theirs  # noqa: F401
+
+ALICE = f"alice@{DOMAIN}"
+
+
+def txt(name, text):
+    z = dns_zones()
+    z.add_zone(name.split(".", 1)[1] if name.startswith("_dmarc.") else name)
+    z.clear(name, "TXT")
+    z.txt(name, text)
+
+
+@pytest.fixture(scope="module")
+def zones():
+    """Records for the cases: bank.example rejects, example.co.uk (a
+    domain under a public suffix) rejects, with SPF for its mail host."""
+    z = dns_zones()
+    for zone in ("bank.example", "example.co.uk", "other.co.uk"):
+        z.add_zone(zone)
+    txt(f"_dmarc.{OTHER}", "v=DMARC1; p=reject; rua=mailto:d@dkimpy.example")
+    txt("_dmarc.bank.example", "v=DMARC1; p=reject")
+    txt("_dmarc.example.co.uk", "v=DMARC1; p=reject; sp=reject")
+    txt("_dmarc.other.co.uk", "v=DMARC1; p=reject")
+    txt("mail.example.co.uk", "v=spf1 ip4:127.0.0.0/8 -all")
+    return z
+
+
+def delivered(server, before):
+    return server.read_message(server.wait_messages(before + 1)[-1])
+
+
+def test_aligned_dkim_passes(server, theirs, zones):
+    rsa_pem, _ = theirs
+    msg = dkimpy_sign(THEIRS, rsa_pem, "r", "rsa-sha256")
+    before = len(server.messages())
+    assert mx_send(server, msg, sender="bounce@elsewhere.example")[0] == 250
+    ar = authres_of(delivered(server, before))
+    assert ar.endswith(f"; dmarc=pass (p=reject dis=none) header.from={OTHER}"), ar
+
+
+def test_unaligned_fails_and_reject_is_refused(server, zones):
+    msg = (f"From: CEO <ceo@bank.example>\r\nTo: {ALICE}\r\nSubject: wire\r\n\r\n"
+           "Please pay.\r\n").encode()
+    code, text = mx_send(server, msg, sender="x@mail.example.co.uk")
+    assert code == 550 and "DMARC policy of bank.example" in text, (code, text)
+    assert "event=dmarc result=fail domain=bank.example policy=reject" in server.log()
+    # the From domain in mixed case is the same domain
+    code, _ = mx_send(server, msg.replace(b"bank.example", b"Bank.EXAMPLE"),
+                      sender="x@mail.example.co.uk")
+    assert code == 550
+
+
+def test_public_suffix_alignment(server, zones):
+    """SPF passes for mail.example.co.uk: it aligns (relaxed) with
+    news.example.co.uk, not with other.co.uk (co.uk is a public suffix, so
+    they are different organisations)."""
+    before = len(server.messages())
+    msg = f"From: news@news.example.co.uk\r\nTo: {ALICE}\r\n\r\nhi\r\n".encode()
+    assert mx_send(server, msg, sender="bounce@mail.example.co.uk")[0] == 250
+    ar = authres_of(delivered(server, before))
+    assert "spf=pass smtp.mailfrom=bounce@mail.example.co.uk" in ar
+    assert ar.endswith("dmarc=pass (p=reject dis=none) header.from=news.example.co.uk"), ar
+    msg = f"From: x@other.co.uk\r\nTo: {ALICE}\r\n\r\nhi\r\n".encode()
+    code, text = mx_send(server, msg, sender="bounce@mail.example.co.uk")
+    assert code == 550 and "other.co.uk" in text
+
+
+@pytest.mark.parametrize("from_fields,why", [
+    ("From: a@bank.example\r\nFrom: b@bank.example\r\n", "more than one From field"),
+    ("From: a@bank.example, b@dkimpy.example\r\n",
+     "the From field does not hold exactly one address"),
+    ("", "no From field"),
+])
+def test_from_must_be_one_address(server, zones, from_fields, why):
+    before = len(server.messages())
+    msg = (from_fields + f"To: {ALICE}\r\nSubject: s\r\n\r\nhi\r\n").encode()
+    assert mx_send(server, msg, sender="x@mail.example.co.uk")[0] == 250
+    ar = authres_of(delivered(server, before))
+    assert ar.endswith(f"; dmarc=permerror ({why})"), ar
+
+
+def test_l_signature_with_appended_content_does_not_pass(server, theirs, zones):
+    rsa_pem, _ = theirs
+    msg = dkimpy_sign(THEIRS, rsa_pem, "r", "rsa-sha256", length=True)
+    msg += b"Appended: pay to account 6666\r\n"
+    code, text = mx_send(server, msg, sender="bounce@elsewhere.example")
+    assert code == 550 and OTHER in text, (code, text)
+
+
+def test_enforce_off_and_forwarders(make_server, zones):
+    msg = (f"From: ceo@bank.example\r\nTo: {ALICE}\r\n\r\nPlease pay.\r\n").encode()
+    for settings in ({"dmarc": {"enforce": "no"}},
+                     {"dmarc": {"forwarders": "192.0.2.0/24 127.0.0.0/8"}}):
+        s = make_server(settings=settings)
+        assert mx_send(s, msg, sender="x@mail.example.co.uk")[0] == 250
+        ar = authres_of(delivered(s, 0))
+        assert ar.endswith("dmarc=fail (p=reject dis=none) header.from=bank.example"), ar
+    p = make_server(start=False).cli("config", "check", check=False)
+    assert p.returncode == 0
+    bad = make_server(settings={"dmarc": {"forwarders": "192.0.2.0/33"}}, start=False,
+                      provision=False)
+    p = bad.cli("config", "check", check=False)
+    assert p.returncode == 1 and "'192.0.2.0/33' is not an address or network" in p.stderr
