@@ -94,11 +94,18 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_LIB_SRCS := $(filter src/lib/% src/mail/% src/mailauth/% src/queue/qfile.c src/queue/spool.c src/mta/sts.c src/mta/tlsrpt.c src/sasl/plain.c src/sasl/scram.c,$(SRCS))
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
+FUZZ_SAN := address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
+# the library is compiled once for every target (fuzzer-no-link), then
+# each target links it: a change to one file rebuilds one object
+FUZZ_OBJS := $(FUZZ_LIB_SRCS:%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -MMD -MP -c -o $@ $<
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(PKG_LIBS) -lpthread
+-include $(FUZZ_OBJS:.o=.d)
 
 # check: each target replays its committed corpus (fast, no new inputs)
 fuzz-check: $(FUZZ_BINS)

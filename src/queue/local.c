@@ -35,9 +35,15 @@ enum store_result local_deliver(const struct local_ctx *ctx,
 	uint64_t quota = user.quota;
 	dir_user_clear(&user);
 
-	char root[MAILDIR_PATH_MAX], prefix[2 * 1100];
+	char root[MAILDIR_PATH_MAX], prefix[2 * 1100], junk[MAILDIR_PATH_MAX];
 	if (maildir_root(ctx->data_dir, r->mailbox, root) < 0) {
 		snprintf(why, whysz, "invalid mailbox name");
+		return STORE_TEMPFAIL;
+	}
+	/* DMARC quarantine: the Junk folder (made with the mailbox if new) */
+	if (q->env.quarantine && (maildir_create(root) < 0 ||
+				  maildir_folder(root, "Junk", junk) < 0)) {
+		snprintf(why, whysz, "cannot make the Junk folder");
 		return STORE_TEMPFAIL;
 	}
 	int n = snprintf(prefix, sizeof(prefix),
@@ -56,7 +62,8 @@ enum store_result local_deliver(const struct local_ctx *ctx,
 	uint64_t lines = 2 + count_lines(env->prepend, env->prepend_len) +
 			 count_lines(msg, q->msg_len);
 	struct maildir_delivery m = {
-		.root = root,
+		.root = q->env.quarantine ? junk : root,
+		.quota_root = root,
 		.queue_id = q->env.id,
 		.rcpt_index = (unsigned)i,
 		.arrived = q->env.arrived,

@@ -130,6 +130,8 @@ int qfile_encode_header(const struct envelope *env, struct buf *out)
 
 int qfile_encode_end(const struct envelope *env, uint64_t len, struct buf *out)
 {
+	if (env->quarantine && buf_append_str(out, "quarantine\n") < 0)
+		return -1;
 	if (env->prepend_len > 0 &&
 	    (buf_appendf(out, "prepend %zu\n", env->prepend_len) < 0 ||
 	     buf_append(out, env->prepend, env->prepend_len) < 0))
@@ -281,10 +283,16 @@ static int parse_end(const struct envelope *env, const char *data, size_t len,
 	return 0;
 }
 
-/* The trailer: "prepend <n>\n" and n bytes, repeated, filling exactly the
- * bytes between the message and the end line. */
+/* The trailer: "quarantine\n" at most once, then "prepend <n>\n" and n
+ * bytes, repeated, filling exactly the bytes between the message and the
+ * end line. */
 static int parse_trailer(struct envelope *env, const char *p, size_t n)
 {
+	if (n >= 11 && memcmp(p, "quarantine\n", 11) == 0) {
+		env->quarantine = true;
+		p += 11;
+		n -= 11;
+	}
 	while (n > 0) {
 		const char *lf = memchr(p, '\n', n < 32 ? n : 32);
 		uint64_t len;

@@ -13,6 +13,8 @@
  *                                  mailbox: a recipient elsewhere
  *   data\n
  *   <the message, LF line ends>
+ *   quarantine\n                    optional: deliver into the recipients'
+ *                                  Junk folder (a DMARC p=quarantine)
  *   prepend <n>\n<n bytes>          optional: header fields we add at the
  *                                  end of the data, put first at delivery
  *   end <message length> <nonce>\n
@@ -60,6 +62,7 @@ struct envelope {
 	 * with LF), added after the data: NULL or a string. */
 	char *prepend;
 	size_t prepend_len;
+	bool quarantine; /* local copies go to the Junk folder */
 };
 
 /* Add a recipient (copies both strings). Returns 0 or -1 (ENOMEM/E2BIG). */

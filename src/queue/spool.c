@@ -169,6 +169,11 @@ int spool_msg_spill(struct spool_msg *m, size_t threshold)
 	return rc;
 }
 
+void spool_msg_quarantine(struct spool_msg *m)
+{
+	m->env.quarantine = true;
+}
+
 int spool_msg_read(struct spool_msg *m, spool_read_fn *fn, void *arg)
 {
 	char chunk[64 * 1024];

@@ -42,6 +42,8 @@ int spool_msg_prepend(struct spool_msg *m, const char *text, size_t n);
 /* Move the buffered bytes to a tmp/ file once there are more than
  * threshold of them, so a large message does not stay in memory. */
 int spool_msg_spill(struct spool_msg *m, size_t threshold);
+/* Have local copies delivered into the Junk folder (DMARC quarantine). */
+void spool_msg_quarantine(struct spool_msg *m);
 /* Read the message bytes received so far (LF line ends, without the
  * prepended fields) back, in pieces, to fn: from the tmp/ file, then from
  * memory. 0, or -1 with errno. */

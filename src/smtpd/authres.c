@@ -142,6 +142,8 @@ int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 		rc = -2;
 		goto out;
 	}
+	if (applied == DMARC_P_QUARANTINE) /* RFC 7489 6.3: "suspicious" */
+		spool_msg_quarantine(msg);
 	*error_r = "cannot remove forged Authentication-Results";
 	if (spool_msg_cut(msg, r->cuts, r->n_cuts) < 0)
 		goto out;

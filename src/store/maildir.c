@@ -39,6 +39,21 @@ int maildir_create(const char *root)
 	return 0;
 }
 
+int maildir_folder(const char *root, const char *name,
+		   char out[MAILDIR_PATH_MAX])
+{
+	char marker[MAILDIR_PATH_MAX + 16];
+	int n = snprintf(out, MAILDIR_PATH_MAX, "%s/.%s", root, name);
+	if (n < 0 || n >= MAILDIR_PATH_MAX || maildir_create(out) < 0)
+		return -1;
+	snprintf(marker, sizeof(marker), "%s/maildirfolder", out);
+	int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 /* The host part of a Maildir name may not hold '/' or ':' (maildir(5)). */
 static void name_host(const char *host, char *out, size_t outsz)
 {
@@ -168,9 +183,10 @@ enum store_result maildir_deliver(const struct maildir_delivery *m,
 	snprintf(key, sizeof(key), ".Q%sR%u.", m->queue_id, m->rcpt_index);
 	if (m->recovering && already_delivered(m->root, key))
 		return STORE_OK;
+	const char *quota_root = m->quota_root ? m->quota_root : m->root;
 	if (m->quota > 0) {
 		uint64_t bytes = 0, count = 0;
-		if (quota_usage(m->root, m->quota, &bytes, &count) == 0 &&
+		if (quota_usage(quota_root, m->quota, &bytes, &count) == 0 &&
 		    bytes + m->size > m->quota) {
 			*error_r = "mailbox over quota";
 			return STORE_OVER_QUOTA;
@@ -181,6 +197,6 @@ enum store_result maildir_deliver(const struct maildir_delivery *m,
 	if (r == STORE_OK)
 		r = sync_new(m->root, error_r);
 	if (r == STORE_OK && m->quota > 0 && !duplicate)
-		quota_add(m->root, m->quota, m->size);
+		quota_add(quota_root, m->quota, m->size);
 	return r;
 }

@@ -26,6 +26,10 @@ int maildir_root(const char *data_dir, const char *mailbox,
 		 char out[MAILDIR_PATH_MAX]);
 /* Create root with cur/ new/ tmp/ (mode 0700) if missing. */
 int maildir_create(const char *root);
+/* The Maildir++ folder name of root ("Junk": root/.Junk) into out, made
+ * if missing, with the maildirfolder file Dovecot marks folders with. */
+int maildir_folder(const char *root, const char *name,
+		   char out[MAILDIR_PATH_MAX]);
 
 enum store_result { STORE_OK, STORE_TEMPFAIL, STORE_OVER_QUOTA };
 
@@ -40,6 +44,8 @@ struct maildir_delivery {
 	uint64_t size;        /* sum of the parts */
 	uint64_t crlf_size;   /* the same with CRLF line ends */
 	uint64_t quota;       /* bytes, 0 = none */
+	const char *quota_root; /* whose maildirsize counts (the user's
+				   Maildir for a folder); NULL: root */
 	bool recovering;      /* look for a copy made before a crash */
 };
 

@@ -111,3 +111,27 @@ def test_enforce_off_and_forwarders(make_server, zones):
                       provision=False)
     p = bad.cli("config", "check", check=False)
     assert p.returncode == 1 and "'192.0.2.0/33' is not an address or network" in p.stderr
+
+
+def test_quarantine_goes_to_junk(server, zones):
+    """p=quarantine: delivered, but into the recipient's Junk folder (a
+    Maildir++ folder Dovecot sees as Junk), not the inbox."""
+    import glob
+    import os
+    txt("_dmarc.quar.example", "v=DMARC1; p=quarantine")
+    msg = (f"From: promo@quar.example\r\nTo: {ALICE}\r\nSubject: deal\r\n\r\n"
+           "Cheap.\r\n").encode()
+    inbox = len(server.messages())
+    junk = os.path.join(server.maildir(), ".Junk")
+    before = len(glob.glob(os.path.join(junk, "new", "*")))
+    assert mx_send(server, msg, sender="x@mail.example.co.uk")[0] == 250
+    import time
+    deadline = time.time() + 10
+    while len(glob.glob(os.path.join(junk, "new", "*"))) == before:
+        assert time.time() < deadline, server.log()
+        time.sleep(0.05)
+    assert len(server.messages()) == inbox
+    assert os.path.exists(os.path.join(junk, "maildirfolder"))
+    [path] = sorted(glob.glob(os.path.join(junk, "new", "*")))[before:]
+    ar = authres_of(server.read_message(path))
+    assert ar.endswith("dmarc=fail (p=quarantine dis=quarantine) header.from=quar.example"), ar

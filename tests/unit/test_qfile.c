@@ -568,6 +568,39 @@ static void prepend_trailer(void **state)
 	envelope_free(&env);
 }
 
+/* The quarantine flag (DMARC p=quarantine) rides in the trailer, before
+ * the prepended fields; twice, or after them, the file is damaged. */
+static void quarantine_trailer(void **state)
+{
+	struct envelope env, got;
+	struct buf file;
+	size_t off, mlen;
+	make_env(&env);
+	env.quarantine = true;
+	assert_int_equal(envelope_prepend(&env, "X-A: 1\n", 7), 0);
+	encode(&env, MSG, sizeof(MSG) - 1, &file);
+	assert_non_null(strstr(file.data, "\nquarantine\nprepend 7\nX-A: 1\n"));
+	assert_int_equal(parse_copy(file.data, file.len, &got, &off, &mlen), 0);
+	assert_true(got.quarantine);
+	assert_int_equal(got.prepend_len, 7);
+	envelope_free(&got);
+	expect_every_truncation_fails(&file);
+	char *q = strstr(file.data, "quarantine\nprepend");
+	memcpy(q, "quarantinX", 10);
+	assert_int_equal(parse_copy(file.data, file.len, &got, &off, &mlen), -1);
+	buf_free(&file);
+	envelope_free(&env);
+	/* without the flag nothing is written and nothing is set */
+	make_env(&env);
+	encode(&env, MSG, sizeof(MSG) - 1, &file);
+	assert_null(strstr(file.data, "quarantine"));
+	assert_int_equal(parse_copy(file.data, file.len, &got, &off, &mlen), 0);
+	assert_false(got.quarantine);
+	envelope_free(&got);
+	buf_free(&file);
+	envelope_free(&env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +617,7 @@ int main(void)
 	        cmocka_unit_test(value_length_limit),
 	        cmocka_unit_test(encode_refuses_control_byte_in_nonce),
 	        cmocka_unit_test(queue_ids),
+	        cmocka_unit_test(quarantine_trailer),
 	        cmocka_unit_test(prepend_trailer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
