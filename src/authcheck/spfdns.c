@@ -1,6 +1,7 @@
 /* spfdns: SPF checks on the asynchronous resolver. */
 #include "authcheck/spfdns.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,30 +16,43 @@ struct spf_run {
 	void *arg;
 };
 
-enum { SPF_TEXT_MAX = SPF_RECORD_MAX + 1 };
-
 static void ask_next(struct spf_run *r);
 
-/* The answer's records as the check wants them; text points into buf. */
+/* Room in buf for one record's text: a TXT text is never longer than its
+ * rdata, a name never longer than DNS_NAME_MAX. */
+static size_t slot(size_t len)
+{
+	return len + DNS_NAME_MAX + 2;
+}
+
+/* The answer's records as the check wants them, text in buf (a slot()
+ * each). A TXT record over SPF_RECORD_MAX is kept whole: the check must
+ * see it to refuse it. */
 static size_t decode(int qtype, const struct dns_answer *a, struct spf_rr *rr,
-		     char (*buf)[SPF_TEXT_MAX])
+		     char *buf)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < a->n; i++) {
 		const unsigned char *rd = a->data[i];
 		size_t len = a->len[i], off = 0;
 		unsigned pref;
+		char name[DNS_NAME_MAX + 1];
 		memset(&rr[n], 0, sizeof(rr[n]));
-		rr[n].text = buf[n];
-		if ((qtype == SPF_A && len == 4) || (qtype == SPF_AAAA && len == 16))
-			memcpy(rr[n].addr, rd, len), buf[n][0] = '\0', n++;
-		else if (qtype == SPF_TXT &&
-			 dns_txt_decode(rd, len, buf[n], SPF_TEXT_MAX) == 0)
-			n++;
-		else if (qtype == SPF_MX && dns_mx_decode(rd, len, &pref, buf[n]) == 0)
-			n++;
-		else if (qtype == SPF_PTR && dns_name_decode(rd, len, &off, buf[n]) == 0)
-			n++;
+		rr[n].text = buf;
+		if ((qtype == SPF_A && len == 4) || (qtype == SPF_AAAA && len == 16)) {
+			memcpy(rr[n].addr, rd, len);
+			buf[0] = '\0';
+		} else if (qtype == SPF_TXT) {
+			if (dns_txt_decode(rd, len, buf, slot(len)) < 0)
+				continue;
+		} else if ((qtype == SPF_MX && dns_mx_decode(rd, len, &pref, name) == 0) ||
+			   (qtype == SPF_PTR && dns_name_decode(rd, len, &off, name) == 0)) {
+			snprintf(buf, slot(len), "%s", name);
+		} else {
+			continue;
+		}
+		buf += slot(len);
+		n++;
 	}
 	return n;
 }
@@ -53,13 +67,15 @@ static void on_answer(void *arg, const struct dns_answer *a)
 		return;
 	}
 	struct spf_rr rr[DNS_RECORDS_MAX];
-	char (*buf)[SPF_TEXT_MAX] = NULL;
+	char *buf = NULL;
+	size_t room = 1;
+	for (size_t i = 0; a->status == DNS_OK && i < a->n; i++)
+		room += slot(a->len[i]);
 	enum spf_dns st = a->status == DNS_OK ? SPF_DNS_OK
 			  : a->status == DNS_NODATA || a->status == DNS_NXDOMAIN
 				  ? SPF_DNS_NONE
 				  : SPF_DNS_TEMPFAIL;
-	if (st == SPF_DNS_OK && a->n > 0 &&
-	    (buf = malloc(a->n * sizeof(*buf))) == NULL)
+	if (st == SPF_DNS_OK && a->n > 0 && (buf = malloc(room)) == NULL)
 		st = SPF_DNS_TEMPFAIL;
 	size_t n = buf != NULL ? decode(r->qtype, a, rr, buf) : 0;
 	spf_answer(r->spf, st, rr, n);

@@ -141,6 +141,10 @@ int authres_add_spf(struct buf *out, const char *result, const char *comment,
 	int rc = buf_appendf(out, ";\n\tspf=%s", result);
 	if (rc == 0 && comment != NULL)
 		rc = add_comment(out, comment);
+	/* a quoted local part is not a token: its domain says enough */
+	const char *at = strrchr(identity, '@');
+	if (!safe(identity) && at != NULL)
+		identity = at + 1;
 	return rc == 0 ? add_property(out, property, identity) : rc;
 }
 

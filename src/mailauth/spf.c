@@ -26,13 +26,14 @@ enum state {
 	S_P_PTR,     /* %{p}: the PTR records */
 	S_P_ADDR,    /* %{p}: the addresses of names[at] */
 	S_EXP,       /* the explanation's TXT record */
+	S_EXP_NAME,  /* (after %{p} only) expand exp= and ask for it */
 	S_DONE,
 };
 
 struct frame {
 	char domain[SPF_DOMAIN_MAX + 1];
 	char *record;             /* the SPF record's text (terms point in) */
-	struct spf_term terms[SPF_TERMS_MAX];
+	struct spf_term *terms;   /* as many as the record can hold */
 	size_t n_terms, at;       /* at: the term being evaluated */
 	bool redirected;          /* reached by redirect= (no record: perm) */
 };
@@ -56,7 +57,8 @@ struct spf {
 	char target[SPF_DOMAIN_MAX + 1]; /* ptr's domain */
 	bool p_done;
 	char p[SPF_DOMAIN_MAX + 1];       /* the validated name, "" unknown */
-	enum state resume;                /* after %{p}: S_TERM or S_EXP */
+	enum state resume;   /* after %{p}: S_TERM, S_EXP_NAME or S_EXP */
+	int p_rank;          /* of p: 3 the domain, 2 a subdomain, 1 other */
 	char *exp_text;                   /* the explanation before expansion */
 	enum spf_result result;
 	const char *reason;
@@ -131,6 +133,7 @@ static void pop(struct spf *s)
 {
 	struct frame *f = s->f[--s->depth];
 	free(f->record);
+	free(f->terms);
 	free(f);
 }
 
@@ -242,14 +245,21 @@ static bool target_domain(struct spf *s, const struct spf_term *t,
 		return true;
 	}
 	macros(s, &m);
-	if (spf_expand_domain(t->spec, t->spec_len, &m, out, &error) == 0)
+	int rc = spf_expand_domain(t->spec, t->spec_len, &m, out, &error);
+	if (rc == 0)
 		return true;
-	finish(s, SPF_PERMERROR, error);
+	if (rc < 0 || t->kind == SPF_M_INCLUDE || t->kind == SPF_MOD_REDIRECT)
+		finish(s, SPF_PERMERROR, rc < 0 ? error
+				       : "an include or redirect names no domain");
+	else if (count_void(s)) /* RFC 7208 4.8: a name that cannot exist */
+		next_term(s);
 	return false;
 }
 
 /* After the last term: redirect= if there is one (RFC 7208 6.1), else
  * neutral (4.7). */
+static bool needs_p(struct spf *s, const struct spf_term *t);
+
 static void end_of_terms(struct spf *s)
 {
 	struct frame *f = top(s);
@@ -262,9 +272,12 @@ static void end_of_terms(struct spf *s)
 		frame_result(s, SPF_NEUTRAL, "no mechanism matched");
 		return;
 	}
+	if (needs_p(s, redirect)) /* then back here */
+		return;
 	if (!count_lookup(s) || !target_domain(s, redirect, domain))
 		return;
 	free(f->record); /* the frame becomes the redirect target's */
+	free(f->terms);
 	memset(f, 0, sizeof(*f));
 	snprintf(f->domain, sizeof(f->domain), "%s", domain);
 	f->redirected = true;
@@ -368,12 +381,14 @@ static void on_record(struct spf *s, enum spf_dns st, const struct spf_rr *rr,
 							  : "the SPF record is too long");
 		return;
 	}
-	if ((f->record = strdup(rec)) == NULL) {
+	/* a term is at least one byte and a space: no fixed limit to hit */
+	size_t max = strlen(rec) / 2 + 1;
+	if ((f->record = strdup(rec)) == NULL ||
+	    (f->terms = calloc(max, sizeof(*f->terms))) == NULL) {
 		finish(s, SPF_TEMPERROR, "out of memory");
 		return;
 	}
-	if (spf_parse_record(f->record, f->terms, SPF_TERMS_MAX, &f->n_terms,
-			     &error) < 0) {
+	if (spf_parse_record(f->record, f->terms, max, &f->n_terms, &error) < 0) {
 		frame_result(s, SPF_PERMERROR, error);
 		return;
 	}
@@ -462,6 +477,10 @@ static void on_name_addr(struct spf *s, enum spf_dns st,
 		finish(s, SPF_TEMPERROR, "DNS error");
 		return;
 	}
+	/* names that lead nowhere count as void lookups too (RFC 7208 4.6.4),
+	 * so 10 mx of 10 empty hosts each cannot cost 100 queries */
+	if (st == SPF_DNS_NONE && now != S_P_ADDR && !count_void(s))
+		return;
 	for (size_t i = 0; st == SPF_DNS_OK && i < n && !hit; i++)
 		hit = now == S_MX_ADDR ? ip_in(s, rr[i].addr, t)
 				       : memcmp(rr[i].addr, s->req.ip,
@@ -471,13 +490,18 @@ static void on_name_addr(struct spf *s, enum spf_dns st,
 		matched(s, "matched mx");
 	} else if (hit && now == S_PTR_ADDR) {
 		matched(s, "matched ptr");
-	} else if (hit && now == S_P_ADDR && s->p[0] == '\0') {
-		snprintf(s->p, sizeof(s->p), "%s", name);
-		if (within(name, top(s)->domain)) { /* the best name: done */
-			p_finished(s);
-			return;
+	} else if (hit && now == S_P_ADDR) {
+		/* RFC 7208 7.3: the domain itself, else a subdomain, else any */
+		const char *d = top(s)->domain;
+		int rank = strcasecmp(name, d) == 0 ? 3 : within(name, d) ? 2 : 1;
+		if (rank > s->p_rank) {
+			snprintf(s->p, sizeof(s->p), "%s", name);
+			s->p_rank = rank;
 		}
-		next_name(s, now);
+		if (rank == 3)
+			p_finished(s);
+		else
+			next_name(s, now);
 	} else {
 		next_name(s, now);
 	}
@@ -504,9 +528,13 @@ static void start_exp(struct spf *s)
 	struct spf_macros m;
 	const char *error;
 	char domain[SPF_DOMAIN_MAX + 1];
+	if (!s->p_done && spf_uses_p(s->exp_term->spec, s->exp_term->spec_len)) {
+		start_p(s, S_EXP_NAME);
+		return;
+	}
 	macros(s, &m);
 	if (spf_expand_domain(s->exp_term->spec, s->exp_term->spec_len, &m,
-			      domain, &error) < 0)
+			      domain, &error) != 0)
 		finish(s, SPF_FAIL, s->reason); /* no explanation, still fail */
 	else
 		ask(s, S_EXP, domain, SPF_TXT);
@@ -544,6 +572,8 @@ static void p_finished(struct spf *s)
 	s->p_done = true;
 	if (s->resume == S_EXP)
 		expand_exp(s);
+	else if (s->resume == S_EXP_NAME)
+		start_exp(s);
 	else
 		s->state = S_TERM;
 }
@@ -568,7 +598,7 @@ void spf_answer(struct spf *s, enum spf_dns status, const struct spf_rr *rr,
 /* ------------------------------------------------------------ the check */
 
 /* RFC 7208 4.3: a name that cannot be an SPF domain gives none at once. */
-static bool domain_ok(const char *d)
+bool spf_domain_ok(const char *d)
 {
 	size_t len = strlen(d), label = 0, labels = 0;
 	if (len > 0 && d[len - 1] == '.')
@@ -622,7 +652,7 @@ struct spf *spf_new(const struct spf_request *req)
 	snprintf(s->receiver, sizeof(s->receiver), "%s",
 		 req->receiver ? req->receiver : "unknown");
 	const char *domain = req->domain != NULL ? req->domain : "";
-	if (!domain_ok(domain)) {
+	if (!spf_domain_ok(domain)) {
 		finish(s, SPF_NONE, "not a domain that can have SPF");
 		return s;
 	}

@@ -21,13 +21,13 @@
 enum {
 	SPF_DOMAIN_MAX = 253,
 	SPF_RECORD_MAX = 8192,   /* one record's text, its strings joined */
-	SPF_TERMS_MAX = 128,
+	SPF_TERMS_MAX = 128,     /* for callers with a fixed array */
 	SPF_LOOKUPS_MAX = 10,
 	SPF_VOID_MAX = 2,
 	SPF_NAMES_MAX = 10,      /* MX hosts, PTR names */
 	SPF_DEPTH_MAX = SPF_LOOKUPS_MAX + 1,
 	SPF_EXPLANATION_MAX = 512,
-	SPF_LOCAL_MAX = 64,
+	SPF_LOCAL_MAX = 255,     /* RFC 5321 says 64; longer ones are still checked */
 };
 
 /* RFC 7208 2.6 */
@@ -84,6 +84,10 @@ const char *spf_reason(const struct spf *s);
 /* For fail: the domain's explanation (exp=, macros expanded), or "". */
 const char *spf_explanation(const struct spf *s);
 void spf_free(struct spf **s);
+
+/* Whether d can be checked at all: a multi-label name with labels of 1 to
+ * 63 bytes, not an address literal (RFC 7208 4.3; for HELO, 2.3). */
+bool spf_domain_ok(const char *d);
 
 /* "pass", "fail", ... (RFC 8601 2.7.2 names). */
 const char *spf_result_name(enum spf_result r);

@@ -68,7 +68,10 @@ struct spf_macros {
 int spf_expand(const char *s, size_t len, const struct spf_macros *m,
 	       bool exp, char *out, size_t n, const char **error_r);
 /* Expand a domain-spec into a name to query: left labels dropped while it
- * is longer than 253 (RFC 7208 7.3), a final dot removed. */
+ * is longer than 253 (RFC 7208 7.3), a final dot removed. 0; 1 when the
+ * result is not a name DNS can ask for (an empty or 64-byte label: the
+ * mechanism cannot match, RFC 7208 4.8); -1 with *error_r on a syntax
+ * error (permerror). */
 int spf_expand_domain(const char *s, size_t len, const struct spf_macros *m,
 		      char out[SPF_DOMAIN_MAX + 1], const char **error_r);
 /* Whether the macro-string uses %{p} (which needs DNS to expand). */

@@ -118,7 +118,7 @@ static int add_spf(struct buf *field, const struct spf_outcome *o,
 {
 	if (!o->checked)
 		return 0;
-	if (o->result != SPF_PASS && o->reason != NULL && o->reason[0] != '\0')
+	if (o->result != SPF_PASS && o->reason[0] != '\0')
 		return authres_add_spf(field, spf_result_name(o->result), o->reason,
 				       property, o->identity);
 	return authres_add_spf(field, spf_result_name(o->result), NULL, property,

@@ -59,10 +59,11 @@ static void take_spf(struct inbound *in, int which)
 		return;
 	if (spf_run_finished(run)) {
 		o->result = spf_result(spf_run_check(run));
-		o->reason = spf_reason(spf_run_check(run));
+		snprintf(o->reason, sizeof(o->reason), "%s",
+			 spf_reason(spf_run_check(run)));
 	} else {
 		o->result = SPF_TEMPERROR;
-		o->reason = "no answer in time";
+		snprintf(o->reason, sizeof(o->reason), "no answer in time");
 		in->pending--; /* it will not report now */
 	}
 	spf_run_abandon(run);
@@ -84,6 +85,7 @@ static void go_on(struct inbound *in)
 	in->r.dkim = NULL;
 	in->r.dmarc = NULL;
 	in->s = NULL;
+	s->inbound = NULL;
 	event_del(in->timer);
 	if (in->pending == 0)
 		inbound_free(in);
@@ -169,6 +171,12 @@ static void out_of_time(evutil_socket_t fd, short what, void *arg)
 	go_on(in);
 }
 
+void smtpd_inbound_hurry(struct session *s)
+{
+	if (s->inbound != NULL)
+		go_on(s->inbound);
+}
+
 /* Ask for each key the signatures need. */
 static void ask_keys(struct session *s, struct inbound *in)
 {
@@ -196,6 +204,9 @@ static void start_spf(struct session *s, struct inbound *in)
 							      : &in->r.spf_helo;
 		if (which == SPF_MAILFROM && (sender[0] == '\0' || at == NULL))
 			continue;
+		/* RFC 7208 2.3: HELO is checked when it is a domain name */
+		if (which == SPF_HELO && !spf_domain_ok(s->helo))
+			continue;
 		req.sender = which == SPF_MAILFROM ? sender : "";
 		req.domain = which == SPF_MAILFROM ? at + 1 : s->helo;
 		o->checked = true;
@@ -206,7 +217,7 @@ static void start_spf(struct session *s, struct inbound *in)
 		if (in->spf[which] == NULL) {
 			in->pending--;
 			o->result = SPF_TEMPERROR;
-			o->reason = "out of memory";
+			snprintf(o->reason, sizeof(o->reason), "out of memory");
 		}
 	}
 }
@@ -230,6 +241,7 @@ void smtpd_inbound_start(struct session *s)
 		return;
 	}
 	in->s = s;
+	s->inbound = in;
 	s->phase = P_COMMIT; /* no input until the reply */
 	s->jobs++;
 	in->pending++; /* held while asking, so no answer can finish it */

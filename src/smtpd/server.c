@@ -126,6 +126,8 @@ static void worker_stop(void *arg)
 			 s->phase == P_TLS ||
 			 (s->phase == P_AUTH_WAIT && s->jobs == 0))
 			session_end(s, "server shutting down");
+		else if (s->phase == P_COMMIT)
+			smtpd_inbound_hurry(s); /* the DNS budget outlasts a stop */
 		/* P_COMMIT and password checks end when their job reports */
 	}
 	struct timeval tv = {.tv_usec = 50000};

@@ -160,6 +160,7 @@ struct session {
 	struct auth_exchange *auth;
 	struct event *auth_timer;
 	bool waiting_flush; /* input paused until the output drains */
+	struct inbound *inbound; /* DNS for the message's checks under way */
 	uint64_t started_ms;
 	struct transaction tx;
 };
@@ -226,7 +227,7 @@ void smtpd_data_abort(struct session *s);
 struct spf_outcome {
 	bool checked;
 	int result;          /* enum spf_result */
-	const char *reason;  /* static text */
+	char reason[96];
 	char identity[ADDR_TEXT_MAX]; /* the MAIL FROM address, or HELO */
 };
 struct inbound_results {
@@ -269,6 +270,8 @@ void smtpd_authres_free(struct authres_job *r);
 /* inbound.c: mail from other servers, before it is queued */
 /* Look up what the message's authentication needs, then commit it. */
 void smtpd_inbound_start(struct session *s);
+/* At shutdown: go on at once with what has come (the rest: temperror). */
+void smtpd_inbound_hurry(struct session *s);
 
 /* received.c: our Received header (RFC 5321 4.4), LF line ends. */
 int smtpd_received_header(const struct session *s, const struct envelope *env,

@@ -34,11 +34,11 @@ def split_delivered(data):
                  rb"(Received: [^\n]*\n(?:\t[^\n]*\n)*)(.*)\Z", data, re.S)
     assert m, data
     # SPF is checked for both identities (this test's DNS server knows
-    # neither domain: temperror), for MAIL FROM only when there is one;
-    # DMARC when there is a From
+    # neither domain: temperror), for MAIL FROM only when there is one,
+    # for HELO only when it is a domain name; DMARC when there is a From
     assert re.fullmatch(rb"Authentication-Results: " + HOST.encode() +
                         rb";\n\tdkim=none(;\n\tspf=\w+ [^\n]*smtp\.mailfrom=[^\n]+)?"
-                        rb";\n\tspf=\w+ [^\n]*smtp\.helo=[^\n]+"
+                        rb"(;\n\tspf=\w+ [^\n]*smtp\.helo=[^\n]+)?"
                         rb"(;\n\tdmarc=\w+ [^\n]*)?\n", m.group(3)), m.group(3)
     return m.group(1, 2, 4, 5)
 

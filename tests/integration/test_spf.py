@@ -92,14 +92,12 @@ SINGLE_LABEL = {"resolution-with-10-lookups": "permerror",
 
 
 # Where pyspf and Postern differ, each named: the single-label MAIL FROM
-# cases (RFC 7208 4.3 says none; pyspf says permerror); one where the suite
-# allows pass or softfail (%{p} with several validated names: which one is
-# taken is the checker's choice, RFC 7208 7.3); and a time-out looking up a
-# PTR name's address, which RFC 7208 5.5 (and the suite: softfail) skips
-# and pyspf makes a temperror.
+# cases (RFC 7208 4.3 says none; pyspf says permerror), and a time-out
+# looking up a PTR name's address, which RFC 7208 5.5 (and the suite:
+# softfail) skips and pyspf makes a temperror.
 PYSPF_DIFFERS = {"mx-resolution-10-terms", "mx-resolution-11-terms",
                  "one-mx-not-found", "all-mx-not-found", "include-not-found",
-                 "redirect-not-found", "p-macro-multiple", "broken-ptr-forward"}
+                 "redirect-not-found", "broken-ptr-forward"}
 
 
 def rfc_result(scenario_file, tid, t):

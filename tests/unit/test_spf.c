@@ -206,12 +206,60 @@ static void evaluation(void **state)
 	assert_string_equal(spf_result_name(SPF_SOFTFAIL), "softfail");
 }
 
+/* Found in review: names that DNS cannot encode are void no-matches (not
+ * temperror), MX hosts without addresses count as void lookups, records
+ * with many terms work, an oversize record is refused. */
+static void review_cases(void **state)
+{
+	char big[4096] = "v=spf1";
+	for (int i = 0; i < 129; i++)
+		snprintf(big + strlen(big), sizeof(big) - strlen(big),
+			 " ip4:198.51.100.%d", i % 250);
+	strcat(big, " -all");
+	static char huge[SPF_RECORD_MAX + 64] = "v=spf1 -all";
+	memset(huge + 11, ' ', sizeof(huge) - 12);
+	const struct rec zone[] = {
+		{"long.example", SPF_TXT, "v=spf1 a:%{l}.u.long.example -all"},
+		{"mx.example", SPF_TXT, "v=spf1 mx -all"},
+		{"mx.example", SPF_MX, "h1.mx.example"},
+		{"mx.example", SPF_MX, "h2.mx.example"},
+		{"mx.example", SPF_MX, "h3.mx.example"},
+		{"big.example", SPF_TXT, big},
+		{"huge.example", SPF_TXT, huge},
+	};
+	size_t nz = sizeof(zone) / sizeof(*zone);
+	unsigned q;
+	char sender[128];
+	memset(sender, 'x', 64);
+	snprintf(sender + 64, sizeof(sender) - 64, "@long.example");
+	assert_int_equal(check(zone, nz, "192.0.2.9", sender, &q), SPF_FAIL);
+	assert_int_equal(q, 1); /* the 64-byte label is never asked for */
+	assert_int_equal(check(zone, nz, "192.0.2.9", "a@mx.example", &q),
+			 SPF_PERMERROR);
+	assert_int_equal(check(zone, nz, "192.0.2.9", "a@big.example", &q), SPF_FAIL);
+	assert_int_equal(check(zone, nz, "198.51.100.7", "a@big.example", &q),
+			 SPF_PASS);
+	assert_int_equal(check(zone, nz, "192.0.2.9", "a@huge.example", &q),
+			 SPF_PERMERROR);
+	char out[SPF_DOMAIN_MAX + 1];
+	const char *why;
+	struct spf_macros m = {.local = sender, .domain = "x.example"};
+	assert_int_equal(spf_expand_domain("%{l}.x.example", 14, &m, out, &why), 1);
+	assert_int_equal(spf_expand_domain("a..x.example", 12, &m, out, &why), 1);
+	assert_int_equal(spf_expand_domain("a.%{d}", 6, &m, out, &why), 0);
+	assert_string_equal(out, "a.x.example");
+	assert_false(spf_domain_ok("[192.0.2.1]"));
+	assert_false(spf_domain_ok("localhost"));
+	assert_true(spf_domain_ok("mail.example.org."));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rfc7208_macro_examples),
 		cmocka_unit_test(record_syntax),
 		cmocka_unit_test(evaluation),
+		cmocka_unit_test(review_cases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
