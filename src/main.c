@@ -38,7 +38,7 @@ static void usage(FILE *out)
 	      "input\n"
 	      "  queue list|show|flush|hold|release|delete  the mail queue\n"
 	      "  dkim keygen|list|rotate|revoke|delete|sign  DKIM keys\n"
-	      "  dns DOMAIN                    the DNS records to publish\n"
+	      "  dns [check] DOMAIN            the DNS records to publish (or check)\n"
 	      "  check [--dns ADDR] < message  DKIM results of a message\n"
 	      "  version                       print the version\n"
 	      "\n"

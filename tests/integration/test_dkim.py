@@ -451,3 +451,35 @@ def test_many_keys(make_server, pki):
     p = s.cli("dkim", "rotate", DOMAIN)
     p = s.cli("dkim", "rotate", DOMAIN, check=False)
     assert p.returncode == 1 and "waiting to sign already" in p.stderr
+
+
+def test_dns_check_says_what_is_missing_or_differs(make_server):
+    s = make_server(start=False)
+    s.cli("dkim", "keygen", DOMAIN)
+    publish(s)   # every TXT record, as printed
+    z = dns_zones()
+    z.clear(DOMAIN, "MX")
+    z.mx(DOMAIN, 10, HOST)
+    dns = f"127.0.0.1@{z.port}"
+    p = s.cli("dns", "check", DOMAIN, "--dns", dns, check=False)
+    lines = p.stdout.splitlines()
+    assert p.returncode == 0 and len(lines) == 6, p.stdout + p.stderr
+    assert all(line.startswith("ok ") for line in lines), p.stdout
+    assert f"ok        {DOMAIN} MX" in lines
+    # a different SPF record, no DMARC record, one DKIM key replaced
+    z.clear(DOMAIN, "TXT")
+    z.txt(DOMAIN, "v=spf1 -all")
+    z.txt(DOMAIN, "google-site-verification=abc")
+    z.clear(f"_dmarc.{DOMAIN}", "TXT")
+    ed = re.search(r"^(ed-\S+)\._domainkey", s.cli("dns", DOMAIN).stdout, re.M).group(1)
+    z.clear(f"{ed}._domainkey.{DOMAIN}", "TXT")
+    z.txt(f"{ed}._domainkey.{DOMAIN}", "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")
+    p = s.cli("dns", "check", DOMAIN, "--dns", dns, check=False)
+    out = p.stdout
+    assert p.returncode == 1, out
+    assert (f'differs   {DOMAIN} TXT (SPF): published "v=spf1 -all", expected '
+            f'"v=spf1 mx -all"') in out
+    assert f"missing   _dmarc.{DOMAIN} TXT (DMARC): publish \"v=DMARC1; p=quarantine;" in out
+    assert f"differs   {ed}._domainkey.{DOMAIN} TXT (DKIM ed25519 key, active)" in out
+    assert re.search(rf"^ok +rsa-\S+\._domainkey\.{re.escape(DOMAIN)} TXT", out, re.M)
+    publish(s)   # put things back for the other tests
