@@ -279,6 +279,7 @@ int cli_check(struct cli *cli)
 	dkim_verify_free(&c.v);
 	dmarc_free(&c.dmarc);
 	psl_free(psl);
+	dkim_key_cache_clear();
 	for (int w = 0; w < 2; w++)
 		spf_run_abandon(c.spf[w]);
 	buf_free(&msg);

@@ -3,6 +3,7 @@
 
 #include "db/directory.h"
 #include "dkim/keyring.h"
+#include "dkim/lookup.h"
 #include "lib/durable.h"
 #include "lib/log.h"
 #include "lib/privs.h"
@@ -121,6 +122,7 @@ static void stop(struct server *sv)
 	tls_server_free(&sv->tls);
 	listeners_close(sv->socks, sv->n_socks);
 	dkim_keyring_clear();
+	dkim_key_cache_clear();
 	directory_thread_close();
 	dirsync_cache_clear();
 }

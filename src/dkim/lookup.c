@@ -1,9 +1,97 @@
-/* lookup: DKIM key answers. */
+/* lookup: DKIM key answers, with a cache of parsed keys. */
 #include "dkim/lookup.h"
 
 #include "mailauth/key.h"
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Parsing an RSA key costs more than checking a signature with it, and
+ * the same senders come again and again: parsed keys are kept by their
+ * record's exact text (a changed record is another text, so nothing goes
+ * stale), in a fixed table where a newcomer takes its slot's place. */
+enum { KEY_CACHE_SLOTS = 512 };
+
+struct cached {
+	char *text;
+	struct dkim_key key;
+};
+
+static struct cached cache[KEY_CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t slot_of(const char *text)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *text != '\0'; text++)
+		h = (h ^ (unsigned char)*text) * 1099511628211ULL;
+	return (size_t)(h % KEY_CACHE_SLOTS);
+}
+
+/* A parsed key for text (its pkey a new reference), or false. */
+static bool cache_get(const char *text, struct dkim_key *k)
+{
+	struct cached *c = &cache[slot_of(text)];
+	bool hit = false;
+	pthread_mutex_lock(&cache_lock);
+	if (c->text != NULL && strcmp(c->text, text) == 0 &&
+	    (c->key.pkey == NULL || EVP_PKEY_up_ref(c->key.pkey) == 1)) {
+		*k = c->key;
+		hit = true;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return hit;
+}
+
+static void cache_put(const char *text, const struct dkim_key *k)
+{
+	struct cached *c = &cache[slot_of(text)];
+	char *copy = strdup(text);
+	if (copy == NULL || (k->pkey != NULL && EVP_PKEY_up_ref(k->pkey) != 1)) {
+		free(copy);
+		return;
+	}
+	pthread_mutex_lock(&cache_lock);
+	free(c->text);
+	EVP_PKEY_free(c->key.pkey);
+	c->text = copy;
+	c->key = *k;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+void dkim_key_cache_clear(void)
+{
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+		free(cache[i].text);
+		EVP_PKEY_free(cache[i].key.pkey);
+		memset(&cache[i], 0, sizeof(cache[i]));
+	}
+	pthread_mutex_unlock(&cache_lock);
+}
+
+/* The first record that is a usable key, from the cache or parsed (and
+ * then kept). false when none is: the verifier then says why. */
+static bool known_key(struct dkim_verify *v, size_t i, const char *const *txt,
+		      size_t n)
+{
+	for (size_t r = 0; r < n; r++) {
+		struct dkim_key k;
+		const char *why;
+		if (!cache_get(txt[r], &k)) {
+			if (dkim_key_parse(txt[r], strlen(txt[r]), &k, &why) < 0)
+				continue;
+			cache_put(txt[r], &k);
+		}
+		dkim_verify_key_parsed(v, i, &k);
+		dkim_key_free(&k);
+		return true;
+	}
+	return false;
+}
 
 void dkim_key_answer(struct dkim_verify *v, size_t i,
 		     const struct dns_answer *a)
@@ -28,7 +116,7 @@ void dkim_key_answer(struct dkim_verify *v, size_t i,
 	}
 	if (text == NULL)
 		dkim_verify_key(v, i, DKIM_LOOKUP_TEMPFAIL, NULL, 0);
-	else
+	else if (!known_key(v, i, txt, n))
 		dkim_verify_key(v, i, DKIM_LOOKUP_OK, txt, n);
 	free(text);
 }

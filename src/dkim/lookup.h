@@ -11,5 +11,7 @@
 
 void dkim_key_answer(struct dkim_verify *v, size_t i,
 		     const struct dns_answer *a);
+/* Forget the parsed keys kept (at exit). */
+void dkim_key_cache_clear(void);
 
 #endif

@@ -164,6 +164,23 @@ void dkim_verify_key(struct dkim_verify *v, size_t i, enum dkim_lookup what,
 		o->out.testing = o->key.testing;
 }
 
+void dkim_verify_key_parsed(struct dkim_verify *v, size_t i,
+			    const struct dkim_key *k)
+{
+	if (i >= v->n || v->sig[i].decided || v->sig[i].have_key)
+		return;
+	struct one *o = &v->sig[i];
+	const char *why;
+	o->key = *k;
+	if (o->key.pkey != NULL && EVP_PKEY_up_ref(o->key.pkey) != 1)
+		o->key.pkey = NULL;
+	o->have_key = true;
+	if ((why = key_mismatch(o)) != NULL)
+		decide(o, DKIM_PERMERROR, why);
+	else
+		o->out.testing = o->key.testing;
+}
+
 void dkim_verify_body(struct dkim_verify *v, const char *p, size_t n)
 {
 	for (size_t i = 0; i < v->n; i++)

@@ -69,6 +69,10 @@ const char *dkim_verify_key_name(const struct dkim_verify *v, size_t i);
  * TXT records (each record's strings joined). */
 void dkim_verify_key(struct dkim_verify *v, size_t i, enum dkim_lookup what,
 		     const char *const *txt, size_t n);
+/* The same with a key parsed before (a cache of the caller's): its pkey
+ * is shared, not taken. */
+void dkim_verify_key_parsed(struct dkim_verify *v, size_t i,
+			    const struct dkim_key *k);
 /* The message body (after the empty line), in pieces of any size. */
 void dkim_verify_body(struct dkim_verify *v, const char *p, size_t n);
 /* Check what remains to be checked; a signature without a key answer by

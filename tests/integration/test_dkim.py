@@ -21,7 +21,7 @@ BOB = f"bob@{DOMAIN}"
 # opendkim-testmsg asks the name servers of /etc/resolv.conf (port 53
 # only); it runs in a mount namespace where that file names this address,
 # served from the same zones as the test DNS server
-OPENDKIM_DNS = "127.0.8.53"
+OPENDKIM_DNS = f"127.8.{os.getpid() % 250 + 1}.53"  # one per test run
 _opendkim_dns = None
 
 
