@@ -199,7 +199,7 @@ static void print_dmarc(struct check *c)
 	dmarc_evaluate(c->dmarc, c->v, &spf);
 	enum dmarc_result r = dmarc_result(c->dmarc);
 	printf("dmarc=%s", dmarc_result_name(r));
-	if (r == DMARC_PASS || r == DMARC_FAIL)
+	if ((r == DMARC_PASS || r == DMARC_FAIL) && dmarc_domain(c->dmarc)[0])
 		printf(" (p=%s)", dmarc_policy_name(dmarc_published(c->dmarc)));
 	else if (dmarc_reason(c->dmarc)[0] != '\0')
 		printf(" (%s)", dmarc_reason(c->dmarc));

@@ -149,7 +149,7 @@ static void print_records(const char *domain, const struct records *rs)
 
 /* ------------------------------------------------------------ check */
 
-enum verdict { V_OK, V_MISSING, V_DIFFERS, V_FAILED };
+enum verdict { V_OK, V_MISSING, V_DIFFERS, V_FAILED, V_DUPLICATE };
 
 struct probe {
 	const struct record *r;
@@ -166,6 +166,25 @@ static void squeeze(const char *s, char *out, size_t n)
 	for (; *s != '\0' && o + 1 < n; s++)
 		if (*s != ' ' && *s != '\t')
 			out[o++] = *s;
+	out[o] = '\0';
+}
+
+/* s with each run of blanks made one space, none at the ends: spacing
+ * around ";" is free, but "v=spf1mx-all" is not "v=spf1 mx -all". */
+static void spaces(const char *s, char *out, size_t n)
+{
+	size_t o = 0;
+	bool blank = false;
+	for (; *s != '\0' && o + 2 < n; s++) {
+		if (*s == ' ' || *s == '\t') {
+			blank = o > 0;
+			continue;
+		}
+		if (blank && *s != ';' && out[o - 1] != ';')
+			out[o++] = ' ';
+		blank = false;
+		out[o++] = *s;
+	}
 	out[o] = '\0';
 }
 
@@ -186,30 +205,54 @@ static bool same_txt(const struct record *r, const char *got)
 	if (strncmp(r->what, "DKIM", 4) == 0) {
 		key_of(r->text, a, sizeof(a));
 		key_of(got, b, sizeof(b));
-	} else {
-		squeeze(r->text, a, sizeof(a));
-		squeeze(got, b, sizeof(b));
+		return strcmp(a, b) == 0; /* base64: case counts */
 	}
-	return strcasecmp(a, b) == 0;
+	spaces(r->text, a, sizeof(a));
+	spaces(got, b, sizeof(b));
+	return strcmp(a, b) == 0;
+}
+
+/* Whether got is a record of the kind r is: a DKIM key (v= is optional),
+ * SPF ("v=spf1", any case, RFC 7208 4.5), else the same version tag,
+ * exactly (DMARC1 and TLSRPTv1 are case-sensitive). */
+static bool same_kind(const struct record *r, const char *got)
+{
+	if (strncmp(r->what, "DKIM", 4) == 0)
+		return strstr(got, "p=") != NULL;
+	if (strcmp(r->what, "SPF") == 0)
+		return strncasecmp(got, "v=spf1", 6) == 0 &&
+		       (got[6] == ' ' || got[6] == '\0');
+	size_t kind = strcspn(r->text, ";");
+	char a[64], b[64];
+	snprintf(a, sizeof(a), "%.*s", (int)kind, r->text);
+	snprintf(b, sizeof(b), "%.*s", (int)strcspn(got, ";"), got);
+	squeeze(a, a, sizeof(a));
+	squeeze(b, b, sizeof(b));
+	return strcmp(a, b) == 0;
 }
 
 static void judge(struct probe *p, const struct dns_answer *a)
 {
-	size_t kind = strcspn(p->r->text, ";"); /* "v=spf1 mx -all": all */
-	if (p->r->type == DNS_T_TXT && strchr(p->r->text, ';') == NULL)
-		kind = strcspn(p->r->text, " ");
+	size_t found = 0; /* records of the kind: more than one is wrong */
 	p->v = V_MISSING;
-	for (size_t i = 0; i < a->n && p->v != V_OK; i++) {
+	for (size_t i = 0; i < a->n; i++) {
 		char text[4096];
 		unsigned pref;
 		if (p->r->type == DNS_T_MX) {
 			if (dns_mx_decode(a->data[i], a->len[i], &pref, text) < 0)
 				continue;
-			p->v = strcasecmp(text, p->r->text) == 0 ? V_OK : V_DIFFERS;
+			if (strcasecmp(text, p->r->text) == 0)
+				p->v = V_OK; /* one MX host of ours is enough */
+			else if (p->v != V_OK)
+				p->v = V_DIFFERS;
 		} else {
 			if (dns_txt_decode(a->data[i], a->len[i], text, sizeof(text)) < 0 ||
-			    strncasecmp(text, p->r->text, kind) != 0)
+			    !same_kind(p->r, text))
 				continue; /* another kind of record */
+			if (++found > 1) { /* RFC 7208 4.5, RFC 7489 6.6.3 */
+				p->v = V_DUPLICATE;
+				return;
+			}
 			p->v = same_txt(p->r, text) ? V_OK : V_DIFFERS;
 		}
 		if (p->v == V_DIFFERS && p->published[0] == '\0') {
@@ -236,7 +279,7 @@ static void on_probe(void *arg, const struct dns_answer *a)
 static void report(const struct probe *p)
 {
 	static const char *const names[] = {"ok", "missing", "differs",
-					    "no answer"};
+					    "no answer", "duplicate"};
 	const struct record *r = p->r;
 	printf("%-9s %s %s", names[p->v], r->owner,
 	       r->type == DNS_T_MX ? "MX" : "TXT");

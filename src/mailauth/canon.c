@@ -84,10 +84,25 @@ void canon_body_init(struct canon_body *b, enum canon c, canon_emit_fn *emit,
 	b->arg = arg;
 }
 
+static void flush(struct canon_body *b)
+{
+	if (b->n_pending > 0)
+		b->emit(b->arg, b->pending, b->n_pending);
+	b->emitted += b->n_pending;
+	b->n_pending = 0;
+}
+
 static void out(struct canon_body *b, const char *p, size_t n)
 {
-	b->emit(b->arg, p, n);
-	b->emitted += n;
+	if (b->n_pending + n > sizeof(b->pending))
+		flush(b);
+	if (n >= sizeof(b->pending)) {
+		b->emit(b->arg, p, n);
+		b->emitted += n;
+		return;
+	}
+	memcpy(b->pending + b->n_pending, p, n);
+	b->n_pending += n;
 }
 
 /* Content on this line: the line ends held back were not trailing. */
@@ -144,4 +159,5 @@ void canon_body_final(struct canon_body *b)
 	if (b->any || b->c == CANON_SIMPLE)
 		out(b, crlf, 2);
 	b->held_crlf = 0;
+	flush(b);
 }

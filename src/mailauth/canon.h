@@ -23,7 +23,8 @@ int canon_header(enum canon c, const char *field, size_t len, struct buf *out);
 
 /* The body, fed in pieces of any size; the canonical bytes go to emit as
  * they become final (trailing empty lines are held back until more
- * content shows they are not trailing). */
+ * content shows they are not trailing), in blocks: all of them only after
+ * canon_body_final. */
 typedef void canon_emit_fn(void *arg, const char *p, size_t n);
 
 struct canon_body {
@@ -36,6 +37,10 @@ struct canon_body {
 	bool line_content; /* this line has emitted something */
 	bool any;          /* something was emitted at all */
 	unsigned long long emitted; /* bytes given to emit (l= bounds) */
+	/* output gathered before emit is called: one call per word would
+	 * cost more than the hashing */
+	char pending[4096];
+	size_t n_pending;
 };
 
 void canon_body_init(struct canon_body *b, enum canon c, canon_emit_fn *emit,

@@ -3,7 +3,6 @@
 
 #include "mail/header.h"
 #include "mail/rfc5322.h"
-#include "mailauth/tags.h"
 
 #include <libpsl.h>
 #include <stdio.h>
@@ -29,73 +28,129 @@ struct dmarc {
 
 /* ------------------------------------------------------------ records */
 
-bool dmarc_is_record(const char *txt)
+static const char *skip_wsp(const char *p)
 {
-	while (*txt == ' ' || *txt == '\t')
-		txt++;
-	if (strncmp(txt, "v=DMARC1", 8) != 0)
-		return false;
-	txt += 8;
-	while (*txt == ' ' || *txt == '\t')
-		txt++;
-	return *txt == ';' || *txt == '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
 }
 
-static int policy(const struct dkim_tag *t, int *out)
+/* RFC 7489 6.4: "v" *WSP "=" *WSP "DMARC1" first; its end, or NULL. */
+static const char *version_end(const char *txt)
+{
+	const char *p = skip_wsp(txt);
+	if (*p++ != 'v')
+		return NULL;
+	p = skip_wsp(p);
+	if (*p++ != '=')
+		return NULL;
+	p = skip_wsp(p);
+	if (strncmp(p, "DMARC1", 6) != 0)
+		return NULL;
+	p = skip_wsp(p + 6);
+	return *p == ';' || *p == '\0' ? p : NULL;
+}
+
+bool dmarc_is_record(const char *txt)
+{
+	return version_end(txt) != NULL;
+}
+
+struct tag {
+	const char *value;
+	size_t len;
+};
+
+/* The tags after v=: name *WSP "=" *WSP value, separated by ';'. A
+ * malformed one is skipped (RFC 7489 6.3: defaults rather than no
+ * policy); the first of a repeated name counts. */
+static void read_tags(const char *p, struct tag *p_, struct tag *sp,
+		      struct tag *adkim, struct tag *aspf, struct tag *pct,
+		      struct tag *rua)
+{
+	static const char *const names[] = {"p", "sp", "adkim", "aspf", "pct",
+					    "rua"};
+	struct tag *slots[] = {p_, sp, adkim, aspf, pct, rua};
+	while (*p == ';') {
+		p = skip_wsp(p + 1);
+		size_t nlen = 0;
+		while (p[nlen] != '\0' && p[nlen] != '=' && p[nlen] != ';' &&
+		       p[nlen] != ' ' && p[nlen] != '\t')
+			nlen++;
+		const char *eq = skip_wsp(p + nlen);
+		const char *semi = strchr(eq, ';');
+		const char *end = semi != NULL ? semi : eq + strlen(eq);
+		if (*eq == '=') {
+			const char *v = skip_wsp(eq + 1);
+			size_t vlen = (size_t)(end - v);
+			while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+				vlen--;
+			for (size_t k = 0; k < 6; k++)
+				if (strlen(names[k]) == nlen &&
+				    strncasecmp(p, names[k], nlen) == 0 &&
+				    slots[k]->value == NULL)
+					*slots[k] = (struct tag){v, vlen};
+		}
+		p = end;
+	}
+}
+
+static int policy(const struct tag *t, int *out)
 {
 	static const char *const names[] = {"none", "quarantine", "reject"};
-	for (int i = 0; t != NULL && i < 3; i++)
-		if (t->value_len == strlen(names[i]) &&
-		    strncasecmp(t->value, names[i], t->value_len) == 0) {
+	for (int i = 0; t->value != NULL && i < 3; i++)
+		if (t->len == strlen(names[i]) &&
+		    strncasecmp(t->value, names[i], t->len) == 0) {
 			*out = i;
 			return 0;
 		}
 	return -1;
 }
 
-static bool strict(const struct dkim_tag *t)
+static bool strict(const struct tag *t)
 {
-	return t != NULL && t->value_len == 1 && (t->value[0] | 0x20) == 's';
+	return t->value != NULL && t->len == 1 && (t->value[0] | 0x20) == 's';
+}
+
+static unsigned percent(const struct tag *t)
+{
+	unsigned v = 0;
+	if (t->value == NULL || t->len == 0 || t->len > 3)
+		return 100;
+	for (size_t i = 0; i < t->len; i++) {
+		if (t->value[i] < '0' || t->value[i] > '9')
+			return 100;
+		v = v * 10 + (unsigned)(t->value[i] - '0');
+	}
+	return v <= 100 ? v : 100;
 }
 
 int dmarc_record_parse(const char *txt, struct dmarc_record *r,
 		       const char **error_r)
 {
-	struct dkim_tags t;
+	struct tag p = {0}, sp = {0}, adkim = {0}, aspf = {0}, pct = {0},
+		   rua = {0};
+	const char *rest = version_end(txt);
 	memset(r, 0, sizeof(*r));
-	r->pct = 100;
-	if (!dmarc_is_record(txt) ||
-	    dkim_tags_parse(txt, strlen(txt), &t, error_r) < 0 ||
-	    t.n == 0 || !dkim_tag_is(&t.tag[0], "DMARC1")) {
+	if (rest == NULL) {
 		*error_r = "not a DMARC record";
 		return -1;
 	}
-	const struct dkim_tag *rua = dkim_tags_get(&t, "rua");
-	bool p_ok = policy(dkim_tags_get(&t, "p"), &r->p) == 0;
+	read_tags(rest, &p, &sp, &adkim, &aspf, &pct, &rua);
+	bool p_ok = policy(&p, &r->p) == 0;
 	r->sp = r->p;
-	bool sp_ok = dkim_tags_get(&t, "sp") == NULL ||
-		     policy(dkim_tags_get(&t, "sp"), &r->sp) == 0;
+	bool sp_ok = sp.value == NULL || policy(&sp, &r->sp) == 0;
 	if (!p_ok || !sp_ok) {
 		/* RFC 7489 6.6.3: with a report address, act as p=none */
-		if (rua == NULL || memchr(rua->value, ':', rua->value_len) == NULL) {
+		if (rua.value == NULL || memchr(rua.value, ':', rua.len) == NULL) {
 			*error_r = "no valid p= (or sp=)";
 			return -1;
 		}
 		r->p = r->sp = DMARC_P_NONE;
 	}
-	r->adkim_strict = strict(dkim_tags_get(&t, "adkim"));
-	r->aspf_strict = strict(dkim_tags_get(&t, "aspf"));
-	const struct dkim_tag *pct = dkim_tags_get(&t, "pct");
-	if (pct != NULL && pct->value_len > 0 && pct->value_len <= 3) {
-		unsigned v = 0;
-		bool digits = true;
-		for (size_t i = 0; i < pct->value_len; i++) {
-			digits &= pct->value[i] >= '0' && pct->value[i] <= '9';
-			v = v * 10 + (unsigned)(pct->value[i] - '0');
-		}
-		if (digits && v <= 100)
-			r->pct = v;
-	}
+	r->adkim_strict = strict(&adkim);
+	r->aspf_strict = strict(&aspf);
+	r->pct = percent(&pct);
 	return 0;
 }
 
@@ -113,6 +168,8 @@ void dmarc_org_domain(const psl_ctx_t *psl, const char *name,
 }
 
 /* ------------------------------------------------------------ the check */
+
+static const char NO_FROM[] = "no From field";
 
 /* RFC 7489 6.6.1: exactly one From field with exactly one address. */
 static const char *author_domain(const char *hdr, size_t len,
@@ -138,7 +195,7 @@ static const char *author_domain(const char *hdr, size_t len,
 			why = "the From address has no domain name";
 	}
 	if (froms == 0)
-		return "no From field";
+		return NO_FROM;
 	if (why == NULL)
 		memcpy(out, mb[0].domain, strlen(mb[0].domain) + 1);
 	return why;
@@ -152,9 +209,17 @@ struct dmarc *dmarc_new(const psl_ctx_t *psl, const char *hdr, size_t len)
 	d->psl = psl;
 	const char *why = author_domain(hdr, len, d->from);
 	if (why != NULL) {
+		/* no single author domain: a fail that no domain's policy can
+		 * soften (two From fields or two addresses are the classic way
+		 * to show one domain to the reader and have another checked) */
 		d->stage = DONE;
-		d->result = DMARC_PERMERROR;
+		d->result = DMARC_FAIL;
 		d->reason = why;
+		/* with no From at all there is no author to pass for: the fail
+		 * is recorded, nothing is refused */
+		d->rec.p = d->rec.sp = strcmp(why, NO_FROM) == 0 ? DMARC_P_NONE
+								 : DMARC_P_REJECT;
+		d->rec.pct = 100;
 		return d;
 	}
 	dmarc_org_domain(psl, d->from, d->org);
@@ -210,7 +275,7 @@ void dmarc_answer(struct dmarc *d, enum dmarc_dns status,
  * same organisational domain (relaxed). */
 static bool aligned(const struct dmarc *d, const char *domain, bool is_strict)
 {
-	if (strcasecmp(domain, d->from) == 0)
+	if (domain[0] != '\0' && strcasecmp(domain, d->from) == 0)
 		return true;
 	if (is_strict)
 		return false;
@@ -240,6 +305,23 @@ void dmarc_evaluate(struct dmarc *d, const struct dkim_verify *dkim,
 		d->reason = "aligned SPF pass";
 		return;
 	}
+	/* RFC 7489 11.2: an aligned identifier that could not be checked
+	 * now may pass later: temperror, never a refusal */
+	for (size_t i = 0; dkim != NULL && i < dkim_verify_count(dkim); i++) {
+		const struct dkim_verified *r = dkim_verify_result(dkim, i);
+		if (r->result == DKIM_TEMPERROR && r->d[0] != '\0' &&
+		    aligned(d, r->d, d->rec.adkim_strict)) {
+			d->result = DMARC_TEMPERROR;
+			d->reason = "an aligned DKIM key could not be fetched";
+			return;
+		}
+	}
+	if (spf != NULL && spf->result == SPF_TEMPERROR && spf->domain != NULL &&
+	    aligned(d, spf->domain, d->rec.aspf_strict)) {
+		d->result = DMARC_TEMPERROR;
+		d->reason = "SPF could not be checked";
+		return;
+	}
 	d->result = DMARC_FAIL;
 	d->reason = "no aligned DKIM signature or SPF pass";
 }
@@ -258,6 +340,7 @@ enum dmarc_policy dmarc_published(const struct dmarc *d)
 {
 	/* sp= is for subdomains, from the organisational domain's record */
 	bool sub = d->at_org && strcasecmp(d->from, d->org) != 0;
+	/* (no author domain: p= is set to reject, see dmarc_new) */
 	return (enum dmarc_policy)(sub ? d->rec.sp : d->rec.p);
 }
 

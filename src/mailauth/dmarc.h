@@ -48,8 +48,9 @@ enum dmarc_result {
 	DMARC_NONE,      /* no policy published */
 	DMARC_PASS,
 	DMARC_FAIL,
-	DMARC_TEMPERROR, /* the record could not be fetched */
-	DMARC_PERMERROR, /* no single From domain to check */
+	DMARC_TEMPERROR, /* the record, or an aligned identifier's result,
+			    could not be fetched */
+	DMARC_PERMERROR,
 };
 
 enum dmarc_dns { DMARC_DNS_OK, DMARC_DNS_NONE, DMARC_DNS_TEMPFAIL };
@@ -57,8 +58,10 @@ enum dmarc_dns { DMARC_DNS_OK, DMARC_DNS_NONE, DMARC_DNS_TEMPFAIL };
 struct dmarc;
 
 /* Find the author domain in the header section (exactly one From field
- * with exactly one address, RFC 7489 6.6.1; otherwise the result is
- * permerror at once). NULL when out of memory. */
+ * with exactly one address, RFC 7489 6.6.1; otherwise the result is fail
+ * at once, with the policy reject: no domain's record can speak for such
+ * a message; without any From, policy none: no author to pass for). NULL
+ * when out of memory. */
 struct dmarc *dmarc_new(const psl_ctx_t *psl, const char *hdr, size_t len);
 /* 1: look up *name's TXT records and give them to dmarc_answer; 0: the
  * record is found, or known to be absent. */

@@ -85,15 +85,16 @@ static enum dmarc_policy check_dmarc(struct authres_job *r, const char *queue_id
 	const char *at = strrchr(o->identity, '@');
 	struct dmarc_spf spf = {o->checked ? o->result : SPF_NONE,
 				at != NULL ? at + 1 : o->identity};
-	unsigned char sample;
-	random_bytes(&sample, 1);
 	dmarc_evaluate(r->dmarc, r->verify, &spf);
-	enum dmarc_policy p = dmarc_policy(r->dmarc, sample % 100);
+	enum dmarc_policy p = dmarc_policy(r->dmarc, random_below(100));
 	log_info("queue=%s event=dmarc result=%s domain=%s policy=%s enforce=%s",
 		 queue_id, dmarc_result_name(dmarc_result(r->dmarc)),
 		 dmarc_domain(r->dmarc)[0] ? dmarc_domain(r->dmarc) : "-",
 		 dmarc_policy_name(p), r->enforce ? "yes" : "no");
-	if (r->enforce && p == DMARC_P_REJECT)
+	if (r->enforce && p == DMARC_P_REJECT && dmarc_domain(r->dmarc)[0] == '\0')
+		snprintf(r->refusal, sizeof(r->refusal),
+			 "Refused: %s (RFC 7489 6.6.1)", dmarc_reason(r->dmarc));
+	else if (r->enforce && p == DMARC_P_REJECT)
 		snprintf(r->refusal, sizeof(r->refusal),
 			 "Refused by the DMARC policy of %s (RFC 7489)",
 			 dmarc_domain(r->dmarc));
@@ -105,8 +106,13 @@ static int add_dmarc(struct buf *field, const struct dmarc *d,
 {
 	enum dmarc_result res = dmarc_result(d);
 	char comment[96];
-	snprintf(comment, sizeof(comment), "p=%s dis=%s",
-		 dmarc_policy_name(dmarc_published(d)), dmarc_policy_name(applied));
+	if (dmarc_domain(d)[0] == '\0') /* no single author domain */
+		snprintf(comment, sizeof(comment), "%s; dis=%s", dmarc_reason(d),
+			 dmarc_policy_name(applied));
+	else
+		snprintf(comment, sizeof(comment), "p=%s dis=%s",
+			 dmarc_policy_name(dmarc_published(d)),
+			 dmarc_policy_name(applied));
 	bool with_policy = res == DMARC_PASS || res == DMARC_FAIL;
 	return authres_add_dmarc(field, dmarc_result_name(res),
 				 with_policy ? comment : dmarc_reason(d),

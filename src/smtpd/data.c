@@ -212,8 +212,10 @@ void smtpd_data_commit(struct session *s, struct inbound_results *in)
 	struct transaction *tx = &s->tx;
 	struct commit_job *j = calloc(1, sizeof(*j));
 	if (j == NULL) {
-		if (in != NULL)
+		if (in != NULL) {
 			dkim_verify_free(&in->dkim);
+			dmarc_free(&in->dmarc);
+		}
 		refuse(s, 451, "4.3.0", "Out of memory");
 		return;
 	}

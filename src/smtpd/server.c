@@ -251,6 +251,10 @@ struct smtpd *smtpd_start(const struct smtpd_deps *deps)
 			 "list built into libpsl is used\"",
 			 cfg->dmarc_public_suffix_list);
 		sd->psl = (psl_ctx_t *)psl_builtin();
+		if (sd->psl == NULL) /* relaxed alignment would act as strict */
+			log_error("smtpd event=no-public-suffix-list note=\"no list "
+				  "built into libpsl either: every domain is its own "
+				  "organisational domain\"");
 	}
 	sd->commit_pool = pool_new((unsigned)cfg->io_threads);
 	sd->n_workers = worker_count(cfg);

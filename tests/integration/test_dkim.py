@@ -482,4 +482,11 @@ def test_dns_check_says_what_is_missing_or_differs(make_server):
     assert f"missing   _dmarc.{DOMAIN} TXT (DMARC): publish \"v=DMARC1; p=quarantine;" in out
     assert f"differs   {ed}._domainkey.{DOMAIN} TXT (DKIM ed25519 key, active)" in out
     assert re.search(rf"^ok +rsa-\S+\._domainkey\.{re.escape(DOMAIN)} TXT", out, re.M)
+    # two SPF records (RFC 7208 4.5: permerror), a DMARC record in the
+    # wrong case (RFC 7489 6.4: not a DMARC record)
+    z.txt(DOMAIN, "v=spf1 mx -all")
+    z.txt(f"_dmarc.{DOMAIN}", f"v=dmarc1; p=quarantine; rua=mailto:postmaster@{DOMAIN}")
+    out = s.cli("dns", "check", DOMAIN, "--dns", dns, check=False).stdout
+    assert f"duplicate {DOMAIN} TXT (SPF)" in out, out
+    assert f"missing   _dmarc.{DOMAIN} TXT (DMARC)" in out, out
     publish(s)   # put things back for the other tests
