@@ -151,6 +151,11 @@ static const struct param params[] = {
 	 "Longest silence while a message is being sent (RFC 5321 4.5.3.2.7)."},
 	{SEC_SMTP, "timeout_tls_handshake", T_DURATION, C(smtp_timeout_tls_ms),
 	 "30s", 100, 600000, NULL, "Time a client has to finish a TLS handshake."},
+	{SEC_SMTP, "timeout_auth_dns", T_DURATION, C(smtp_timeout_auth_dns_ms),
+	 "20s", 100, 300000, NULL,
+	 "Time all the DNS questions about one received message (its DKIM "
+	 "keys, SPF, the DMARC record) have together; what has no answer by "
+	 "then counts as temperror."},
 	{SEC_SMTP, "chunking", T_BOOL, C(smtp_chunking), "yes", 0, 0, NULL,
 	 "Offer CHUNKING (BDAT, RFC 3030); checked as strictly as DATA."},
 

@@ -103,6 +103,7 @@ struct config {
 	uint64_t smtp_timeout_data_ms;
 	uint64_t smtp_timeout_tls_ms;
 	bool smtp_chunking;
+	uint64_t smtp_timeout_auth_dns_ms;
 	/* [queue] */
 	uint64_t queue_retry_min_ms;
 	uint64_t queue_retry_max_ms;

@@ -6,7 +6,7 @@
  *   2.3, 2.4),
  *   the DMARC record of the From domain (RFC 7489 6.6.3),
  *
- * at most SMTP_AUTH_DNS_MS in all: a slow zone cannot hold a session for
+ * at most [smtp] timeout_auth_dns in all: a slow zone cannot hold a session for
  * ever, and what has no answer by then is a temperror. Then the commit job
  * checks the signatures over the body and records every result in
  * Authentication-Results. */
@@ -250,7 +250,8 @@ void smtpd_inbound_start(struct session *s)
 	ask_keys(s, in);
 	start_spf(s, in);
 	ask_dmarc(in);
-	struct timeval tv = {SMTP_AUTH_DNS_MS / 1000, 0};
+	uint64_t ms = s->sd->cfg->smtp_timeout_auth_dns_ms;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
 	evtimer_add(in->timer, &tv);
 	count_down(in);
 }

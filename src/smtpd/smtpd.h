@@ -40,7 +40,6 @@ enum {
 	SMTP_HELO_MAX = 255,
 	SMTP_AUTH_LINE_MAX = 12288, /* RFC 4954 4: AUTH lines may be this long */
 	SMTP_SECRET_LEN = 32,
-	SMTP_AUTH_DNS_MS = 20000, /* all DKIM key lookups of one message */
 };
 
 struct smtpd {

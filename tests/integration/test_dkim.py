@@ -490,3 +490,37 @@ def test_dns_check_says_what_is_missing_or_differs(make_server):
     assert f"duplicate {DOMAIN} TXT (SPF)" in out, out
     assert f"missing   _dmarc.{DOMAIN} TXT (DMARC)" in out, out
     publish(s)   # put things back for the other tests
+
+
+def test_slow_dns_is_temperror_within_the_budget(make_server, pki, theirs):
+    """A key whose zone answers too late: after [smtp] timeout_auth_dns the
+    message goes on, delivered, with dkim=temperror; a stop while a message
+    waits for DNS ends cleanly (the message goes on at once)."""
+    rsa_pem, _ = theirs
+    z = dns_zones()
+    z.add_zone("slow.example")
+    z.slow["s._domainkey.slow.example"] = 8
+    msg = (f"From: a@slow.example\r\nTo: {ALICE}\r\nSubject: slow\r\n\r\nhi\r\n").encode()
+    msg = dkim.sign(msg, b"s", b"slow.example", rsa_pem) + msg
+    s = make_server(settings={"smtp": {"timeout_auth_dns": "1s"}})
+    started = time.time()
+    assert mx_send(s, msg, sender="a@slow.example")[0] == 250
+    assert time.time() - started < 6
+    data = s.read_message(s.wait_messages(1)[-1])
+    ar = authres_of(data)
+    assert "dkim=temperror (no answer for the key) header.d=slow.example" in ar, ar
+    assert "event=auth-dns-late" in s.log()
+    # a stop while a message waits for its DNS: a clean exit, at once
+    s2 = make_server(settings={"smtp": {"timeout_auth_dns": "60s"}})
+    c = smtplib.SMTP("127.0.0.1", s2.port, timeout=30)
+    c.ehlo("client.example.org")
+    c.mail("a@slow.example")
+    c.rcpt(ALICE)
+    c.putcmd("DATA")
+    assert c.getreply()[0] == 354
+    c.send(msg.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+    time.sleep(0.5)
+    started = time.time()
+    s2.stop()
+    assert time.time() - started < 10
+    c.close()

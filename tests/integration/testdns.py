@@ -99,6 +99,7 @@ class Zones(BaseResolver):
         self.queries = []   # (name, qtype) asked, for tests that check
         self.signed = {}    # apex -> SignedZone
         self.bogus = set()  # (name, qtype) whose signature is corrupted
+        self.slow = {}      # name -> seconds to wait before answering
 
     def add_zone(self, zone):
         with self.lock:
@@ -152,6 +153,8 @@ class Zones(BaseResolver):
         q = request.q
         name = str(q.qname).lower().rstrip(".")
         qtype = QTYPE[q.qtype]
+        if name in self.slow:   # (each request has its own thread)
+            time.sleep(self.slow[name])
         with self.lock:
             self.queries.append((name, qtype))
             if not self.in_zone(name):
