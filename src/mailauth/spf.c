@@ -36,6 +36,11 @@ struct frame {
 	struct spf_term *terms;   /* as many as the record can hold */
 	size_t n_terms, at;       /* at: the term being evaluated */
 	bool redirected;          /* reached by redirect= (no record: perm) */
+	/* %{p}, the client's validated name, as this frame's domain ranks
+	 * them (so each frame has its own) */
+	bool p_done;
+	char p[SPF_DOMAIN_MAX + 1]; /* "": unknown */
+	int p_rank;               /* 3 the domain, 2 a subdomain, 1 other */
 };
 
 struct spf {
@@ -55,10 +60,7 @@ struct spf {
 	char names[SPF_NAMES_MAX][SPF_DOMAIN_MAX + 1];
 	size_t n_names, name_at;
 	char target[SPF_DOMAIN_MAX + 1]; /* ptr's domain */
-	bool p_done;
-	char p[SPF_DOMAIN_MAX + 1];       /* the validated name, "" unknown */
 	enum state resume;   /* after %{p}: S_TERM, S_EXP_NAME or S_EXP */
-	int p_rank;          /* of p: 3 the domain, 2 a subdomain, 1 other */
 	char *exp_text;                   /* the explanation before expansion */
 	enum spf_result result;
 	const char *reason;
@@ -110,7 +112,7 @@ static void macros(struct spf *s, struct spf_macros *m)
 		.sender = s->sender, .local = s->local,
 		.sender_domain = s->sender_domain, .domain = top(s)->domain,
 		.ip = s->req.ip, .v6 = s->req.v6, .helo = s->helo,
-		.validated = s->p[0] ? s->p : NULL, .receiver = s->receiver,
+		.validated = top(s)->p[0] ? top(s)->p : NULL, .receiver = s->receiver,
 		.now = s->req.now,
 	};
 }
@@ -297,7 +299,7 @@ static void start_p(struct spf *s, enum state resume)
 /* %{p} in the term: validate the client's name first. */
 static bool needs_p(struct spf *s, const struct spf_term *t)
 {
-	if (s->p_done || t->spec == NULL || !spf_uses_p(t->spec, t->spec_len))
+	if (top(s)->p_done || t->spec == NULL || !spf_uses_p(t->spec, t->spec_len))
 		return false;
 	start_p(s, S_TERM);
 	return true;
@@ -494,9 +496,9 @@ static void on_name_addr(struct spf *s, enum spf_dns st,
 		/* RFC 7208 7.3: the domain itself, else a subdomain, else any */
 		const char *d = top(s)->domain;
 		int rank = strcasecmp(name, d) == 0 ? 3 : within(name, d) ? 2 : 1;
-		if (rank > s->p_rank) {
-			snprintf(s->p, sizeof(s->p), "%s", name);
-			s->p_rank = rank;
+		if (rank > top(s)->p_rank) {
+			snprintf(top(s)->p, sizeof(top(s)->p), "%s", name);
+			top(s)->p_rank = rank;
 		}
 		if (rank == 3)
 			p_finished(s);
@@ -528,7 +530,7 @@ static void start_exp(struct spf *s)
 	struct spf_macros m;
 	const char *error;
 	char domain[SPF_DOMAIN_MAX + 1];
-	if (!s->p_done && spf_uses_p(s->exp_term->spec, s->exp_term->spec_len)) {
+	if (!top(s)->p_done && spf_uses_p(s->exp_term->spec, s->exp_term->spec_len)) {
 		start_p(s, S_EXP_NAME);
 		return;
 	}
@@ -560,7 +562,7 @@ static void on_exp(struct spf *s, enum spf_dns st, const struct spf_rr *rr,
 		finish(s, SPF_FAIL, s->reason);
 		return;
 	}
-	if (!s->p_done && spf_uses_p(s->exp_text, strlen(s->exp_text))) {
+	if (!top(s)->p_done && spf_uses_p(s->exp_text, strlen(s->exp_text))) {
 		start_p(s, S_EXP);
 		return;
 	}
@@ -569,7 +571,7 @@ static void on_exp(struct spf *s, enum spf_dns st, const struct spf_rr *rr,
 
 static void p_finished(struct spf *s)
 {
-	s->p_done = true;
+	top(s)->p_done = true;
 	if (s->resume == S_EXP)
 		expand_exp(s);
 	else if (s->resume == S_EXP_NAME)

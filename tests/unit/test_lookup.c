@@ -7,25 +7,13 @@
 #include <cmocka.h>
 
 #include "dkim/lookup.h"
+#include "rfc8463.h"
 
 #include <string.h>
 
 /* RFC 8463 A.3, the Ed25519 signature alone (LF line ends) */
 static const char msg[] =
-	"DKIM-Signature: v=1; a=ed25519-sha256; c=simple/simple; \n"
-	" d=football.example.com; i=@football.example.com; \n"
-	" q=dns/txt; s=brisbane; t=1518460054; h=from : to : \n"
-	" subject : date : message-id : from : subject : date; \n"
-	" bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=; \n"
-	" b=9/dsDChY0YMTtD5Eyw3wx7x22BlSJP7M5ECbJ7GWrR45nXlTCGb8l0YB\n"
-	" o0wBLR++X5LqmsxXaOYLLJe46l10AQ==\n"
-	"From: Joe SixPack <joe@football.example.com>\n"
-	"To: Suzie Q <suzie@shopping.example.net>\n"
-	"Subject: Is dinner ready?\n"
-	"Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\n"
-	"Message-ID: <20030712040037.46341.5F8J@football.example.com>\n"
-	"\n"
-	"Hi.\n\nWe lost the game.  Are you hungry yet?\n\nJoe.\n";
+	RFC8463_ED25519_SIGNATURE RFC8463_FIELDS "\n" RFC8463_BODY;
 
 static enum dkim_result verify(enum dns_status st, const char *record)
 {
@@ -48,8 +36,7 @@ static enum dkim_result verify(enum dns_status st, const char *record)
 
 static void answers_and_cache(void **state)
 {
-	static const char key[] =
-		"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+	static const char key[] = "v=DKIM1; k=ed25519; p=" RFC8463_ED25519_P;
 	assert_int_equal(verify(DNS_OK, key), DKIM_PASS);
 	assert_int_equal(verify(DNS_OK, key), DKIM_PASS); /* from the cache */
 	assert_int_equal(verify(DNS_NXDOMAIN, ""), DKIM_PERMERROR);

@@ -15,6 +15,7 @@
 #include "mailauth/key.h"
 #include "mailauth/sig.h"
 #include "mailauth/tags.h"
+#include "rfc8463.h"
 
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -185,33 +186,11 @@ static void rfc8463_body_hash(void **state)
 
 /* RFC 8463 Appendix A.3: the signed example, as the queue keeps it (LF). */
 static const char signed_header[] =
-	"DKIM-Signature: v=1; a=ed25519-sha256; c=simple/simple; \n"
-	" d=football.example.com; i=@football.example.com; \n"
-	" q=dns/txt; s=brisbane; t=1518460054; h=from : to : \n"
-	" subject : date : message-id : from : subject : date; \n"
-	" bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=; \n"
-	" b=9/dsDChY0YMTtD5Eyw3wx7x22BlSJP7M5ECbJ7GWrR45nXlTCGb8l0YB\n"
-	" o0wBLR++X5LqmsxXaOYLLJe46l10AQ==\n"
-	"DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; \n"
-	" d=football.example.com; i=@football.example.com; \n"
-	" q=dns/txt; s=test; t=1527915362; h=from : to : subject : \n"
-	" date : message-id : from : subject : date; \n"
-	" bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=; \n"
-	" b=icKcLSEZYXJ95flvWE8FT6hl5iqd8MC/LEKYH0QjsqYy6MO/4pgVNCZH\n"
-	" l/RAXAuADxE/40Fg7uTlxwwD1hjN2Ple6J//cJfslBdDOq6zTVbne1dqtl\n"
-	" NOat7iamJ1AfRqyG+ja7a2AZsrpUuJ7VA6O+0zRYPqpwMEkEFIzI9i/Xk=\n"
-	"From: Joe SixPack <joe@football.example.com>\n"
-	"To: Suzie Q <suzie@shopping.example.net>\n"
-	"Subject: Is dinner ready?\n"
-	"Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\n"
-	"Message-ID: <20030712040037.46341.5F8J@football.example.com>\n";
+	RFC8463_ED25519_SIGNATURE RFC8463_RSA_SIGNATURE RFC8463_FIELDS;
 
 /* RFC 8463 A.2 (brisbane) and the "test" selector's RSA key (A.2 too) */
-static const char ed25519_p[] = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
-static const char rsa_p[] =
-	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qh"
-	"dR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+"
-	"PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB";
+static const char ed25519_p[] = RFC8463_ED25519_P;
+static const char rsa_p[] = RFC8463_RSA_P;
 
 /* Verify signature number which of signed_header through the library
  * (dkim_sig_parse, dkim_key_parse, dkim_sig_verify_header); the body hash
