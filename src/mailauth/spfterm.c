@@ -247,7 +247,7 @@ static bool dns_name_ok(const char *p)
 int spf_expand_domain(const char *s, size_t len, const struct spf_macros *m,
 		      char out[SPF_DOMAIN_MAX + 1], const char **error_r)
 {
-	char big[4096];
+	char big[16384]; /* a record is 8 KB at most: room for its expansion */
 	if (spf_expand(s, len, m, false, big, sizeof(big), error_r) < 0)
 		return -1;
 	size_t bl = strlen(big);
