@@ -36,37 +36,26 @@ int dkim_submit_prepare(struct dkim_submit *ds, const char *domain,
 	return 1;
 }
 
-/* The stored message, header section skipped. */
-struct body_feed {
-	struct dkim_sign *sign;
-	struct header_skip skip;
-};
-
 static void feed(void *arg, const char *p, size_t n)
 {
-	struct body_feed *bf = arg;
-	size_t i = header_skip(&bf->skip, p, n);
-	if (i < n)
-		dkim_sign_body(bf->sign, p + i, n - i);
+	dkim_sign_body(arg, p, n);
 }
 
 int dkim_submit_run(struct dkim_submit *ds, struct spool_msg *msg,
 		    const char **error_r)
 {
-	struct body_feed bf = {.sign = NULL};
-	header_skip_init(&bf.skip, ds->skip);
 	struct buf sigs;
 	buf_init(&sigs, 0);
-	bf.sign = dkim_sign_new(ds->keys, ds->n, ds->now, ds->expire);
+	struct dkim_sign *sign = dkim_sign_new(ds->keys, ds->n, ds->now, ds->expire);
 	int rc = -1;
 	*error_r = "out of memory";
-	if (bf.sign == NULL)
+	if (sign == NULL)
 		goto out;
-	if (spool_msg_read(msg, feed, &bf) < 0) {
+	if (spool_msg_read_body(msg, ds->skip, feed, sign) < 0) {
 		*error_r = "cannot read the message back";
 		goto out;
 	}
-	if (dkim_sign_finish(bf.sign, ds->hdr, ds->hdr_len, &sigs, error_r) < 0) {
+	if (dkim_sign_finish(sign, ds->hdr, ds->hdr_len, &sigs, error_r) < 0) {
 		rc = -2; /* this message cannot be signed, now or later */
 		goto out;
 	}
@@ -75,7 +64,7 @@ int dkim_submit_run(struct dkim_submit *ds, struct spool_msg *msg,
 		goto out;
 	rc = 0;
 out:
-	dkim_sign_free(&bf.sign);
+	dkim_sign_free(&sign);
 	buf_free(&sigs);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/util.h"
+#include "mail/header.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -272,6 +273,28 @@ int spool_msg_cut(struct spool_msg *m, const struct spool_cut *cuts, size_t n)
 		return 0;
 	}
 	return cut_file(m, cuts, n);
+}
+
+struct body_reader {
+	struct header_skip skip;
+	spool_read_fn *fn;
+	void *arg;
+};
+
+static void body_only(void *arg, const char *p, size_t n)
+{
+	struct body_reader *br = arg;
+	size_t i = header_skip(&br->skip, p, n);
+	if (i < n)
+		br->fn(br->arg, p + i, n - i);
+}
+
+int spool_msg_read_body(struct spool_msg *m, uint64_t header_len,
+			spool_read_fn *fn, void *arg)
+{
+	struct body_reader br = {.fn = fn, .arg = arg};
+	header_skip_init(&br.skip, header_len);
+	return spool_msg_read(m, body_only, &br);
 }
 
 static int place(const char *from, const char *to)

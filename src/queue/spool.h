@@ -49,6 +49,10 @@ void spool_msg_quarantine(struct spool_msg *m);
  * memory. 0, or -1 with errno. */
 typedef void spool_read_fn(void *arg, const char *p, size_t n);
 int spool_msg_read(struct spool_msg *m, spool_read_fn *fn, void *arg);
+/* The same for the body only: the first header_len bytes (our Received
+ * and the header section), and the empty line after them, are skipped. */
+int spool_msg_read_body(struct spool_msg *m, uint64_t header_len,
+			spool_read_fn *fn, void *arg);
 /* Remove byte ranges (offsets in the message as received, not
  * overlapping) from it: forged header fields. 0, or -1 with errno. */
 struct spool_cut {

@@ -42,26 +42,16 @@ int smtpd_authres_prepare(struct session *s, struct authres_job *r,
 	return 0;
 }
 
-struct body_feed {
-	struct dkim_verify *v;
-	struct header_skip skip;
-};
-
 static void feed(void *arg, const char *p, size_t n)
 {
-	struct body_feed *bf = arg;
-	size_t i = header_skip(&bf->skip, p, n);
-	if (i < n)
-		dkim_verify_body(bf->v, p + i, n - i);
+	dkim_verify_body(arg, p, n);
 }
 
 /* The signatures over the body, then one log line per signature. */
 static int check_dkim(struct authres_job *r, struct spool_msg *msg,
 		      const char *queue_id)
 {
-	struct body_feed bf = {.v = r->verify};
-	header_skip_init(&bf.skip, r->skip);
-	if (spool_msg_read(msg, feed, &bf) < 0)
+	if (spool_msg_read_body(msg, r->skip, feed, r->verify) < 0)
 		return -1;
 	dkim_verify_finish(r->verify);
 	for (size_t i = 0; i < dkim_verify_count(r->verify); i++) {
