@@ -78,15 +78,16 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-# the SPF suite drives the checker through build/tests/spf_stub
-integration: $(BUILD)/postern $(BUILD)/tests/spf_stub
+# the SPF and ARC suites drive the checkers through build/tests/spf_stub
+# and build/tests/arc_stub
+integration: $(BUILD)/postern $(BUILD)/tests/spf_stub $(BUILD)/tests/arc_stub
 	POSTERN_BIN=$(abspath $(BUILD)/postern) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 check: all unit fuzz-check
 	@$(MAKE) --no-print-directory integration
 	@echo "make check: all tests passed"
 
-valgrind: all $(BUILD)/tests/spf_stub
+valgrind: all $(BUILD)/tests/spf_stub $(BUILD)/tests/arc_stub
 	POSTERN_VALGRIND=1 POSTERN_BIN=$(abspath $(BUILD)/postern) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 # libFuzzer targets: built with clang, always with ASan+UBSan

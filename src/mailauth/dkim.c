@@ -45,10 +45,8 @@ static struct field *take(struct field *f, size_t n, const char *name,
 	return NULL;
 }
 
-/* The signature field with b='s value (and the blanks around it) left
- * out, into out. */
-static int without_b(const char *sig, size_t len, struct buf *out,
-		     const char **error_r)
+int dkim_field_without_b(const char *sig, size_t len, struct buf *out,
+			 const char **error_r)
 {
 	const char *colon = memchr(sig, ':', len);
 	struct dkim_tags t;
@@ -123,11 +121,7 @@ int dkim_header_data(const char *hdr, size_t hdr_len, const char *h,
 			goto out;
 		}
 	}
-	if (listed == 0) {
-		*error_r = "h= is empty";
-		goto out;
-	}
-	if (without_b(sig, sig_len, &s, error_r) < 0 ||
+	if (dkim_field_without_b(sig, sig_len, &s, error_r) < 0 ||
 	    canon_header(c, s.data, s.len, out) < 0) {
 		if (*error_r == NULL)
 			*error_r = "out of memory";

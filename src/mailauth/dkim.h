@@ -19,10 +19,17 @@
 enum { DKIM_FIELDS_MAX = 1000, DKIM_H_MAX = 64 };
 
 /* Append the signed header data to out. hdr: the header section; h: the
- * h= value; sig: the whole DKIM-Signature field (name, colon, value).
+ * h= value (empty: the signature field alone, as ARC allows); sig: the
+ * whole DKIM-Signature field (name, colon, value).
  * 0, or -1 with *error_r (too many fields, a malformed h= or b=). */
 int dkim_header_data(const char *hdr, size_t hdr_len, const char *h,
 		     size_t h_len, enum canon c, const char *sig,
 		     size_t sig_len, struct buf *out, const char **error_r);
+
+/* Append sig (a whole DKIM-Signature, ARC-Message-Signature or ARC-Seal
+ * field) to out with the value of b= and the blanks around it left out
+ * (RFC 6376 3.7). 0, or -1 with *error_r. */
+int dkim_field_without_b(const char *sig, size_t len, struct buf *out,
+			 const char **error_r);
 
 #endif

@@ -141,16 +141,13 @@ static bool signs_from(const char *h, size_t len)
 	return false;
 }
 
-static int check_fields(const struct dkim_tags *t, struct dkim_sig *sig,
-			const char **error_r)
+int dkim_sig_common(const struct dkim_tags *t, struct dkim_sig *sig,
+		    bool body, const char **error_r)
 {
 	const struct dkim_tag *a = dkim_tags_get(t, "a");
-	const struct dkim_tag *h = dkim_tags_get(t, "h");
-	const struct dkim_tag *l = dkim_tags_get(t, "l");
 	size_t bh_len = 0;
-	if (!dkim_tag_is(dkim_tags_get(t, "v"), "1"))
-		*error_r = "v= is not 1";
-	else if (dkim_tag_is(a, "rsa-sha256"))
+	*error_r = NULL;
+	if (dkim_tag_is(a, "rsa-sha256"))
 		sig->alg = DKIM_RSA_SHA256;
 	else if (dkim_tag_is(a, "ed25519-sha256"))
 		sig->alg = DKIM_ED25519_SHA256;
@@ -163,6 +160,34 @@ static int check_fields(const struct dkim_tags *t, struct dkim_sig *sig,
 		*error_r = "d= or s= missing or too long";
 	else if (!dns_name_ok(sig->d) || !dns_name_ok(sig->s))
 		*error_r = "d= or s= is not a domain name";
+	else if (body && parse_c(dkim_tags_get(t, "c"), sig) < 0)
+		*error_r = "c= is not simple or relaxed";
+	else if (body && (dkim_tags_get(t, "bh") == NULL ||
+			  b64_tag(dkim_tags_get(t, "bh"), sig->bh, 32,
+				  &bh_len) < 0 || bh_len != 32))
+		*error_r = "bh= is not a SHA-256 hash in base64";
+	else if (dkim_tags_get(t, "b") == NULL ||
+		 b64_tag(dkim_tags_get(t, "b"), sig->b, DKIM_SIG_B_MAX,
+			 &sig->b_len) < 0 || sig->b_len == 0)
+		*error_r = "b= is missing or not base64";
+	else if (parse_time(dkim_tags_get(t, "t"), &sig->t) < 0)
+		*error_r = "t= is not a time";
+	if (*error_r != NULL)
+		return -1;
+	b_text(dkim_tags_get(t, "b"), sig->b_text);
+	return 0;
+}
+
+/* What only DKIM-Signature has or requires (RFC 6376 3.5). */
+static int check_fields(const struct dkim_tags *t, struct dkim_sig *sig,
+			const char **error_r)
+{
+	const struct dkim_tag *h = dkim_tags_get(t, "h");
+	const struct dkim_tag *l = dkim_tags_get(t, "l");
+	if (!dkim_tag_is(dkim_tags_get(t, "v"), "1"))
+		*error_r = "v= is not 1";
+	else if (dkim_sig_common(t, sig, true, error_r) < 0)
+		return -1;
 	else if (parse_i(dkim_tags_get(t, "i"), sig) < 0)
 		*error_r = "i= is not in the domain of d=";
 	else if (dkim_tags_get(t, "q") != NULL &&
@@ -170,18 +195,7 @@ static int check_fields(const struct dkim_tags *t, struct dkim_sig *sig,
 		*error_r = "q= does not offer dns/txt";
 	else if (h == NULL || !signs_from(h->value, h->value_len))
 		*error_r = "h= does not sign From";
-	else if (parse_c(dkim_tags_get(t, "c"), sig) < 0)
-		*error_r = "c= is not simple or relaxed";
-	else if (dkim_tags_get(t, "bh") == NULL ||
-		 b64_tag(dkim_tags_get(t, "bh"), sig->bh, 32, &bh_len) < 0 ||
-		 bh_len != 32)
-		*error_r = "bh= is not a SHA-256 hash in base64";
-	else if (dkim_tags_get(t, "b") == NULL ||
-		 b64_tag(dkim_tags_get(t, "b"), sig->b, DKIM_SIG_B_MAX,
-			 &sig->b_len) < 0 || sig->b_len == 0)
-		*error_r = "b= is missing or not base64";
-	else if (parse_time(dkim_tags_get(t, "t"), &sig->t) < 0 ||
-		 parse_time(dkim_tags_get(t, "x"), &sig->x) < 0 ||
+	else if (parse_time(dkim_tags_get(t, "x"), &sig->x) < 0 ||
 		 (sig->x >= 0 && sig->t >= 0 && sig->x <= sig->t))
 		*error_r = "t= or x= is not a time, or x= is not after t=";
 	else if (l != NULL && parse_u64(l->value, l->value_len, UINT64_MAX,
@@ -189,7 +203,6 @@ static int check_fields(const struct dkim_tags *t, struct dkim_sig *sig,
 		*error_r = "l= is not a number";
 	if (*error_r != NULL)
 		return -1;
-	b_text(dkim_tags_get(t, "b"), sig->b_text);
 	sig->h = h->value;
 	sig->h_len = h->value_len;
 	sig->has_l = l != NULL;
@@ -207,9 +220,8 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
 	return check_fields(&t, sig, error_r);
 }
 
-int dkim_sig_verify_header(const struct dkim_sig *sig, const struct dkim_key *key,
-			   const char *hdr, size_t hdr_len, const char *sig_field,
-			   size_t sig_field_len, const char **error_r)
+int dkim_sig_check(const struct dkim_sig *sig, const struct dkim_key *key,
+		   const char *data, size_t len, const char **error_r)
 {
 	bool ed = sig->alg == DKIM_ED25519_SHA256;
 	if (key->pkey == NULL || (ed != (key->type == DKIM_KEY_ED25519))) {
@@ -217,30 +229,35 @@ int dkim_sig_verify_header(const struct dkim_sig *sig, const struct dkim_key *ke
 					     : "the key is of another type";
 		return -1;
 	}
-	struct buf data;
-	buf_init(&data, 0);
-	if (dkim_header_data(hdr, hdr_len, sig->h, sig->h_len, sig->header_c,
-			     sig_field, sig_field_len, &data, error_r) < 0) {
-		buf_free(&data);
-		return -1;
-	}
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char hash[32];
 	unsigned hl = 0;
 	int ok = 0;
 	if (md != NULL && ed) { /* RFC 8463 3: Ed25519 over the SHA-256 hash */
-		ok = EVP_Digest(data.data, data.len, hash, &hl, EVP_sha256(),
-				NULL) == 1 &&
+		ok = EVP_Digest(data, len, hash, &hl, EVP_sha256(), NULL) == 1 &&
 		     EVP_DigestVerifyInit(md, NULL, NULL, NULL, key->pkey) == 1 &&
 		     EVP_DigestVerify(md, sig->b, sig->b_len, hash, hl) == 1;
 	} else if (md != NULL) {
 		ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
 					  key->pkey) == 1 &&
 		     EVP_DigestVerify(md, sig->b, sig->b_len,
-				      (const unsigned char *)data.data,
-				      data.len) == 1;
+				      (const unsigned char *)data, len) == 1;
 	}
 	EVP_MD_CTX_free(md);
-	buf_free(&data);
 	return ok ? 1 : 0;
+}
+
+int dkim_sig_verify_header(const struct dkim_sig *sig, const struct dkim_key *key,
+			   const char *hdr, size_t hdr_len, const char *sig_field,
+			   size_t sig_field_len, const char **error_r)
+{
+	struct buf data;
+	buf_init(&data, 0);
+	int rc = dkim_header_data(hdr, hdr_len, sig->h, sig->h_len,
+				  sig->header_c, sig_field, sig_field_len, &data,
+				  error_r);
+	if (rc == 0)
+		rc = dkim_sig_check(sig, key, data.data, data.len, error_r);
+	buf_free(&data);
+	return rc;
 }

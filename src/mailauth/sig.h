@@ -41,6 +41,13 @@ struct dkim_sig {
 int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
 		   const char **error_r);
 
+/* The tags DKIM-Signature, ARC-Message-Signature and ARC-Seal share
+ * (RFC 8617 4.1): a=, d=, s=, b= and an optional t=; with body, also c=
+ * and bh=. Fills sig; 0, or -1 with *error_r. */
+struct dkim_tags;
+int dkim_sig_common(const struct dkim_tags *t, struct dkim_sig *sig,
+		    bool body, const char **error_r);
+
 /* Whether name is domain or a subdomain of it (case ignored). */
 bool dkim_domain_within(const char *name, const char *domain);
 
@@ -50,5 +57,10 @@ bool dkim_domain_within(const char *name, const char *domain);
 int dkim_sig_verify_header(const struct dkim_sig *sig, const struct dkim_key *key,
 			   const char *hdr, size_t hdr_len, const char *sig_field,
 			   size_t sig_field_len, const char **error_r);
+
+/* Whether sig's b= signs data (the canonical header data, ready) under
+ * key: 1 yes, 0 no, -1 with *error_r. */
+int dkim_sig_check(const struct dkim_sig *sig, const struct dkim_key *key,
+		   const char *data, size_t len, const char **error_r);
 
 #endif

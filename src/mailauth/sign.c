@@ -94,14 +94,15 @@ static int add_h(struct buf *b, const char *hdr, size_t len)
 	return rc == 0 ? buf_append_byte(b, ';') : rc;
 }
 
-/* base64 of data, in lines of B64_LINE characters. */
-static int add_b64(struct buf *b, const unsigned char *data, size_t n)
+int dkim_b64_folded(struct buf *b, const unsigned char *data, size_t n,
+		    size_t first)
 {
 	struct buf enc;
 	buf_init(&enc, 0);
 	int rc = base64_encode(data, n, &enc);
-	for (size_t i = 0; rc == 0 && i < enc.len; i += B64_LINE) {
-		size_t k = enc.len - i < B64_LINE ? enc.len - i : B64_LINE;
+	for (size_t i = 0, line = first; rc == 0 && i < enc.len;
+	     i += line, line = B64_LINE) {
+		size_t k = enc.len - i < line ? enc.len - i : line;
 		if (i > 0)
 			rc = buf_append(b, "\n\t", 2);
 		if (rc == 0)
@@ -132,14 +133,12 @@ static int field_start(const struct dkim_sign *s, const struct dkim_signing_key 
 	if (rc == 0)
 		rc = buf_append_str(f, "\n\tbh=");
 	if (rc == 0)
-		rc = add_b64(f, bh, 32);
+		rc = dkim_b64_folded(f, bh, 32, B64_LINE);
 	return rc == 0 ? buf_append_str(f, ";\n\tb=") : rc;
 }
 
-/* RSA signs the data with SHA-256 (PKCS#1 v1.5); Ed25519 signs the data's
- * SHA-256 hash (RFC 8463 3). */
-static int sign_data(const struct dkim_signing_key *k, const struct buf *data,
-		     unsigned char *sig, size_t *sig_len)
+int dkim_sign_data(const struct dkim_signing_key *k, const struct buf *data,
+		   unsigned char *sig, size_t *sig_len)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char hash[32];
@@ -178,12 +177,12 @@ static int sign_one(const struct dkim_sign *s, const struct dkim_signing_key *k,
 	if (dkim_header_data(hdr, len, h, h_len, CANON_RELAXED, f.data, f.len,
 			     &data, error_r) < 0)
 		goto out;
-	if (sign_data(k, &data, sig, &sig_len) < 0) {
+	if (dkim_sign_data(k, &data, sig, &sig_len) < 0) {
 		*error_r = "the key cannot sign (OpenSSL)";
 		goto out;
 	}
 	*error_r = "out of memory";
-	if (add_b64(&f, sig, sig_len) < 0 || buf_append_byte(&f, '\n') < 0 ||
+	if (dkim_b64_folded(&f, sig, sig_len, B64_LINE) < 0 || buf_append_byte(&f, '\n') < 0 ||
 	    buf_append(out, f.data, f.len) < 0)
 		goto out;
 	*error_r = NULL;

@@ -42,4 +42,14 @@ int dkim_sign_finish(struct dkim_sign *s, const char *hdr, size_t hdr_len,
 		     struct buf *out, const char **error_r);
 void dkim_sign_free(struct dkim_sign **s);
 
+/* The signature of data (canonical header data) under k into sig (room
+ * for DKIM_SIG_B_MAX bytes): RSA signs the data with SHA-256 (PKCS#1
+ * v1.5), Ed25519 the data's SHA-256 hash (RFC 8463 3). 0 or -1. */
+int dkim_sign_data(const struct dkim_signing_key *k, const struct buf *data,
+		   unsigned char *sig, size_t *sig_len);
+/* Append the base64 of data to b: first characters on the current line,
+ * then lines of 72, each folded with LF and a tab. 0 or -1. */
+int dkim_b64_folded(struct buf *b, const unsigned char *data, size_t n,
+		    size_t first);
+
 #endif

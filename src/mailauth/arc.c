@@ -1,0 +1,249 @@
+/* arc: validating ARC chains (RFC 8617 5.2). */
+#include "mailauth/arc.h"
+
+#include "lib/parse.h"
+#include "mail/header.h"
+#include "mailauth/arcfield.h"
+#include "mailauth/bodyhash.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One key to look up, shared by every signature that names it. */
+struct lookup {
+	char name[DKIM_DOMAIN_MAX + 1];
+	struct dkim_key key;
+	bool have_key;
+	const char *error; /* no usable key, and why */
+};
+
+struct arc_verify {
+	char *hdr;
+	size_t hdr_len;
+	struct arc_verified out;
+	bool decided;
+	struct arc_set set[ARC_SETS_MAX + 1]; /* by instance; 0 unused */
+	struct dkim_sig ams;                  /* the newest set's */
+	struct dkim_sig seal[ARC_SETS_MAX + 1];
+	size_t ams_key, seal_key[ARC_SETS_MAX + 1]; /* indexes of lookup[] */
+	struct lookup lookup[ARC_SETS_MAX + 1];
+	size_t n_lookups;
+	struct dkim_bodyhash bh;
+	bool hashing;
+};
+
+static void decide(struct arc_verify *v, enum arc_result r, const char *why)
+{
+	if (v->decided)
+		return;
+	v->out.result = r;
+	v->out.reason = why;
+	v->decided = true;
+}
+
+/* The lookup for "s._domainkey.d", added when new; false when the name
+ * is too long. */
+static bool want_key(struct arc_verify *v, const struct dkim_sig *sig,
+		     size_t *k)
+{
+	char name[DKIM_DOMAIN_MAX + 1];
+	if (strlen(sig->s) + strlen(sig->d) + 12 >= sizeof(name))
+		return false;
+	strcpy(name, sig->s);
+	strcat(name, "._domainkey.");
+	strcat(name, sig->d);
+	for (*k = 0; *k < v->n_lookups; (*k)++)
+		if (strcmp(v->lookup[*k].name, name) == 0)
+			return true;
+	strcpy(v->lookup[v->n_lookups++].name, name);
+	return true;
+}
+
+/* Every seal parses, says the cv= its place wants, and names a key. */
+static const char *check_seals(struct arc_verify *v, unsigned n)
+{
+	for (unsigned i = n; i >= 1; i--) {
+		const char *why = arc_seal_parse(&v->set[i], i, &v->seal[i]);
+		if (why != NULL)
+			return why;
+		if (!want_key(v, &v->seal[i], &v->seal_key[i]))
+			return "an ARC-Seal's key name is too long";
+	}
+	return NULL;
+}
+
+/* The structure (RFC 8617 5.2 steps 1 and 2), then what to look up. */
+static void start(struct arc_verify *v)
+{
+	unsigned n = 0;
+	const char *why = arc_sets_collect(v->hdr, v->hdr_len, v->set, &n);
+	v->out.sets = n;
+	if (why != NULL) {
+		decide(v, n == 0 ? ARC_NONE : ARC_FAIL, why);
+		return;
+	}
+	if (arc_seal_says_fail(&v->set[n])) {
+		v->out.sealed_fail = true;
+		decide(v, ARC_FAIL, "the newest ARC-Seal says cv=fail");
+		return;
+	}
+	if ((why = check_seals(v, n)) != NULL ||
+	    (why = arc_ams_parse(&v->set[n], &v->ams)) != NULL) {
+		decide(v, ARC_FAIL, why);
+		return;
+	}
+	memcpy(v->out.d, v->seal[n].d, sizeof(v->out.d));
+	if (!want_key(v, &v->ams, &v->ams_key))
+		decide(v, ARC_FAIL, "the ARC-Message-Signature's key name is too long");
+	else if (dkim_bodyhash_init(&v->bh, v->ams.body_c, false, 0) < 0)
+		decide(v, ARC_FAIL, "out of memory");
+	else
+		v->hashing = true;
+}
+
+struct arc_verify *arc_verify_new(const char *hdr, size_t len, int64_t now)
+{
+	struct arc_verify *v = calloc(1, sizeof(*v));
+	if (v == NULL || (v->hdr = malloc(len + 1)) == NULL) {
+		free(v);
+		return NULL;
+	}
+	size_t o = 0; /* CRLF to LF: the header walker splits at LF alone */
+	for (size_t i = 0; i < len; i++)
+		if (!(hdr[i] == '\r' && i + 1 < len && hdr[i + 1] == '\n'))
+			v->hdr[o++] = hdr[i];
+	v->hdr[o] = '\0';
+	v->hdr_len = o;
+	start(v);
+	return v;
+}
+
+size_t arc_verify_lookups(const struct arc_verify *v)
+{
+	return v->decided ? 0 : v->n_lookups;
+}
+
+const char *arc_verify_key_name(const struct arc_verify *v, size_t k)
+{
+	return k < arc_verify_lookups(v) ? v->lookup[k].name : NULL;
+}
+
+void arc_verify_key(struct arc_verify *v, size_t k, enum dkim_lookup what,
+		    const char *const *txt, size_t n)
+{
+	if (k >= arc_verify_lookups(v) || v->lookup[k].have_key)
+		return;
+	struct lookup *l = &v->lookup[k];
+	l->error = what == DKIM_LOOKUP_TEMPFAIL ? "a key lookup failed"
+						 : "no key record";
+	for (size_t i = 0; what == DKIM_LOOKUP_OK && i < n && !l->have_key; i++)
+		if (dkim_key_parse(txt[i], strlen(txt[i]), &l->key,
+				   &l->error) == 0)
+			l->have_key = true;
+}
+
+void arc_verify_key_parsed(struct arc_verify *v, size_t k,
+			   const struct dkim_key *key)
+{
+	if (k >= arc_verify_lookups(v) || v->lookup[k].have_key)
+		return;
+	struct lookup *l = &v->lookup[k];
+	l->key = *key;
+	if (l->key.pkey != NULL && EVP_PKEY_up_ref(l->key.pkey) != 1)
+		l->key.pkey = NULL;
+	l->have_key = true;
+}
+
+void arc_verify_body(struct arc_verify *v, const char *p, size_t n)
+{
+	if (v->hashing && !v->decided)
+		dkim_bodyhash_update(&v->bh, p, n);
+}
+
+/* The key of lookup k, or NULL with *why. */
+static const struct dkim_key *key_of(const struct arc_verify *v, size_t k,
+				     const char **why)
+{
+	const struct lookup *l = &v->lookup[k];
+	*why = l->have_key ? NULL : l->error ? l->error : "no answer for a key";
+	if (l->have_key && l->key.revoked)
+		*why = "a key is revoked";
+	return *why == NULL ? &l->key : NULL;
+}
+
+/* RFC 8617 5.2 step 3: the newest ARC-Message-Signature. */
+static const char *check_ams(struct arc_verify *v)
+{
+	unsigned n = v->out.sets;
+	unsigned char bh[32];
+	uint64_t total;
+	const char *why;
+	dkim_bodyhash_final(&v->bh, bh, &total);
+	const struct dkim_key *key = key_of(v, v->ams_key, &why);
+	if (key == NULL)
+		return why;
+	if (CRYPTO_memcmp(bh, v->ams.bh, 32) != 0)
+		return "the ARC-Message-Signature's body hash did not verify";
+	int rc = dkim_sig_verify_header(&v->ams, key, v->hdr, v->hdr_len,
+					v->set[n].ams, v->set[n].ams_len, &why);
+	return rc == 1 ? NULL
+	       : rc == 0 ? "the ARC-Message-Signature did not verify" : why;
+}
+
+/* RFC 8617 5.2 step 5: every seal, the newest first. */
+static const char *check_seals_signed(struct arc_verify *v)
+{
+	struct buf data;
+	buf_init(&data, 0);
+	const char *why = NULL;
+	for (unsigned i = v->out.sets; i >= 1 && why == NULL; i--) {
+		const struct dkim_key *key = key_of(v, v->seal_key[i], &why);
+		if (key == NULL)
+			break;
+		buf_clear(&data);
+		if (arc_seal_data(v->set, 1, i, &data, &why) < 0)
+			break;
+		int rc = dkim_sig_check(&v->seal[i], key, data.data, data.len,
+					&why);
+		if (rc == 0)
+			why = "an ARC-Seal did not verify";
+	}
+	buf_free(&data);
+	return why;
+}
+
+void arc_verify_finish(struct arc_verify *v)
+{
+	if (v->decided)
+		return;
+	const char *why = check_ams(v);
+	if (why == NULL)
+		why = check_seals_signed(v);
+	decide(v, why == NULL ? ARC_PASS : ARC_FAIL, why);
+}
+
+const struct arc_verified *arc_verify_result(const struct arc_verify *v)
+{
+	return &v->out;
+}
+
+void arc_verify_free(struct arc_verify **vp)
+{
+	struct arc_verify *v = *vp;
+	if (v == NULL)
+		return;
+	if (v->hashing)
+		dkim_bodyhash_free(&v->bh);
+	for (size_t k = 0; k < v->n_lookups; k++)
+		if (v->lookup[k].have_key)
+			dkim_key_free(&v->lookup[k].key);
+	free(v->hdr);
+	free(v);
+	*vp = NULL;
+}
+
+const char *arc_result_name(enum arc_result r)
+{
+	return r == ARC_PASS ? "pass" : r == ARC_FAIL ? "fail" : "none";
+}
