@@ -2,7 +2,8 @@
  * [--mail-from ADDR]] < message -- the authentication results of a
  * message file, as a receiving Postern would find them, printed one method
  * per line in Authentication-Results form (RFC 8601): each DKIM signature,
- * and with --ip, SPF for the MAIL FROM and HELO identities. Exit 0 when a
+ * with --ip SPF for the MAIL FROM and HELO identities, DMARC, and the ARC
+ * chain (RFC 8617) when the message carries one. Exit 0 when a
  * DKIM signature or SPF for MAIL FROM passes, 1 when none does, 2 on usage.
  *
  * DNS goes to the configured resolver, or to --dns (an address, IP@port
@@ -27,6 +28,7 @@ enum { MESSAGE_MAX = 64 * 1024 * 1024 };
 
 struct check {
 	struct dkim_verify *v;
+	struct arc_verify *arc;
 	size_t waiting; /* answers and checks not in yet */
 	struct event_base *base;
 	struct spf_run *spf[2]; /* MAIL FROM, HELO */
@@ -38,9 +40,11 @@ struct check {
 struct key_query {
 	struct check *c;
 	size_t i;
+	bool arc;
 };
 
 static struct key_query queries[DKIM_VERIFY_MAX];
+static struct key_query arc_queries[ARC_SETS_MAX + 1];
 
 static void one_less(struct check *c)
 {
@@ -51,7 +55,10 @@ static void one_less(struct check *c)
 static void key_answer(void *arg, const struct dns_answer *a)
 {
 	struct key_query *q = arg;
-	dkim_key_answer(q->c->v, q->i, a);
+	if (q->arc)
+		arc_key_answer(q->c->arc, q->i, a);
+	else
+		dkim_key_answer(q->c->v, q->i, a);
 	one_less(q->c);
 }
 
@@ -136,9 +143,15 @@ static int lookups(struct check *c, struct cli *cli)
 	c->waiting = 1; /* held while asking */
 	for (size_t i = 0; i < dkim_verify_count(c->v); i++) {
 		const char *name = dkim_verify_key_name(c->v, i);
-		queries[i] = (struct key_query){c, i};
+		queries[i] = (struct key_query){c, i, false};
 		if (name != NULL && dns_query(dns, name, DNS_T_TXT, key_answer,
 					      &queries[i]) == 0)
+			c->waiting++;
+	}
+	for (size_t k = 0; k < arc_verify_lookups(c->arc); k++) {
+		arc_queries[k] = (struct key_query){c, k, true};
+		if (dns_query(dns, arc_verify_key_name(c->arc, k), DNS_T_TXT,
+			      key_answer, &arc_queries[k]) == 0)
 			c->waiting++;
 	}
 	rc = start_spf(c, dns, cli);
@@ -185,6 +198,16 @@ static void print_spf(const struct check *c)
 		if (spf_explanation(s)[0] != '\0')
 			printf("  explanation: %s\n", spf_explanation(s));
 	}
+}
+
+/* The chain, when there is one. */
+static void print_arc(const struct arc_verify *v)
+{
+	const struct arc_verified *a = arc_verify_result(v);
+	if (a->result == ARC_PASS)
+		printf("arc=pass (i=%u d=%s)\n", a->sets, a->d);
+	else if (a->result == ARC_FAIL)
+		printf("arc=fail (%s)\n", a->reason ? a->reason : "");
 }
 
 /* DMARC from the results: SPF of MAIL FROM, else of HELO. */
@@ -265,18 +288,25 @@ int cli_check(struct cli *cli)
 	psl_ctx_t *psl = psl_load_file(cli->cfg.dmarc_public_suffix_list);
 	struct check c = {.v = dkim_verify_new(msg.data, hdr_len,
 					       (int64_t)time(NULL)),
+			  .arc = arc_verify_new(msg.data, hdr_len,
+						(int64_t)time(NULL)),
 			  .dmarc = dmarc_new(psl ? psl : psl_builtin(), msg.data,
 					     hdr_len)};
 	int rc = 1;
-	if (c.v != NULL && c.dmarc != NULL && lookups(&c, cli) == 0) {
+	if (c.v != NULL && c.arc != NULL && c.dmarc != NULL &&
+	    lookups(&c, cli) == 0) {
 		dkim_verify_body(c.v, msg.data + body, msg.len - body);
 		dkim_verify_finish(c.v);
+		arc_verify_body(c.arc, msg.data + body, msg.len - body);
+		arc_verify_finish(c.arc);
 		print_dkim(c.v);
 		print_spf(&c);
 		print_dmarc(&c);
+		print_arc(c.arc);
 		rc = passed(&c) ? 0 : 1;
 	}
 	dkim_verify_free(&c.v);
+	arc_verify_free(&c.arc);
 	dmarc_free(&c.dmarc);
 	psl_free(psl);
 	dkim_key_cache_clear();

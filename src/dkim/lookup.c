@@ -73,10 +73,33 @@ void dkim_key_cache_clear(void)
 	pthread_mutex_unlock(&cache_lock);
 }
 
+/* Where an answer goes: a DKIM signature or an ARC key. */
+struct sink {
+	struct dkim_verify *dkim;
+	struct arc_verify *arc;
+	size_t i;
+};
+
+static void give_txt(const struct sink *to, enum dkim_lookup what,
+		     const char *const *txt, size_t n)
+{
+	if (to->dkim != NULL)
+		dkim_verify_key(to->dkim, to->i, what, txt, n);
+	else
+		arc_verify_key(to->arc, to->i, what, txt, n);
+}
+
+static void give_parsed(const struct sink *to, const struct dkim_key *k)
+{
+	if (to->dkim != NULL)
+		dkim_verify_key_parsed(to->dkim, to->i, k);
+	else
+		arc_verify_key_parsed(to->arc, to->i, k);
+}
+
 /* The first record that is a usable key, from the cache or parsed (and
  * then kept). false when none is: the verifier then says why. */
-static bool known_key(struct dkim_verify *v, size_t i, const char *const *txt,
-		      size_t n)
+static bool known_key(const struct sink *to, const char *const *txt, size_t n)
 {
 	for (size_t r = 0; r < n; r++) {
 		struct dkim_key k;
@@ -86,22 +109,21 @@ static bool known_key(struct dkim_verify *v, size_t i, const char *const *txt,
 				continue;
 			cache_put(txt[r], &k);
 		}
-		dkim_verify_key_parsed(v, i, &k);
+		give_parsed(to, &k);
 		dkim_key_free(&k);
 		return true;
 	}
 	return false;
 }
 
-void dkim_key_answer(struct dkim_verify *v, size_t i,
-		     const struct dns_answer *a)
+static void answer(const struct sink *to, const struct dns_answer *a)
 {
 	if (a->status == DNS_NODATA || a->status == DNS_NXDOMAIN) {
-		dkim_verify_key(v, i, DKIM_LOOKUP_NONE, NULL, 0);
+		give_txt(to, DKIM_LOOKUP_NONE, NULL, 0);
 		return;
 	}
 	if (a->status != DNS_OK) {
-		dkim_verify_key(v, i, DKIM_LOOKUP_TEMPFAIL, NULL, 0);
+		give_txt(to, DKIM_LOOKUP_TEMPFAIL, NULL, 0);
 		return;
 	}
 	/* records too long for a key are left out, as are broken ones */
@@ -115,8 +137,19 @@ void dkim_key_answer(struct dkim_verify *v, size_t i,
 			txt[n++] = t;
 	}
 	if (text == NULL)
-		dkim_verify_key(v, i, DKIM_LOOKUP_TEMPFAIL, NULL, 0);
-	else if (!known_key(v, i, txt, n))
-		dkim_verify_key(v, i, DKIM_LOOKUP_OK, txt, n);
+		give_txt(to, DKIM_LOOKUP_TEMPFAIL, NULL, 0);
+	else if (!known_key(to, txt, n))
+		give_txt(to, DKIM_LOOKUP_OK, txt, n);
 	free(text);
+}
+
+void dkim_key_answer(struct dkim_verify *v, size_t i,
+		     const struct dns_answer *a)
+{
+	answer(&(struct sink){.dkim = v, .i = i}, a);
+}
+
+void arc_key_answer(struct arc_verify *v, size_t k, const struct dns_answer *a)
+{
+	answer(&(struct sink){.arc = v, .i = k}, a);
 }

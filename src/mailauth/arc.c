@@ -7,6 +7,7 @@
 #include "mailauth/bodyhash.h"
 
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ struct arc_verify {
 	size_t hdr_len;
 	struct arc_verified out;
 	bool decided;
+	char why[192]; /* out.reason, when it names a field */
 	struct arc_set set[ARC_SETS_MAX + 1]; /* by instance; 0 unused */
 	struct dkim_sig ams;                  /* the newest set's */
 	struct dkim_sig seal[ARC_SETS_MAX + 1];
@@ -60,15 +62,24 @@ static bool want_key(struct arc_verify *v, const struct dkim_sig *sig,
 	return true;
 }
 
+/* why, said of one field: "ARC-Seal i=2: ...". */
+static const char *of_field(struct arc_verify *v, const char *field,
+			    unsigned i, const char *why)
+{
+	snprintf(v->why, sizeof(v->why), "%s i=%u: %s", field, i, why);
+	return v->why;
+}
+
 /* Every seal parses, says the cv= its place wants, and names a key. */
 static const char *check_seals(struct arc_verify *v, unsigned n)
 {
 	for (unsigned i = n; i >= 1; i--) {
 		const char *why = arc_seal_parse(&v->set[i], i, &v->seal[i]);
+		if (why == NULL &&
+		    !want_key(v, &v->seal[i], &v->seal_key[i]))
+			why = "the key's name is too long";
 		if (why != NULL)
-			return why;
-		if (!want_key(v, &v->seal[i], &v->seal_key[i]))
-			return "an ARC-Seal's key name is too long";
+			return of_field(v, "ARC-Seal", i, why);
 	}
 	return NULL;
 }
@@ -88,14 +99,18 @@ static void start(struct arc_verify *v)
 		decide(v, ARC_FAIL, "the newest ARC-Seal says cv=fail");
 		return;
 	}
-	if ((why = check_seals(v, n)) != NULL ||
-	    (why = arc_ams_parse(&v->set[n], &v->ams)) != NULL) {
+	if ((why = check_seals(v, n)) != NULL) {
 		decide(v, ARC_FAIL, why);
+		return;
+	}
+	if ((why = arc_ams_parse(&v->set[n], &v->ams)) != NULL) {
+		decide(v, ARC_FAIL, of_field(v, "ARC-Message-Signature", n, why));
 		return;
 	}
 	memcpy(v->out.d, v->seal[n].d, sizeof(v->out.d));
 	if (!want_key(v, &v->ams, &v->ams_key))
-		decide(v, ARC_FAIL, "the ARC-Message-Signature's key name is too long");
+		decide(v, ARC_FAIL, of_field(v, "ARC-Message-Signature", n,
+					     "the key's name is too long"));
 	else if (dkim_bodyhash_init(&v->bh, v->ams.body_c, false, 0) < 0)
 		decide(v, ARC_FAIL, "out of memory");
 	else
@@ -181,14 +196,16 @@ static const char *check_ams(struct arc_verify *v)
 	const char *why;
 	dkim_bodyhash_final(&v->bh, bh, &total);
 	const struct dkim_key *key = key_of(v, v->ams_key, &why);
+	int rc = 0;
 	if (key == NULL)
-		return why;
+		return of_field(v, "ARC-Message-Signature", n, why);
 	if (CRYPTO_memcmp(bh, v->ams.bh, 32) != 0)
-		return "the ARC-Message-Signature's body hash did not verify";
-	int rc = dkim_sig_verify_header(&v->ams, key, v->hdr, v->hdr_len,
-					v->set[n].ams, v->set[n].ams_len, &why);
-	return rc == 1 ? NULL
-	       : rc == 0 ? "the ARC-Message-Signature did not verify" : why;
+		why = "the body hash did not verify";
+	else if ((rc = dkim_sig_verify_header(&v->ams, key, v->hdr, v->hdr_len,
+					      v->set[n].ams, v->set[n].ams_len,
+					      &why)) == 0)
+		why = "the signature did not verify";
+	return rc == 1 ? NULL : of_field(v, "ARC-Message-Signature", n, why);
 }
 
 /* RFC 8617 5.2 step 5: every seal, the newest first. */
@@ -197,7 +214,8 @@ static const char *check_seals_signed(struct arc_verify *v)
 	struct buf data;
 	buf_init(&data, 0);
 	const char *why = NULL;
-	for (unsigned i = v->out.sets; i >= 1 && why == NULL; i--) {
+	unsigned i;
+	for (i = v->out.sets; i >= 1 && why == NULL; i--) {
 		const struct dkim_key *key = key_of(v, v->seal_key[i], &why);
 		if (key == NULL)
 			break;
@@ -207,10 +225,12 @@ static const char *check_seals_signed(struct arc_verify *v)
 		int rc = dkim_sig_check(&v->seal[i], key, data.data, data.len,
 					&why);
 		if (rc == 0)
-			why = "an ARC-Seal did not verify";
+			why = "the seal did not verify";
+		if (why != NULL)
+			break;
 	}
 	buf_free(&data);
-	return why;
+	return why == NULL ? NULL : of_field(v, "ARC-Seal", i, why);
 }
 
 void arc_verify_finish(struct arc_verify *v)

@@ -147,12 +147,12 @@ static int seal_steps(struct arc_seal *s, struct seal_work *w, const char *hdr,
 	*error_r = "out of memory";
 	if (buf_appendf(&w->aar, "ARC-Authentication-Results: i=%u; %s\n", i,
 			authres) < 0 ||
-	    ams_text(s, i, w->h.data, bh, &w->ams) < 0 ||
+	    ams_text(s, i, buf_cstr(&w->h), bh, &w->ams) < 0 ||
 	    buf_append(&w->all, w->aar.data, w->aar.len) < 0 ||
 	    buf_append(&w->all, hdr, len) < 0)
 		return -1;
 	/* over the header as it goes on, its new AAR in it */
-	if (dkim_header_data(w->all.data, w->all.len, w->h.data, w->h.len,
+	if (dkim_header_data(w->all.data, w->all.len, buf_cstr(&w->h), w->h.len,
 			     CANON_RELAXED, w->ams.data, w->ams.len - 1,
 			     &w->data, error_r) < 0)
 		return -1;

@@ -157,6 +157,20 @@ int authres_add_dmarc(struct buf *out, const char *result, const char *comment,
 	return rc == 0 ? add_property(out, "header.from", domain) : rc;
 }
 
+int authres_add_arc(struct buf *out, const struct arc_verified *a)
+{
+	char comment[64 + DKIM_DOMAIN_MAX];
+	if (a->result == ARC_NONE) /* most mail: not worth a line */
+		return 0;
+	int rc = buf_appendf(out, ";\n\tarc=%s", arc_result_name(a->result));
+	if (a->result == ARC_PASS)
+		snprintf(comment, sizeof(comment), "i=%u d=%s", a->sets, a->d);
+	if (rc == 0)
+		rc = add_comment(out, a->result == ARC_PASS ? comment
+				      : a->reason ? a->reason : "");
+	return rc;
+}
+
 int authres_add_auth(struct buf *out, const char *user)
 {
 	return buf_appendf(out, ";\n\tauth=pass smtp.auth=%s", user);

@@ -13,6 +13,7 @@
 #define POSTERN_MAILAUTH_AUTHRES_H
 
 #include "lib/buf.h"
+#include "mailauth/arc.h"
 #include "mailauth/verify.h"
 
 #include <stdbool.h>
@@ -47,6 +48,10 @@ int authres_add_spf(struct buf *out, const char *result, const char *comment,
 /* "dmarc=result (comment) header.from=domain" (RFC 7489 11.2). */
 int authres_add_dmarc(struct buf *out, const char *result, const char *comment,
 		      const char *domain);
+/* "arc=result (comment)" (RFC 8617 10.1): the chain's status, with the
+ * newest set and its sealer when it passes, why not when it fails;
+ * nothing when the message has no chain. */
+int authres_add_arc(struct buf *out, const struct arc_verified *a);
 /* "auth=pass smtp.auth=user" for mail submitted after AUTH. */
 int authres_add_auth(struct buf *out, const char *user);
 /* End the field (no method: "; none", RFC 8601 2.2). */

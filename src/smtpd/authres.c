@@ -20,6 +20,8 @@ int smtpd_authres_prepare(struct session *s, struct authres_job *r,
 	if (in != NULL) {
 		r->verify = in->dkim;
 		in->dkim = NULL;
+		r->arc = in->arc;
+		in->arc = NULL;
 		r->dmarc = in->dmarc;
 		in->dmarc = NULL;
 		r->enforce = s->sd->cfg->dmarc_enforce && !in->forwarder;
@@ -44,16 +46,34 @@ int smtpd_authres_prepare(struct session *s, struct authres_job *r,
 
 static void feed(void *arg, const char *p, size_t n)
 {
-	dkim_verify_body(arg, p, n);
+	struct authres_job *r = arg;
+	dkim_verify_body(r->verify, p, n);
+	if (r->arc != NULL)
+		arc_verify_body(r->arc, p, n);
 }
 
-/* The signatures over the body, then one log line per signature. */
+static void log_arc(const struct arc_verify *v, const char *queue_id)
+{
+	const struct arc_verified *a = arc_verify_result(v);
+	if (a->result != ARC_NONE)
+		log_info("queue=%s event=arc result=%s sets=%u domain=%s "
+			 "reason=\"%s\"",
+			 queue_id, arc_result_name(a->result), a->sets,
+			 a->d[0] ? a->d : "-", a->reason ? a->reason : "");
+}
+
+/* The signatures and the ARC chain over the body (one read), then one
+ * log line per signature and one for the chain. */
 static int check_dkim(struct authres_job *r, struct spool_msg *msg,
 		      const char *queue_id)
 {
-	if (spool_msg_read_body(msg, r->skip, feed, r->verify) < 0)
+	if (spool_msg_read_body(msg, r->skip, feed, r) < 0)
 		return -1;
 	dkim_verify_finish(r->verify);
+	if (r->arc != NULL) {
+		arc_verify_finish(r->arc);
+		log_arc(r->arc, queue_id);
+	}
 	for (size_t i = 0; i < dkim_verify_count(r->verify); i++) {
 		const struct dkim_verified *d = dkim_verify_result(r->verify, i);
 		log_info("queue=%s event=dkim result=%s domain=%s selector=%s "
@@ -150,6 +170,7 @@ int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 	if (authres_begin(&field, r->id) < 0 ||
 	    (r->user[0] != '\0' && authres_add_auth(&field, r->user) < 0) ||
 	    (r->verify != NULL && authres_add_dkim(&field, r->verify) < 0) ||
+	    (r->arc != NULL && authres_add_arc(&field, arc_verify_result(r->arc)) < 0) ||
 	    add_spf(&field, &r->spf_mailfrom, "smtp.mailfrom") < 0 ||
 	    add_spf(&field, &r->spf_helo, "smtp.helo") < 0 ||
 	    (r->dmarc != NULL && add_dmarc(&field, r->dmarc, applied) < 0) ||
@@ -165,5 +186,6 @@ out:
 void smtpd_authres_free(struct authres_job *r)
 {
 	dkim_verify_free(&r->verify);
+	arc_verify_free(&r->arc);
 	dmarc_free(&r->dmarc);
 }

@@ -2,6 +2,7 @@
  * At the end of the data, all at once on the worker's resolver:
  *
  *   the DKIM keys its signatures name (RFC 6376 6.1.2),
+ *   the keys of its ARC chain (RFC 8617 5.2),
  *   SPF for the MAIL FROM identity and for the HELO identity (RFC 7208
  *   2.3, 2.4),
  *   the DMARC record of the From domain (RFC 7489 6.6.3),
@@ -27,6 +28,7 @@ struct inbound;
 struct key_lookup {
 	struct inbound *in;
 	size_t i;
+	bool arc; /* a key of the ARC chain, not of a DKIM signature */
 };
 
 enum { SPF_MAILFROM, SPF_HELO, SPF_RUNS };
@@ -37,6 +39,7 @@ struct inbound {
 	unsigned pending;      /* answers and checks still to come */
 	struct event *timer;
 	struct key_lookup q[DKIM_VERIFY_MAX];
+	struct key_lookup arc_q[ARC_SETS_MAX + 1];
 	struct spf_run *spf[SPF_RUNS];
 };
 
@@ -45,6 +48,7 @@ static void inbound_free(struct inbound *in)
 	if (in->timer != NULL)
 		event_free(in->timer);
 	dkim_verify_free(&in->r.dkim);
+	arc_verify_free(&in->r.arc);
 	dmarc_free(&in->r.dmarc);
 	free(in);
 }
@@ -83,6 +87,7 @@ static void go_on(struct inbound *in)
 		dmarc_answer(in->r.dmarc, DMARC_DNS_TEMPFAIL, NULL, 0); /* late */
 	r = in->r;
 	in->r.dkim = NULL;
+	in->r.arc = NULL;
 	in->r.dmarc = NULL;
 	in->s = NULL;
 	s->inbound = NULL;
@@ -92,6 +97,7 @@ static void go_on(struct inbound *in)
 	s->jobs--;
 	if (s->gone) { /* never acknowledged: the client sends it again */
 		dkim_verify_free(&r.dkim);
+		arc_verify_free(&r.arc);
 		dmarc_free(&r.dmarc);
 		session_free_if_gone(s);
 		return;
@@ -113,7 +119,9 @@ static void count_down(struct inbound *in)
 static void key_answer(void *arg, const struct dns_answer *a)
 {
 	struct key_lookup *q = arg;
-	if (q->in->r.dkim != NULL)
+	if (q->arc && q->in->r.arc != NULL)
+		arc_key_answer(q->in->r.arc, q->i, a);
+	else if (!q->arc && q->in->r.dkim != NULL)
 		dkim_key_answer(q->in->r.dkim, q->i, a);
 	count_down(q->in);
 }
@@ -182,10 +190,22 @@ static void ask_keys(struct session *s, struct inbound *in)
 {
 	for (size_t i = 0; i < dkim_verify_count(in->r.dkim); i++) {
 		const char *name = dkim_verify_key_name(in->r.dkim, i);
-		in->q[i] = (struct key_lookup){in, i};
+		in->q[i] = (struct key_lookup){in, i, false};
 		in->pending++; /* before: an answer may come at once */
 		if (name == NULL ||
 		    dns_query(s->w->dns, name, DNS_T_TXT, key_answer, &in->q[i]) < 0)
+			in->pending--;
+	}
+}
+
+/* The same for the ARC chain's keys (each distinct name once). */
+static void ask_arc_keys(struct session *s, struct inbound *in)
+{
+	for (size_t k = 0; k < arc_verify_lookups(in->r.arc); k++) {
+		in->arc_q[k] = (struct key_lookup){in, k, true};
+		in->pending++;
+		if (dns_query(s->w->dns, arc_verify_key_name(in->r.arc, k),
+			      DNS_T_TXT, key_answer, &in->arc_q[k]) < 0)
 			in->pending--;
 	}
 }
@@ -230,10 +250,15 @@ void smtpd_inbound_start(struct session *s)
 								: "",
 					     s->tx.headers.len, (int64_t)time(NULL));
 	if (in != NULL)
+		in->r.arc = arc_verify_new(s->tx.headers.data ? s->tx.headers.data
+							      : "",
+					   s->tx.headers.len, (int64_t)time(NULL));
+	if (in != NULL)
 		in->r.dmarc = dmarc_new(s->sd->psl, s->tx.headers.data ? s->tx.headers.data
 									 : "",
 					s->tx.headers.len);
-	if (in == NULL || in->r.dkim == NULL || in->r.dmarc == NULL ||
+	if (in == NULL || in->r.dkim == NULL || in->r.arc == NULL ||
+	    in->r.dmarc == NULL ||
 	    (in->timer = evtimer_new(s->w->base, out_of_time, in)) == NULL) {
 		if (in != NULL)
 			inbound_free(in);
@@ -248,6 +273,7 @@ void smtpd_inbound_start(struct session *s)
 	in->r.forwarder = netaddr_in_networks(s->peer_ip, s->sd->cfg->dmarc_forwarders,
 					      &(const char *){NULL}) == 1;
 	ask_keys(s, in);
+	ask_arc_keys(s, in);
 	start_spf(s, in);
 	ask_dmarc(in);
 	uint64_t ms = s->sd->cfg->smtp_timeout_auth_dns_ms;

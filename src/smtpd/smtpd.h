@@ -10,6 +10,7 @@
 #include "mail/address.h"
 #include "mail/body.h"
 #include "mail/command.h"
+#include "mailauth/arc.h"
 #include "mailauth/authres.h"
 #include "mailauth/dmarc.h"
 #include "mailauth/spf.h"
@@ -231,6 +232,7 @@ struct spf_outcome {
 };
 struct inbound_results {
 	struct dkim_verify *dkim; /* keys in: the body is still to check */
+	struct arc_verify *arc;   /* the same for the ARC chain */
 	struct spf_outcome spf_mailfrom, spf_helo;
 	struct dmarc *dmarc;      /* record in: to evaluate after DKIM */
 	bool forwarder;           /* [dmarc] forwarders: never refused */
@@ -244,6 +246,7 @@ void smtpd_data_commit(struct session *s, struct inbound_results *r);
 /* authres.c: what the commit job records of a message's authentication */
 struct authres_job {
 	struct dkim_verify *verify; /* inbound: signatures to check */
+	struct arc_verify *arc;     /* inbound: the ARC chain to check */
 	struct spf_outcome spf_mailfrom, spf_helo;
 	struct dmarc *dmarc;
 	bool enforce;               /* act on the DMARC policy */

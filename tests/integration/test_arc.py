@@ -139,3 +139,46 @@ def dkimpy_cv(scenario, message):
     # dkimpy gives no status (None) for a chain whose newest seal says
     # cv=fail: it stops there, as RFC 8617 5.2 step 2 does
     return "fail" if cv is None else cv.decode().lower()
+
+
+def suite_case(name):
+    for scenario in load("arc-draft-validation-tests.yml"):
+        if name in scenario["tests"]:
+            return scenario, scenario["tests"][name]
+    raise KeyError(name)
+
+
+@pytest.mark.parametrize("name,want", [
+    ("cv_pass_i2_1", "arc=pass (i=2 d=example.org)"),
+    ("cv_pass_i5_1", "arc=pass (i=5 d=example.org)"),
+    ("cv_fail_i2_as1_invalid", "arc=fail (ARC-Seal i=1: b= is missing or not base64)"),
+    ("as_fields_b_ams1", "arc=fail (ARC-Seal i=1: the seal did not verify)"),
+    ("ams_fields_bh_mod_body", "arc=fail (ARC-Message-Signature i=1: the body hash did not verify)"),
+    ("public_key_na", "arc=fail (ARC-Seal i=1: no key record)"),
+    ("cv_fail_i1_as_cv_fail", "arc=fail (the newest ARC-Seal says cv=fail)"),
+])
+def test_postern_check_reads_the_chain_over_dns(name, want):
+    """`postern check` asks the test DNS server for the suite's key and
+    prints the chain's status."""
+    from conftest import BIN, dns_zones
+    z = dns_zones()
+    z.add_zone("example.org")
+    scenario, case = suite_case(name)
+    for key, value in scenario["txt-records"].items():
+        z.clear(key, "TXT")
+        z.txt(key, re.sub(r"\s+", "", value).replace(";", "; "))
+    p = subprocess.run([BIN, "check", "--dns", f"127.0.0.1@{z.port}"],
+                       input=case["message"].replace("\n", "\r\n").encode(),
+                       capture_output=True, timeout=60)
+    lines = p.stdout.decode().splitlines()
+    assert want in lines, p.stdout.decode() + p.stderr.decode()
+
+
+def test_postern_check_without_a_chain_prints_no_arc_line():
+    from conftest import BIN, dns_zones
+    z = dns_zones()
+    scenario, case = suite_case("cv_base1")
+    p = subprocess.run([BIN, "check", "--dns", f"127.0.0.1@{z.port}"],
+                       input=case["message"].encode(), capture_output=True, timeout=60)
+    assert not any(line.startswith("arc=") for line in p.stdout.decode().splitlines())
+    assert p.stdout.decode().startswith("dkim=none"), p.stdout.decode()
