@@ -572,11 +572,14 @@ static int interpret(struct parser *ps, struct mime_part *p,
 /* Whether the line s[pos..next) is a delimiter of an open multipart (RFC
  * 2046 5.1.1): "--" boundary, "--" more for the close delimiter, then only
  * blanks (transport padding). Innermost first, so that a nested boundary
- * that starts with an outer one is found. When no line matches exactly, a
- * line that starts with "--" boundary counts, as the RFC's note to
- * implementors asks. Returns the frame, or -1. Cost: one backward scan of
- * the trailing blanks, then per frame O(1) and a compare of at most
- * MIME_BOUNDARY_MAX bytes. */
+ * that starts with an outer one is found. The match is exact, not on a
+ * prefix as the RFC's note to implementors allows: the note holds for
+ * conforming mail, where no line of a part starts with an outer boundary,
+ * and is wrong for mail that nests "b" and "b1" below a part we do not
+ * descend into (too deep, out of parts), where "--b1" would cut the outer
+ * multipart short. Returns the frame, or -1. Cost: one backward scan of
+ * the trailing blanks, then per frame O(1) and, for a boundary of the
+ * line's length, one compare. */
 static int match(const struct parser *ps, size_t pos, size_t next, bool *close)
 {
 	const char *l = ps->s + pos;
@@ -585,24 +588,15 @@ static int match(const struct parser *ps, size_t pos, size_t next, bool *close)
 		return -1;
 	l += 2;
 	n -= 2;
-	size_t t = n;
-	while (t > 0 && is_blank(l[t - 1]))
-		t--;
+	while (n > 0 && is_blank(l[n - 1]))
+		n--;
+	bool dashes = n >= 2 && l[n - 1] == '-' && l[n - 2] == '-';
 	for (size_t i = ps->nframes; i-- > 0;) {
 		const struct frame *f = &ps->frames[i];
-		bool open = t == f->len;
-		bool end =
-		        t == f->len + 2 && l[t - 1] == '-' && l[t - 2] == '-';
+		bool open = n == f->len;
+		bool end = dashes && n == f->len + 2;
 		if ((open || end) && memcmp(l, f->b, f->len) == 0) {
-			*close = end;
-			return (int)i;
-		}
-	}
-	for (size_t i = ps->nframes; i-- > 0;) {
-		const struct frame *f = &ps->frames[i];
-		if (n >= f->len && memcmp(l, f->b, f->len) == 0) {
-			*close = n >= f->len + 2 && l[f->len] == '-' &&
-			         l[f->len + 1] == '-';
+			*close = !open;
 			return (int)i;
 		}
 	}
@@ -783,13 +777,12 @@ static int begin(struct parser *ps, struct mime_part *parent)
 static void close_part(const struct parser *ps, struct mime_part *p, size_t end,
                        size_t lf_end)
 {
+	assert(end >= p->body_off);
 	size_t lf_start = p->body_lines;
-	p->body_len = 0;
+	p->body_len = end - p->body_off;
 	p->body_lines = 0;
-	if (end > p->body_off) {
-		p->body_len = end - p->body_off;
+	if (end > p->body_off)
 		p->body_lines = lf_end - lf_start + (ps->s[end - 1] != '\n');
-	}
 	if ((p->kind == MIME_MULTIPART || p->kind == MIME_MESSAGE) &&
 	    p->child == NULL) {
 		p->kind = MIME_LEAF;
@@ -817,8 +810,16 @@ static int delimiter(struct parser *ps, size_t k, bool close, size_t next)
 		if (end > 0 && ps->s[end - 1] == '\r')
 			end--;
 	}
-	for (struct mime_part *p = ps->cur; p != f->part; p = p->parent)
+	for (struct mime_part *p = ps->cur; p != f->part; p = p->parent) {
+		/* a part that starts at this very line (its header cut short
+		 * by it) ends there, empty, and its ancestors with it: the
+		 * CRLF that ends the line before serves both lines */
+		if (p->body_off > end) {
+			end = ps->pos;
+			lf_end = ps->lf;
+		}
 		close_part(ps, p, end, lf_end);
+	}
 	for (size_t i = k + 1; i < ps->nframes; i++)
 		ps->frames[i].part->flags |= MIME_PART_NO_CLOSE;
 	ps->nframes = close ? k : k + 1;
