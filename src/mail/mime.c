@@ -187,9 +187,19 @@ static bool lex_char(struct lex *lx, char c)
 	return true;
 }
 
-/* Copy s[start..end) without quoting backslashes and fold line ends. */
-static int unquote(struct parser *ps, const char *s, size_t start, size_t end,
-                   struct mime_str *out)
+/* A quoted-pair at s[i] (RFC 5322 3.2.1): a backslash and a byte other
+ * than a line end, so that a backslash before a fold quotes nothing and
+ * CRLF and LF mail read the same. */
+static bool quoted_pair(const char *s, size_t i, size_t n)
+{
+	return s[i] == '\\' && i + 1 < n && s[i + 1] != '\r' &&
+	       s[i + 1] != '\n';
+}
+
+/* Copy s[start..end) without its line ends (unfolded, RFC 5322 2.2.3)
+ * and, for a quoted-string, without its quoting backslashes. */
+static int unfold(struct parser *ps, const char *s, size_t start, size_t end,
+                  bool quoted, struct mime_str *out)
 {
 	char *d = arena_alloc(ps->m, end - start);
 	if (d == NULL)
@@ -197,7 +207,7 @@ static int unquote(struct parser *ps, const char *s, size_t start, size_t end,
 	size_t k = 0;
 	for (size_t j = start; j < end; j++) {
 		char c = s[j];
-		if (c == '\\' && j + 1 < end)
+		if (quoted && quoted_pair(s, j, end))
 			c = s[++j];
 		if (c != '\r' && c != '\n')
 			d[k++] = c;
@@ -218,7 +228,7 @@ static int lex_quoted(struct parser *ps, struct lex *lx, struct mime_str *out)
 		char c = lx->s[i];
 		if (c == '\\' || c == '\r' || c == '\n')
 			plain = false;
-		i += c == '\\' && i + 1 < lx->n ? 2 : 1;
+		i += quoted_pair(lx->s, i, lx->n) ? 2 : 1;
 	}
 	lx->i = i < lx->n ? i + 1 : i;
 	*out = (struct mime_str){lx->s + start, i - start};
@@ -226,7 +236,7 @@ static int lex_quoted(struct parser *ps, struct lex *lx, struct mime_str *out)
 		out->p = NULL;
 		return 0;
 	}
-	return plain ? 0 : unquote(ps, lx->s, start, i, out);
+	return plain ? 0 : unfold(ps, lx->s, start, i, true, out);
 }
 
 /* An unquoted value. RFC 2045 wants a token, but real mail puts '/', '='
@@ -501,7 +511,7 @@ static int field_text(struct parser *ps, struct mime_str v,
 	if (memchr(out->p, '\n', out->len) == NULL &&
 	    memchr(out->p, '\r', out->len) == NULL)
 		return 0;
-	return unquote(ps, v.p, a, b, out) < 0 ? -1 : 0;
+	return unfold(ps, v.p, a, b, false, out) < 0 ? -1 : 0;
 }
 
 enum field_id {

@@ -160,7 +160,7 @@ static const char mixed[] =
         "Content-Disposition: ATTACHMENT;\r\n"
         "\tfilename=\"a b.pdf\"; size=4\r\n"
         "Content-ID: <id1@example.org>\r\n"
-        "Content-Description: the\r\n"
+        "Content-Description: the \\ \"annual\"\r\n"
         " report\r\n"
         "Content-Language: en, fr\r\n"
         "Content-Location: http://example.org/a.pdf\r\n"
@@ -197,7 +197,7 @@ static void mixed_attachment(void **state)
 	assert_param(&a->disposition_params, "filename", "a b.pdf");
 	assert_param(&a->disposition_params, "size", "4");
 	assert_str(a->id, "<id1@example.org>");
-	assert_str(a->description, "the report");
+	assert_str(a->description, "the \\ \"annual\" report");
 	assert_str(a->language, "en, fr");
 	assert_str(a->location, "http://example.org/a.pdf");
 	assert_str(a->md5, "Q2hlY2sgSW50ZWdyaXR5IQ==");
@@ -237,7 +237,7 @@ static void bare_lf(void **state)
 	assert_type(r, "multipart", "mixed");
 	assert_body(lf, r->child, "caf=C3=A9");
 	assert_body(lf, r->child->next, "JVBERg==");
-	assert_str(r->child->next->description, "the report");
+	assert_str(r->child->next->description, "the \\ \"annual\" report");
 	assert_param(&r->child->next->disposition_params, "filename",
 	             "a b.pdf");
 	assert_memory_equal(lf + r->body_off, "This is the preamble.\n", 22);
