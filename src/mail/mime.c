@@ -38,6 +38,7 @@ struct mime_msg {
 	struct mime_part *root;
 	size_t parts;
 	unsigned limits; /* enum mime_limit */
+	size_t params;   /* raw parameters read, for MIME_PARAMS_TOTAL_MAX */
 	size_t bytes;    /* allocated */
 	struct block *blocks;
 };
@@ -96,6 +97,7 @@ struct parser {
 	struct frame frames[MIME_DEPTH_MAX];
 	size_t nframes;
 	struct raw_param raw[MIME_PARAMS_MAX];
+	struct mime_param joined[MIME_PARAMS_MAX];
 	char scratch[MIME_PARAM_VALUE_MAX];
 };
 
@@ -289,12 +291,15 @@ static int lex_params(struct parser *ps, struct lex *lx, size_t *n_r)
 		} else {
 			lex_bare(lx, &value);
 		}
-		if (value.p == NULL || n == MIME_PARAMS_MAX) {
+		bool full = n == MIME_PARAMS_MAX ||
+		            ps->m->params == MIME_PARAMS_TOTAL_MAX;
+		if (value.p == NULL || full) {
 			ps->m->limits |= MIME_LIMIT_PARAMS;
-			if (n == MIME_PARAMS_MAX)
+			if (full)
 				break;
 			continue;
 		}
+		ps->m->params++;
 		split_name(name, &ps->raw[n]);
 		ps->raw[n++].value = value;
 	}
@@ -419,12 +424,7 @@ static int join_one(struct parser *ps, size_t n, struct mime_str name,
 /* The parameters ps->raw[0..n) as the list for a field. */
 static int join_params(struct parser *ps, size_t n, struct mime_params *out)
 {
-	*out = (struct mime_params){NULL, 0};
-	if (n == 0)
-		return 0;
-	struct mime_param *v = arena_alloc(ps->m, n * sizeof(*v));
-	if (v == NULL)
-		return -1;
+	struct mime_param *v = ps->joined;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		/* an earlier raw parameter of that name made (or dropped) it */
@@ -433,14 +433,21 @@ static int join_params(struct parser *ps, size_t n, struct mime_params *out)
 			seen = str_ieq(ps->raw[j].name, ps->raw[i].name);
 		if (seen)
 			continue;
+		v[k] = (struct mime_param){0};
 		int rc = join_one(ps, n, ps->raw[i].name, &v[k]);
 		if (rc < 0)
 			return -1;
-		if (rc == 0)
-			v[k] = (struct mime_param){0};
 		k += (size_t)rc;
 	}
-	*out = (struct mime_params){v, k};
+	*out = (struct mime_params){NULL, 0};
+	if (k == 0)
+		return 0;
+	/* only what is kept is allocated: sections joined take one */
+	struct mime_param *kept = arena_alloc(ps->m, k * sizeof(*kept));
+	if (kept == NULL)
+		return -1;
+	memcpy(kept, v, k * sizeof(*kept));
+	*out = (struct mime_params){kept, k};
 	return 0;
 }
 

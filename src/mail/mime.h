@@ -33,8 +33,13 @@ enum {
 	 * skipped (the header's end is still found). */
 	MIME_FIELDS_MAX = 1000,
 	/* Parameters read per Content-Type or Content-Disposition, RFC 2231
-	 * sections counted one by one; the rest are dropped. */
-	MIME_PARAMS_MAX = 64,
+	 * sections counted one by one (a long file name takes a dozen); the
+	 * rest are dropped. */
+	MIME_PARAMS_MAX = 32,
+	/* Parameters read in the whole message; later ones are dropped (a
+	 * multipart that loses its boundary so is an opaque leaf). With the
+	 * limit above, this bounds the joining work and the memory. */
+	MIME_PARAMS_TOTAL_MAX = 50000,
 	/* A parameter value, joined and decoded; a longer one is dropped. */
 	MIME_PARAM_VALUE_MAX = 4096,
 	/* A type, subtype, encoding, disposition or parameter name. */

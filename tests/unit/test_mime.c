@@ -485,6 +485,55 @@ static void quoted_parameters(void **state)
 	mime_msg_free(&m);
 }
 
+static void append(struct buf *b, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void append(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	assert_int_equal(buf_vappendf(b, fmt, ap), 0);
+	va_end(ap);
+}
+
+/* MIME_PARAMS_MAX per field, MIME_PARAM_VALUE_MAX per value: the rest is
+ * dropped and said so, the field itself kept. */
+static void parameter_limits(void **state)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	append(&b, "Content-Type: text/plain; long=\"");
+	for (size_t i = 0; i <= MIME_PARAM_VALUE_MAX; i++)
+		assert_int_equal(buf_append_byte(&b, 'v'), 0);
+	append(&b, "\"");
+	for (unsigned i = 0; i < MIME_PARAMS_MAX + 8; i++)
+		append(&b, "; p%u=%u", i, i);
+	append(&b, "\r\nContent-Disposition: inline; f*0=a; f*1=");
+	for (size_t i = 0; i < MIME_PARAM_VALUE_MAX; i++)
+		assert_int_equal(buf_append_byte(&b, 'w'), 0);
+	append(&b, "; g*0=\"");
+	for (size_t i = 0; i < MIME_PARAM_VALUE_MAX; i++)
+		assert_int_equal(buf_append_byte(&b, 'g'), 0);
+	append(&b, "\"\r\n\r\n");
+	struct mime_msg *m = parse_n(b.data, b.len);
+	const struct mime_part *r = mime_root(m);
+	assert_int_equal(mime_limits(m), MIME_LIMIT_PARAMS);
+	assert_type(r, "text", "plain");
+	assert_int_equal(r->type_params.n, MIME_PARAMS_MAX);
+	assert_param(&r->type_params, "long", NULL);
+	assert_param(&r->type_params, "p0", "0");
+	assert_param(&r->type_params, "p31", "31");
+	assert_param(&r->type_params, "p32", NULL);
+	/* joined past the maximum: dropped; just at it: kept */
+	assert_str(r->disposition, "inline");
+	assert_param(&r->disposition_params, "f", NULL);
+	const struct mime_param *g = mime_param(&r->disposition_params, "g");
+	assert_non_null(g);
+	assert_int_equal(g->value.len, MIME_PARAM_VALUE_MAX);
+	mime_msg_free(&m);
+	buf_free(&b);
+}
+
 /* ------------------------------------------------------------ boundaries */
 
 static void boundary_prefix(void **state)
@@ -755,17 +804,6 @@ static void nul_in_headers(void **state)
 
 /* ------------------------------------------------------------ hostile */
 
-static void append(struct buf *b, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-
-static void append(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	assert_int_equal(buf_vappendf(b, fmt, ap), 0);
-	va_end(ap);
-}
-
 /* 10,000 multiparts, each inside the one before: parts stop at depth
  * MIME_DEPTH_MAX, whose part is an opaque leaf holding the rest. */
 static void deep_nesting(void **state)
@@ -929,6 +967,7 @@ int main(void)
 	        cmocka_unit_test(digest_default),
 	        cmocka_unit_test(rfc2231),
 	        cmocka_unit_test(quoted_parameters),
+	        cmocka_unit_test(parameter_limits),
 	        cmocka_unit_test(boundary_prefix),
 	        cmocka_unit_test(missing_close),
 	        cmocka_unit_test(transport_padding),
