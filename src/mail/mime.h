@@ -11,11 +11,12 @@
  * a line that starts with "--" is compared with the open boundaries (at
  * most MIME_DEPTH_MAX of them, each at most MIME_BOUNDARY_MAX bytes), so
  * the work is linear in the message size with a constant bounded by the
- * limits below, never O(depth x size). Memory is O(parts): the part nodes,
- * their parameters and the few strings that must be copied (unquoted,
- * unfolded or lower-cased) live in one arena freed by mime_msg_free().
- * Strings otherwise point into the message, which must outlive the
- * mime_msg. */
+ * limits below, never O(depth x size). Memory is O(parts): at most
+ * MIME_PARTS_MAX nodes and MIME_PARAMS_TOTAL_MAX parameters (a few MB at
+ * worst), plus the strings that must be copied (unquoted, unfolded,
+ * joined or lower-cased), which come to about twice the header bytes;
+ * all in one arena freed by mime_msg_free(). Strings otherwise point into
+ * the message, which must outlive the mime_msg. */
 #ifndef POSTERN_MAIL_MIME_H
 #define POSTERN_MAIL_MIME_H
 
