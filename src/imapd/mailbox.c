@@ -377,7 +377,8 @@ int imap_mailbox_from_maildir(const char *folder, size_t len, struct buf *out,
 	if (len == 0)
 		return buf_append_str(out, "INBOX");
 	*error_r = "Not a Maildir++ folder name";
-	if (folder[0] != '.' || len > IMAP_FOLDER_NAME_MAX)
+	if (folder[0] != '.' || len > IMAP_FOLDER_NAME_MAX ||
+	    memchr(folder, '/', len) != NULL)
 		return -1;
 	struct buf tmp;
 	buf_init(&tmp, IMAP_FOLDER_NAME_MAX);

@@ -116,9 +116,11 @@ static bool name_eq(const char *row, const char *name, size_t len)
 
 const struct imap_cmd_def *imap_cmd_lookup(const char *name, size_t len)
 {
-	for (size_t i = 0; i < IMAP_CMD_COUNT; i++)
-		if (name_eq(cmd_table[i].name, name, len))
+	for (size_t i = 0; i < IMAP_CMD_COUNT; i++) {
+		const char *row = cmd_table[i].name;
+		if (strncmp(row, "UID ", 4) != 0 && name_eq(row, name, len))
 			return &cmd_table[i];
+	}
 	return NULL;
 }
 
@@ -775,7 +777,11 @@ static enum imap_parse_result discard_line(struct imap_parser *p,
 	if (t > 0 && p->tail[t - 1] == '\r')
 		t--;
 	recover_after_line(p, p->tail, t);
-	return p->state == P_FATAL ? IMAP_PARSE_ERROR : IMAP_PARSE_MORE;
+	if (p->state != P_FATAL)
+		return IMAP_PARSE_MORE;
+	fail(p, "Literal too large", "TOOBIG");
+	p->err.fatal = true;
+	return IMAP_PARSE_ERROR;
 }
 
 static enum imap_parse_result discard_literal(struct imap_parser *p,
@@ -817,10 +823,11 @@ enum imap_parse_result imap_parser_feed(struct imap_parser *p,
 	*consumed = 0;
 	if (p->state == P_FATAL)
 		return IMAP_PARSE_ERROR;
-	if (p->reset_pending)
-		reset_command(p);
 	while (*consumed < len || p->state == P_LIT_WAIT) {
 		size_t used;
+		/* the last error or command was read by now: forget it */
+		if (p->reset_pending)
+			reset_command(p);
 		enum imap_parse_result r =
 			step(p, data + *consumed, len - *consumed, &used);
 		*consumed += used;
