@@ -208,7 +208,7 @@ int imap_mutf7_encode(const char *in, size_t len, struct buf *out,
 		      const char **error_r)
 {
 	const unsigned char *s = (const unsigned char *)in;
-	if (!utf8_valid(in, len) || memchr(in, '\0', len) != NULL) {
+	if (len > 0 && (!utf8_valid(in, len) || memchr(in, 0, len) != NULL)) {
 		*error_r = "Mailbox name is not UTF-8 or holds NUL";
 		return -1;
 	}

@@ -59,7 +59,7 @@ static void check_mailbox(const char *s, size_t len)
 	if (imap_mutf7_decode(s, len, &utf8, &why) == 0) {
 		CHECK(imap_mutf7_encode(buf_cstr(&utf8), utf8.len, &wire,
 					&why) == 0);
-		CHECK(wire.len == len && memcmp(wire.data, s, len) == 0);
+		CHECK(wire.len == len && memcmp(buf_cstr(&wire), s, len) == 0);
 	}
 	if (imap_mailbox_check(s, len, &why) == 0 &&
 	    imap_mailbox_to_maildir(s, len, &folder, &why) == 0) {
