@@ -11,7 +11,7 @@
 
 /* RFC 3501 5.1.3: base64 with "," in place of "/", and no padding */
 static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 static int b64_value(char c)
 {
@@ -44,13 +44,13 @@ static int put_utf8(struct buf *out, uint32_t cp)
 
 /* One UTF-16 unit of an encoded run; *high holds a pending surrogate. */
 static int utf16_unit(uint32_t u, uint32_t *high, struct buf *out,
-		      const char **error_r)
+                      const char **error_r)
 {
 	bool low = u >= 0xdc00 && u <= 0xdfff;
 	if (*high != 0 || low) {
 		if (*high == 0 || !low) {
 			*error_r = "Invalid modified UTF-7: broken surrogate "
-				   "pair";
+			           "pair";
 			return -1;
 		}
 		u = 0x10000 + ((*high - 0xd800) << 10) + (u - 0xdc00);
@@ -74,7 +74,7 @@ static int utf16_unit(uint32_t u, uint32_t *high, struct buf *out,
 
 /* The base64 between "&" and "-" (not empty). */
 static int decode_run(const char *s, size_t n, struct buf *out,
-		      const char **error_r)
+                      const char **error_r)
 {
 	uint32_t bits = 0, high = 0;
 	unsigned nbits = 0;
@@ -105,14 +105,14 @@ static int decode_run(const char *s, size_t n, struct buf *out,
 /* The "&...-" at in[i] == '&': appended decoded; returns the index after
  * the "-", or 0 on error. *encoded: was it a run (not "&-")? */
 static size_t shift(const char *in, size_t len, size_t i, bool *encoded,
-		    struct buf *out, const char **error_r)
+                    struct buf *out, const char **error_r)
 {
 	size_t j = i + 1;
 	while (j < len && b64_value(in[j]) >= 0)
 		j++;
 	if (j == len || in[j] != '-') {
 		*error_r = j == len ? "Invalid modified UTF-7: unterminated &"
-				    : "Invalid modified UTF-7: bad base64";
+		                    : "Invalid modified UTF-7: bad base64";
 		return 0;
 	}
 	*encoded = j > i + 1;
@@ -128,14 +128,14 @@ static size_t shift(const char *in, size_t len, size_t i, bool *encoded,
 }
 
 int imap_mutf7_decode(const char *in, size_t len, struct buf *out,
-		      const char **error_r)
+                      const char **error_r)
 {
 	bool after_run = false;
 	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)in[i];
 		if (!printable(c)) {
 			*error_r = "Invalid modified UTF-7: 8-bit or control "
-				   "character";
+			           "character";
 			return -1;
 		}
 		if (c != '&') {
@@ -153,7 +153,7 @@ int imap_mutf7_decode(const char *in, size_t len, struct buf *out,
 			return -1;
 		if (encoded && after_run) {
 			*error_r = "Invalid modified UTF-7: two encoded runs "
-				   "side by side";
+			           "side by side";
 			return -1;
 		}
 		after_run = encoded;
@@ -176,7 +176,7 @@ static uint32_t utf8_next(const unsigned char *s, size_t *i)
 
 /* Characters that are not printable ASCII, from s[*i], as one run. */
 static int encode_run(const unsigned char *s, size_t len, size_t *i,
-		      struct buf *out)
+                      struct buf *out)
 {
 	uint32_t bits = 0;
 	unsigned nbits = 0;
@@ -194,7 +194,8 @@ static int encode_run(const unsigned char *s, size_t len, size_t *i,
 			nbits += 16;
 			while (r == 0 && nbits >= 6) {
 				nbits -= 6;
-				r = buf_append_byte(out, b64[bits >> nbits & 63]);
+				r = buf_append_byte(out,
+				                    b64[bits >> nbits & 63]);
 			}
 			bits &= (1u << nbits) - 1;
 		}
@@ -205,7 +206,7 @@ static int encode_run(const unsigned char *s, size_t len, size_t *i,
 }
 
 int imap_mutf7_encode(const char *in, size_t len, struct buf *out,
-		      const char **error_r)
+                      const char **error_r)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	if (len > 0 && (!utf8_valid(in, len) || memchr(in, 0, len) != NULL)) {
@@ -246,8 +247,7 @@ static bool has_control(const unsigned char *s, size_t len)
 }
 
 /* Each component: not empty, not "." or "..". */
-static int check_components(const char *name, size_t len,
-			    const char **error_r)
+static int check_components(const char *name, size_t len, const char **error_r)
 {
 	size_t start = 0;
 	for (size_t i = 0; i <= len; i++) {
@@ -259,10 +259,10 @@ static int check_components(const char *name, size_t len,
 			*error_r = "Empty component in mailbox name";
 			return -1;
 		}
-		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' &&
-						c[1] == '.')) {
+		if ((n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.')) {
 			*error_r = "Mailbox name component . or .. is not "
-				   "allowed";
+			           "allowed";
 			return -1;
 		}
 		start = i + 1;
@@ -297,8 +297,8 @@ int imap_mailbox_check(const char *name, size_t len, const char **error_r)
 
 /* One component, encoded and escaped, appended to out. */
 static int folder_component(const char *c, size_t n, bool first,
-			    struct buf *out, struct buf *tmp,
-			    const char **error_r)
+                            struct buf *out, struct buf *tmp,
+                            const char **error_r)
 {
 	if (first && imap_mailbox_is_inbox(c, n))
 		return buf_append_str(out, "INBOX");
@@ -318,7 +318,7 @@ static int folder_component(const char *c, size_t n, bool first,
 }
 
 int imap_mailbox_to_maildir(const char *name, size_t len, struct buf *out,
-			    const char **error_r)
+                            const char **error_r)
 {
 	if (imap_mailbox_check(name, len, error_r) < 0)
 		return -1;
@@ -334,7 +334,7 @@ int imap_mailbox_to_maildir(const char *name, size_t len, struct buf *out,
 			continue;
 		if (buf_append_byte(out, '.') < 0 ||
 		    folder_component(name + start, i - start, start == 0, out,
-				     &tmp, error_r) < 0)
+		                     &tmp, error_r) < 0)
 			goto out;
 		start = i + 1;
 	}
@@ -372,7 +372,7 @@ static int unescape(const char *c, size_t n, struct buf *tmp)
 }
 
 int imap_mailbox_from_maildir(const char *folder, size_t len, struct buf *out,
-			      const char **error_r)
+                              const char **error_r)
 {
 	if (len == 0)
 		return buf_append_str(out, "INBOX");
@@ -393,7 +393,8 @@ int imap_mailbox_from_maildir(const char *folder, size_t len, struct buf *out,
 			goto out;
 		start = i + 1;
 	}
-	ret = imap_mailbox_check(buf_cstr(out) + begin, out->len - begin, error_r);
+	ret = imap_mailbox_check(buf_cstr(out) + begin, out->len - begin,
+	                         error_r);
 out:
 	buf_free(&tmp);
 	return ret;

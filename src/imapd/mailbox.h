@@ -40,10 +40,10 @@ enum {
  * every name has one spelling). "&-" is "&". Returns 0, or -1 with
  * *error_r. */
 int imap_mutf7_decode(const char *in, size_t len, struct buf *out,
-		      const char **error_r);
+                      const char **error_r);
 /* UTF-8 to modified UTF-7, appended to out. Refuses invalid UTF-8, NUL. */
 int imap_mutf7_encode(const char *in, size_t len, struct buf *out,
-		      const char **error_r);
+                      const char **error_r);
 
 /* Is this name INBOX (any case)? */
 bool imap_mailbox_is_inbox(const char *name, size_t len);
@@ -54,10 +54,10 @@ int imap_mailbox_check(const char *name, size_t len, const char **error_r);
 /* The Maildir++ folder of a UTF-8 name, appended to out ("" for INBOX),
  * after imap_mailbox_check(). Returns 0, or -1 with *error_r. */
 int imap_mailbox_to_maildir(const char *name, size_t len, struct buf *out,
-			    const char **error_r);
+                            const char **error_r);
 /* The reverse: a folder name (".a.b") to its UTF-8 name ("a/b"); "" is
  * INBOX. Refuses names this module would not have made. */
 int imap_mailbox_from_maildir(const char *folder, size_t len, struct buf *out,
-			      const char **error_r);
+                              const char **error_r);
 
 #endif

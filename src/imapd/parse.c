@@ -55,58 +55,58 @@ struct imap_parser {
 
 /* ---- command table ---- */
 
-#define ANY (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
+#define ANY      (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 #define NOT_AUTH IMAP_STATE_NOT_AUTH
-#define AUTH (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
+#define AUTH     (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 #define SELECTED IMAP_STATE_SELECTED
 
 /* RFC 9051 6 (and 3501 6 for LSUB and CHECK); ID: RFC 2971 3.1; ENABLE:
  * RFC 5161 3.1 (authenticated state only, before a mailbox is selected);
  * quota: RFC 9208 4; SORT, THREAD: RFC 5256; UID EXPUNGE: RFC 4315. */
 static const struct imap_cmd_def cmd_table[IMAP_CMD_COUNT] = {
-	{"CAPABILITY", IMAP_CMD_CAPABILITY, ANY},
-	{"NOOP", IMAP_CMD_NOOP, ANY},
-	{"LOGOUT", IMAP_CMD_LOGOUT, ANY},
-	{"ID", IMAP_CMD_ID, ANY},
-	{"STARTTLS", IMAP_CMD_STARTTLS, NOT_AUTH},
-	{"AUTHENTICATE", IMAP_CMD_AUTHENTICATE, NOT_AUTH},
-	{"LOGIN", IMAP_CMD_LOGIN, NOT_AUTH},
-	{"ENABLE", IMAP_CMD_ENABLE, IMAP_STATE_AUTH},
-	{"SELECT", IMAP_CMD_SELECT, AUTH},
-	{"EXAMINE", IMAP_CMD_EXAMINE, AUTH},
-	{"CREATE", IMAP_CMD_CREATE, AUTH},
-	{"DELETE", IMAP_CMD_DELETE, AUTH},
-	{"RENAME", IMAP_CMD_RENAME, AUTH},
-	{"SUBSCRIBE", IMAP_CMD_SUBSCRIBE, AUTH},
-	{"UNSUBSCRIBE", IMAP_CMD_UNSUBSCRIBE, AUTH},
-	{"LIST", IMAP_CMD_LIST, AUTH},
-	{"LSUB", IMAP_CMD_LSUB, AUTH},
-	{"NAMESPACE", IMAP_CMD_NAMESPACE, AUTH},
-	{"STATUS", IMAP_CMD_STATUS, AUTH},
-	{"APPEND", IMAP_CMD_APPEND, AUTH},
-	{"IDLE", IMAP_CMD_IDLE, AUTH},
-	{"GETQUOTA", IMAP_CMD_GETQUOTA, AUTH},
-	{"GETQUOTAROOT", IMAP_CMD_GETQUOTAROOT, AUTH},
-	{"SETQUOTA", IMAP_CMD_SETQUOTA, AUTH},
-	{"CHECK", IMAP_CMD_CHECK, SELECTED},
-	{"CLOSE", IMAP_CMD_CLOSE, SELECTED},
-	{"UNSELECT", IMAP_CMD_UNSELECT, SELECTED},
-	{"EXPUNGE", IMAP_CMD_EXPUNGE, SELECTED},
-	{"SEARCH", IMAP_CMD_SEARCH, SELECTED},
-	{"FETCH", IMAP_CMD_FETCH, SELECTED},
-	{"STORE", IMAP_CMD_STORE, SELECTED},
-	{"COPY", IMAP_CMD_COPY, SELECTED},
-	{"MOVE", IMAP_CMD_MOVE, SELECTED},
-	{"SORT", IMAP_CMD_SORT, SELECTED},
-	{"THREAD", IMAP_CMD_THREAD, SELECTED},
-	{"UID FETCH", IMAP_CMD_UID_FETCH, SELECTED},
-	{"UID STORE", IMAP_CMD_UID_STORE, SELECTED},
-	{"UID COPY", IMAP_CMD_UID_COPY, SELECTED},
-	{"UID MOVE", IMAP_CMD_UID_MOVE, SELECTED},
-	{"UID SEARCH", IMAP_CMD_UID_SEARCH, SELECTED},
-	{"UID EXPUNGE", IMAP_CMD_UID_EXPUNGE, SELECTED},
-	{"UID SORT", IMAP_CMD_UID_SORT, SELECTED},
-	{"UID THREAD", IMAP_CMD_UID_THREAD, SELECTED},
+        {"CAPABILITY", IMAP_CMD_CAPABILITY, ANY},
+        {"NOOP", IMAP_CMD_NOOP, ANY},
+        {"LOGOUT", IMAP_CMD_LOGOUT, ANY},
+        {"ID", IMAP_CMD_ID, ANY},
+        {"STARTTLS", IMAP_CMD_STARTTLS, NOT_AUTH},
+        {"AUTHENTICATE", IMAP_CMD_AUTHENTICATE, NOT_AUTH},
+        {"LOGIN", IMAP_CMD_LOGIN, NOT_AUTH},
+        {"ENABLE", IMAP_CMD_ENABLE, IMAP_STATE_AUTH},
+        {"SELECT", IMAP_CMD_SELECT, AUTH},
+        {"EXAMINE", IMAP_CMD_EXAMINE, AUTH},
+        {"CREATE", IMAP_CMD_CREATE, AUTH},
+        {"DELETE", IMAP_CMD_DELETE, AUTH},
+        {"RENAME", IMAP_CMD_RENAME, AUTH},
+        {"SUBSCRIBE", IMAP_CMD_SUBSCRIBE, AUTH},
+        {"UNSUBSCRIBE", IMAP_CMD_UNSUBSCRIBE, AUTH},
+        {"LIST", IMAP_CMD_LIST, AUTH},
+        {"LSUB", IMAP_CMD_LSUB, AUTH},
+        {"NAMESPACE", IMAP_CMD_NAMESPACE, AUTH},
+        {"STATUS", IMAP_CMD_STATUS, AUTH},
+        {"APPEND", IMAP_CMD_APPEND, AUTH},
+        {"IDLE", IMAP_CMD_IDLE, AUTH},
+        {"GETQUOTA", IMAP_CMD_GETQUOTA, AUTH},
+        {"GETQUOTAROOT", IMAP_CMD_GETQUOTAROOT, AUTH},
+        {"SETQUOTA", IMAP_CMD_SETQUOTA, AUTH},
+        {"CHECK", IMAP_CMD_CHECK, SELECTED},
+        {"CLOSE", IMAP_CMD_CLOSE, SELECTED},
+        {"UNSELECT", IMAP_CMD_UNSELECT, SELECTED},
+        {"EXPUNGE", IMAP_CMD_EXPUNGE, SELECTED},
+        {"SEARCH", IMAP_CMD_SEARCH, SELECTED},
+        {"FETCH", IMAP_CMD_FETCH, SELECTED},
+        {"STORE", IMAP_CMD_STORE, SELECTED},
+        {"COPY", IMAP_CMD_COPY, SELECTED},
+        {"MOVE", IMAP_CMD_MOVE, SELECTED},
+        {"SORT", IMAP_CMD_SORT, SELECTED},
+        {"THREAD", IMAP_CMD_THREAD, SELECTED},
+        {"UID FETCH", IMAP_CMD_UID_FETCH, SELECTED},
+        {"UID STORE", IMAP_CMD_UID_STORE, SELECTED},
+        {"UID COPY", IMAP_CMD_UID_COPY, SELECTED},
+        {"UID MOVE", IMAP_CMD_UID_MOVE, SELECTED},
+        {"UID SEARCH", IMAP_CMD_UID_SEARCH, SELECTED},
+        {"UID EXPUNGE", IMAP_CMD_UID_EXPUNGE, SELECTED},
+        {"UID SORT", IMAP_CMD_UID_SORT, SELECTED},
+        {"UID THREAD", IMAP_CMD_UID_THREAD, SELECTED},
 };
 
 static bool name_eq(const char *row, const char *name, size_t len)
@@ -147,7 +147,7 @@ bool imap_cmd_allowed(const struct imap_cmd_def *def, unsigned state)
 /* ---- limits, life cycle ---- */
 
 void imap_parse_limits_init(struct imap_parse_limits *lim, bool pre_auth,
-			    uint64_t literal_max)
+                            uint64_t literal_max)
 {
 	lim->text_max = IMAP_TEXT_MAX;
 	lim->args_max = IMAP_ARGS_MAX;
@@ -166,7 +166,7 @@ static size_t store_max(const struct imap_parse_limits *lim)
 }
 
 void imap_parser_set_limits(struct imap_parser *p,
-			    const struct imap_parse_limits *lim)
+                            const struct imap_parse_limits *lim)
 {
 	p->lim = *lim;
 	p->line.max = lim->text_max;
@@ -253,14 +253,12 @@ static int nonsync_tail(const char *s, size_t n, uint64_t *size)
 		return -1;
 	if (i == 0 || s[i - 1] != '{')
 		return 0;
-	return imap_parse_number(s + i, digits, 10, UINT32_MAX, size) == 0
-		       ? 1
-		       : -1;
+	return imap_parse_number(s + i, digits, 10, UINT32_MAX, size) == 0 ? 1
+	                                                                   : -1;
 }
 
 /* After an error in a whole line: what follows it on the wire? */
-static void recover_after_line(struct imap_parser *p, const char *s,
-			       size_t n)
+static void recover_after_line(struct imap_parser *p, const char *s, size_t n)
 {
 	uint64_t size = 0;
 	int r = nonsync_tail(s, n, &size);
@@ -386,7 +384,7 @@ static size_t utf8_run(const char *s, size_t n, size_t j)
 /* The quoted string at s[i] == '"' (RFC 9051 9: quoted, QUOTED-CHAR). Sets
  * *end after the closing quote; when keep, stores the unescaped value. */
 static int quoted(struct imap_parser *p, const char *s, size_t n, size_t i,
-		  bool keep, size_t *end)
+                  bool keep, size_t *end)
 {
 	for (size_t j = i + 1; j < n;) {
 		unsigned char c = (unsigned char)s[j];
@@ -397,8 +395,9 @@ static int quoted(struct imap_parser *p, const char *s, size_t n, size_t i,
 		}
 		if (c == '\\') {
 			if (j + 1 < n && s[j + 1] != '\\' && s[j + 1] != '"')
-				return fail(p, "Invalid escape in quoted string",
-					    NULL);
+				return fail(p,
+				            "Invalid escape in quoted string",
+				            NULL);
 			j++; /* the escaped character is kept */
 		} else if (c == 0) {
 			return fail(p, "NUL byte in quoted string", NULL);
@@ -418,7 +417,7 @@ static int quoted(struct imap_parser *p, const char *s, size_t n, size_t i,
 static bool section_att(const char *s, size_t len)
 {
 	static const char *const atts[] = {"BODY", "BODY.PEEK", "BINARY",
-					   "BINARY.PEEK", "BINARY.SIZE"};
+	                                   "BINARY.PEEK", "BINARY.SIZE"};
 	for (size_t i = 0; i < sizeof(atts) / sizeof(atts[0]); i++)
 		if (name_eq(atts[i], s, len))
 			return true;
@@ -429,7 +428,7 @@ static bool section_att(const char *s, size_t len)
  * and one level of parentheses (HEADER.FIELDS (From "To")). Sets *end
  * after the "]". The text is kept raw in the atom, for the FETCH parser. */
 static int section(struct imap_parser *p, const char *s, size_t n, size_t i,
-		   size_t *end)
+                   size_t *end)
 {
 	bool in_list = false;
 	for (size_t j = i + 1; j < n;) {
@@ -448,10 +447,12 @@ static int section(struct imap_parser *p, const char *s, size_t n, size_t i,
 		else if (c == ')' && in_list)
 			in_list = false;
 		else if (c != ' ' && (!atom_char(c) || c == '[' || c == ']'))
-			return fail(p, c == '(' || c == ')' || c == ']'
-					       ? "Unbalanced parentheses in section"
-					       : atom_error(c),
-				    NULL);
+			return fail(
+			        p,
+			        c == '(' || c == ')' || c == ']'
+			                ? "Unbalanced parentheses in section"
+			                : atom_error(c),
+			        NULL);
 		j++;
 	}
 	return fail(p, "Unterminated section [", NULL);
@@ -459,7 +460,7 @@ static int section(struct imap_parser *p, const char *s, size_t n, size_t i,
 
 /* An atom at s[i]: up to SP, ")" or the end of the line. */
 static int atom(struct imap_parser *p, const char *s, size_t n, size_t i,
-		size_t *end)
+                size_t *end)
 {
 	size_t j = i;
 	while (j < n && s[j] != ' ' && s[j] != ')') {
@@ -483,8 +484,8 @@ static int atom(struct imap_parser *p, const char *s, size_t n, size_t i,
 	return 0;
 }
 
-static int quoted_arg(struct imap_parser *p, const char *s, size_t n,
-		      size_t i, size_t *end)
+static int quoted_arg(struct imap_parser *p, const char *s, size_t n, size_t i,
+                      size_t *end)
 {
 	if (new_arg(p, IMAP_ARG_QUOTED) < 0 ||
 	    quoted(p, s, n, i, true, end) < 0)
@@ -498,7 +499,7 @@ static int quoted_arg(struct imap_parser *p, const char *s, size_t n,
  * the line (RFC 9051 9: literal). The size is read digit by digit and
  * refused past 10 digits, before any other check. */
 static int announcement(struct imap_parser *p, const char *s, size_t n,
-			size_t i, struct imap_literal *lit)
+                        size_t i, struct imap_literal *lit)
 {
 	lit->binary = s[i] == '~';
 	size_t j = i + (lit->binary ? 2 : 1), d = j;
@@ -521,31 +522,31 @@ static int announcement(struct imap_parser *p, const char *s, size_t n,
 
 /* The limits, checked before a byte of the literal is stored. */
 static int literal_allowed(struct imap_parser *p,
-			   const struct imap_literal *lit)
+                           const struct imap_literal *lit)
 {
 	const struct imap_parse_limits *l = &p->lim;
 	if (l->literal_max == 0)
-		return fail(p, l->pre_auth ? "Literals are not allowed "
-					     "before authentication"
-					   : "Literals are not allowed",
-			    NULL);
+		return fail(p,
+		            l->pre_auth ? "Literals are not allowed "
+		                          "before authentication"
+		                        : "Literals are not allowed",
+		            NULL);
 	if (lit->size > l->literal_max)
 		return fail(p, "Literal too large", "TOOBIG");
 	/* RFC 7888 4: with LITERAL- only, a non-synchronising literal over
 	 * 4096 bytes is refused with BAD [TOOBIG] */
-	if (!lit->sync && !l->literal_plus && lit->size > IMAP_LITERAL_MINUS_MAX)
+	if (!lit->sync && !l->literal_plus &&
+	    lit->size > IMAP_LITERAL_MINUS_MAX)
 		return fail(p, "Non-synchronizing literal too large", "TOOBIG");
 	if (p->total > l->command_max || lit->size > l->command_max - p->total)
 		return fail(p, "Command too large", "TOOBIG");
 	return 0;
 }
 
-static int literal_arg(struct imap_parser *p, const char *s, size_t n,
-		       size_t i)
+static int literal_arg(struct imap_parser *p, const char *s, size_t n, size_t i)
 {
 	struct imap_literal lit;
-	if (announcement(p, s, n, i, &lit) < 0 ||
-	    literal_allowed(p, &lit) < 0)
+	if (announcement(p, s, n, i, &lit) < 0 || literal_allowed(p, &lit) < 0)
 		return -1;
 	if (new_arg(p, lit.binary ? IMAP_ARG_LITERAL8 : IMAP_ARG_LITERAL) < 0)
 		return -1;
@@ -640,8 +641,9 @@ static int arguments(struct imap_parser *p, const char *s, size_t n, size_t i)
 			i++;
 		} else if (p->expect_sep) {
 			if (s[i] != ' ')
-				return fail(p, "Missing space between arguments",
-					    NULL);
+				return fail(p,
+				            "Missing space between arguments",
+				            NULL);
 			if (++i == n)
 				return fail(p, "Trailing space", NULL);
 			p->expect_sep = false;
@@ -698,8 +700,8 @@ static uint64_t room(uint64_t max, uint64_t used)
 /* The line is over its limit: report it now (tagged when the tag is
  * already here) and drop the rest of it as it comes. */
 static enum imap_parse_result too_long(struct imap_parser *p, const char *d,
-				       size_t len, const char *msg,
-				       const char *code)
+                                       size_t len, const char *msg,
+                                       const char *code)
 {
 	const char *s = p->line.len > 0 ? p->line.data : d;
 	size_t n = p->line.len > 0 ? p->line.len : len;
@@ -718,9 +720,8 @@ static enum imap_parse_result too_long(struct imap_parser *p, const char *d,
 	return IMAP_PARSE_ERROR;
 }
 
-static enum imap_parse_result feed_line(struct imap_parser *p,
-					const char *d, size_t len,
-					size_t *used)
+static enum imap_parse_result feed_line(struct imap_parser *p, const char *d,
+                                        size_t len, size_t *used)
 {
 	const char *lf = memchr(d, '\n', len);
 	size_t n = lf != NULL ? (size_t)(lf - d) + 1 : len;
@@ -736,9 +737,8 @@ static enum imap_parse_result feed_line(struct imap_parser *p,
 	return lf != NULL ? fragment(p) : IMAP_PARSE_MORE;
 }
 
-static enum imap_parse_result feed_literal(struct imap_parser *p,
-					   const char *d, size_t len,
-					   size_t *used)
+static enum imap_parse_result feed_literal(struct imap_parser *p, const char *d,
+                                           size_t len, size_t *used)
 {
 	size_t n = p->lit_left < len ? (size_t)p->lit_left : len;
 	*used = n;
@@ -763,9 +763,8 @@ static enum imap_parse_result feed_literal(struct imap_parser *p,
 
 /* Discard through the end of a line; a non-synchronising literal at its
  * end is discarded too, and so on to the end of the command. */
-static enum imap_parse_result discard_line(struct imap_parser *p,
-					   const char *d, size_t len,
-					   size_t *used)
+static enum imap_parse_result discard_line(struct imap_parser *p, const char *d,
+                                           size_t len, size_t *used)
 {
 	const char *lf = memchr(d, '\n', len);
 	size_t n = lf != NULL ? (size_t)(lf - d) : len;
@@ -784,8 +783,8 @@ static enum imap_parse_result discard_line(struct imap_parser *p,
 	return IMAP_PARSE_ERROR;
 }
 
-static enum imap_parse_result discard_literal(struct imap_parser *p,
-					      size_t len, size_t *used)
+static enum imap_parse_result discard_literal(struct imap_parser *p, size_t len,
+                                              size_t *used)
 {
 	size_t n = p->lit_left < len ? (size_t)p->lit_left : len;
 	*used = n;
@@ -796,7 +795,7 @@ static enum imap_parse_result discard_literal(struct imap_parser *p,
 }
 
 static enum imap_parse_result step(struct imap_parser *p, const char *d,
-				   size_t len, size_t *used)
+                                   size_t len, size_t *used)
 {
 	*used = 0;
 	switch (p->state) {
@@ -816,9 +815,8 @@ static enum imap_parse_result step(struct imap_parser *p, const char *d,
 	return IMAP_PARSE_ERROR;
 }
 
-enum imap_parse_result imap_parser_feed(struct imap_parser *p,
-					const char *data, size_t len,
-					size_t *consumed)
+enum imap_parse_result imap_parser_feed(struct imap_parser *p, const char *data,
+                                        size_t len, size_t *consumed)
 {
 	*consumed = 0;
 	if (p->state == P_FATAL)
@@ -829,7 +827,7 @@ enum imap_parse_result imap_parser_feed(struct imap_parser *p,
 		if (p->reset_pending)
 			reset_command(p);
 		enum imap_parse_result r =
-			step(p, data + *consumed, len - *consumed, &used);
+		        step(p, data + *consumed, len - *consumed, &used);
 		*consumed += used;
 		if (r != IMAP_PARSE_MORE)
 			return r;
@@ -889,7 +887,7 @@ const struct imap_parse_error *imap_parser_error(const struct imap_parser *p)
 /* ---- argument helpers ---- */
 
 int imap_parse_number(const char *s, size_t len, unsigned max_digits,
-		      uint64_t max, uint64_t *out)
+                      uint64_t max, uint64_t *out)
 {
 	if (len == 0 || len > max_digits)
 		return -1;

@@ -46,11 +46,11 @@
 
 enum {
 	IMAP_TAG_MAX = 64,
-	IMAP_DEPTH_MAX = 16,            /* "(" nesting */
-	IMAP_TEXT_MAX = 64 * 1024,      /* default text_max */
-	IMAP_ARGS_MAX = 4096,           /* default args_max */
-	IMAP_LITERAL_MINUS_MAX = 4096,  /* RFC 7888 4 */
-	IMAP_PRE_AUTH_LITERAL_MAX = 0,  /* literals refused before login */
+	IMAP_DEPTH_MAX = 16,           /* "(" nesting */
+	IMAP_TEXT_MAX = 64 * 1024,     /* default text_max */
+	IMAP_ARGS_MAX = 4096,          /* default args_max */
+	IMAP_LITERAL_MINUS_MAX = 4096, /* RFC 7888 4 */
+	IMAP_PRE_AUTH_LITERAL_MAX = 0, /* literals refused before login */
 };
 
 /* Session states as bits (RFC 9051 3). No command runs in LOGOUT; the bit
@@ -131,8 +131,8 @@ bool imap_cmd_allowed(const struct imap_cmd_def *def, unsigned state);
 
 enum imap_arg_type {
 	IMAP_ARG_ATOM,     /* also numbers, flags, sequence sets, patterns,
-			      and fetch attributes with a section: one atom
-			      holds "BODY.PEEK[HEADER.FIELDS (A B)]<0.100>" */
+	                      and fetch attributes with a section: one atom
+	                      holds "BODY.PEEK[HEADER.FIELDS (A B)]<0.100>" */
 	IMAP_ARG_NIL,      /* the atom NIL, any case */
 	IMAP_ARG_QUOTED,   /* unescaped */
 	IMAP_ARG_LITERAL,  /* {N}: no NUL in it */
@@ -144,13 +144,13 @@ enum imap_arg_type {
  * they were sent; a list's members follow it, and `next` skips them. */
 struct imap_arg {
 	enum imap_arg_type type;
-	bool external;  /* a literal the caller read itself: str is NULL */
-	uint32_t count; /* LIST: direct members */
-	uint32_t next;  /* index of the next sibling (== n_args: none) */
-	size_t len;     /* bytes in str (literal: its size) */
+	bool external;   /* a literal the caller read itself: str is NULL */
+	uint32_t count;  /* LIST: direct members */
+	uint32_t next;   /* index of the next sibling (== n_args: none) */
+	size_t len;      /* bytes in str (literal: its size) */
 	const char *str; /* NUL-terminated copy (a literal may hold more NULs);
-			    NULL for a list. Valid until the next feed. */
-	size_t off;     /* internal: where str starts in the parser's store */
+	                    NULL for a list. Valid until the next feed. */
+	size_t off;      /* internal: where str starts in the parser's store */
 };
 
 struct imap_command {
@@ -173,7 +173,7 @@ struct imap_parse_limits {
 /* Defaults: before authentication, no literals; after, literal_max as
  * given (the message size limit, for APPEND). */
 void imap_parse_limits_init(struct imap_parse_limits *lim, bool pre_auth,
-			    uint64_t literal_max);
+                            uint64_t literal_max);
 
 enum imap_parse_result {
 	/* the house convention (1 done / 0 more / -1 invalid), and one more */
@@ -194,8 +194,8 @@ struct imap_parse_error {
 	const char *code; /* response code ("TOOBIG") or NULL */
 	bool tagged;      /* reply "tag BAD": the tag was read */
 	bool fatal;       /* the stream cannot be resynchronised (a refused
-			     literal of unreadable size): close after the
-			     reply */
+	                     literal of unreadable size): close after the
+	                     reply */
 };
 
 struct imap_parser;
@@ -205,16 +205,15 @@ struct imap_parser *imap_parser_new(const struct imap_parse_limits *lim);
 void imap_parser_free(struct imap_parser **p);
 /* New limits, used from the next command on (e.g. after LOGIN). */
 void imap_parser_set_limits(struct imap_parser *p,
-			    const struct imap_parse_limits *lim);
+                            const struct imap_parse_limits *lim);
 
 /* Parse data[0..len). Always sets *consumed: the parser stops right after
  * the end of a command (DONE), of a literal announcement (LITERAL) or of
  * the bytes that made the error (ERROR), so that the caller can answer
  * before feeding the rest. A DONE command, the pending literal and the
  * error stay readable until the next call. */
-enum imap_parse_result imap_parser_feed(struct imap_parser *p,
-					const char *data, size_t len,
-					size_t *consumed);
+enum imap_parse_result imap_parser_feed(struct imap_parser *p, const char *data,
+                                        size_t len, size_t *consumed);
 
 /* After LITERAL: the literal announced. */
 const struct imap_literal *imap_parser_literal(const struct imap_parser *p);
@@ -245,6 +244,6 @@ bool imap_arg_number(const struct imap_arg *a, uint32_t *out);
 bool imap_arg_nz_number(const struct imap_arg *a, uint32_t *out);
 /* Decimal digits only, at most max_digits of them, value <= max. */
 int imap_parse_number(const char *s, size_t len, unsigned max_digits,
-		      uint64_t max, uint64_t *out);
+                      uint64_t max, uint64_t *out);
 
 #endif

@@ -5,7 +5,7 @@
 
 /* seq-number at s[*i]: "*" or nz-number; advances *i. */
 static int seq_number(const char *s, size_t len, size_t *i, uint32_t *out,
-		      const char **error_r)
+                      const char **error_r)
 {
 	if (*i < len && s[*i] == '*') {
 		(*i)++;
@@ -35,7 +35,7 @@ static int seq_number(const char *s, size_t len, size_t *i, uint32_t *out,
 
 /* One element (number or range) at s[*i]. */
 static int element(const char *s, size_t len, size_t *i,
-		   struct imap_seq_range *r, const char **error_r)
+                   struct imap_seq_range *r, const char **error_r)
 {
 	if (seq_number(s, len, i, &r->first, error_r) < 0)
 		return -1;
@@ -49,7 +49,7 @@ static int element(const char *s, size_t len, size_t *i,
 }
 
 int imap_seqset_parse(const char *s, size_t len, struct imap_seqset *set,
-		      const char **error_r)
+                      const char **error_r)
 {
 	set->n = 0;
 	set->saved = len == 1 && s[0] == '$';
@@ -74,7 +74,7 @@ int imap_seqset_parse(const char *s, size_t len, struct imap_seqset *set,
 }
 
 bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n,
-			  uint32_t max)
+                          uint32_t max)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		uint32_t a = set->ranges[i].first, b = set->ranges[i].last;

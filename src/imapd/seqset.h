@@ -33,11 +33,11 @@ struct imap_seqset {
 /* Parse s[0..len) into set (ranges and cap set by the caller). Returns 0,
  * or -1 with *error_r (text for a BAD reply). */
 int imap_seqset_parse(const char *s, size_t len, struct imap_seqset *set,
-		      const char **error_r);
+                      const char **error_r);
 
 /* Is n in the set, "*" standing for max (the largest number in use)? A
  * "$" set contains nothing here: the caller substitutes the saved result. */
 bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n,
-			  uint32_t max);
+                          uint32_t max);
 
 #endif

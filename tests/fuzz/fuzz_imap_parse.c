@@ -58,14 +58,14 @@ static void check_mailbox(const char *s, size_t len)
 	buf_init(&back, 4096);
 	if (imap_mutf7_decode(s, len, &utf8, &why) == 0) {
 		CHECK(imap_mutf7_encode(buf_cstr(&utf8), utf8.len, &wire,
-					&why) == 0);
+		                        &why) == 0);
 		CHECK(wire.len == len && memcmp(buf_cstr(&wire), s, len) == 0);
 	}
 	if (imap_mailbox_check(s, len, &why) == 0 &&
 	    imap_mailbox_to_maildir(s, len, &folder, &why) == 0) {
 		CHECK(memchr(buf_cstr(&folder), '/', folder.len) == NULL);
 		CHECK(imap_mailbox_from_maildir(buf_cstr(&folder), folder.len,
-						&back, &why) == 0);
+		                                &back, &why) == 0);
 		CHECK(back.len == len && same_name(s, buf_cstr(&back), len));
 	}
 	buf_free(&utf8);

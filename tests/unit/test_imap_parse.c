@@ -43,8 +43,8 @@ static void dump_arg(const struct imap_command *c, uint32_t i, struct buf *o)
 		break;
 	case IMAP_ARG_LITERAL:
 	case IMAP_ARG_LITERAL8:
-		buf_appendf(o, "%s{%zu}", a->type == IMAP_ARG_LITERAL8 ? "~" : "",
-			    a->len);
+		buf_appendf(o, "%s{%zu}",
+		            a->type == IMAP_ARG_LITERAL8 ? "~" : "", a->len);
 		if (a->external)
 			buf_append_str(o, "ext");
 		else
@@ -84,8 +84,8 @@ struct run {
 
 /* Feed in[0..len) `step` bytes at a time (0: all), accepting every
  * literal, until DONE, ERROR or the end of the input. */
-static void feed(struct imap_parser *p, const char *in, size_t len,
-		 size_t step, struct run *r)
+static void feed(struct imap_parser *p, const char *in, size_t len, size_t step,
+                 struct run *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->result = IMAP_PARSE_MORE;
@@ -114,12 +114,12 @@ static void feed(struct imap_parser *p, const char *in, size_t len,
 		buf_free(&o);
 	} else if (r->result == IMAP_PARSE_ERROR) {
 		snprintf(r->out, sizeof(r->out), "%s",
-			 imap_parser_error(p)->msg);
+		         imap_parser_error(p)->msg);
 	}
 }
 
 static void feed_new(const struct imap_parse_limits *lim, const char *in,
-		     size_t len, size_t step, struct run *r)
+                     size_t len, size_t step, struct run *r)
 {
 	struct imap_parser *p = imap_parser_new(lim);
 	assert_non_null(p);
@@ -138,47 +138,50 @@ struct good_case {
 
 /* RFC 3501 6.3.11 */
 static const char append_msg[] =
-	"Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\n"
-	"From: Fred Foobar <foobar@Blurdybloop.COM>\r\n"
-	"Subject: afternoon meeting\r\n"
-	"To: mooch@owatagu.siam.edu\r\n"
-	"Message-Id: <B27397-0100000@Blurdybloop.COM>\r\n"
-	"MIME-Version: 1.0\r\n"
-	"Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n"
-	"\r\n"
-	"Hello Joe, do you think we can meet at 3:30 tomorrow?\r\n";
+        "Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\n"
+        "From: Fred Foobar <foobar@Blurdybloop.COM>\r\n"
+        "Subject: afternoon meeting\r\n"
+        "To: mooch@owatagu.siam.edu\r\n"
+        "Message-Id: <B27397-0100000@Blurdybloop.COM>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n"
+        "\r\n"
+        "Hello Joe, do you think we can meet at 3:30 tomorrow?\r\n";
 
 static const struct good_case good[] = {
-	/* Thunderbird */
-	{"2 UID fetch 1:* (FLAGS)\r\n", "2 UID FETCH 1:* (FLAGS)", 0, 0},
-	{"5 uid fetch 1:* (FLAGS) (CHANGEDSINCE 12345)\r\n",
-	 "5 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)", 0, 0},
-	{"a FETCH 1 (BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])\r\n",
-	 "a FETCH 1 (BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])", 0, 0},
-	{"a FETCH 1:3 (UID RFC822.SIZE BODY[]<0.100> BINARY.PEEK[1.2])\r\n",
-	 "a FETCH 1:3 (UID RFC822.SIZE BODY[]<0.100> BINARY.PEEK[1.2])", 0, 0},
-	{"a FETCH 1 BODY[HEADER.FIELDS.NOT (\"X-A\" Received)]<5.10>\r\n",
-	 "a FETCH 1 BODY[HEADER.FIELDS.NOT (\"X-A\" Received)]<5.10>", 0, 0},
-	{"a LIST \"\" \"*\" RETURN (SPECIAL-USE STATUS (MESSAGES UNSEEN))\r\n",
-	 "a LIST \"\" \"*\" RETURN (SPECIAL-USE STATUS (MESSAGES UNSEEN))", 0, 0},
-	{"a UID SEARCH CHARSET UTF-8 SUBJECT {4+}\r\ntest\r\n",
-	 "a UID SEARCH CHARSET UTF-8 SUBJECT {4}test", 1, 0},
-	{"a001 login {11}\r\nFRED FOOBAR {7}\r\nfat man\r\n",
-	 "a001 LOGIN {11}FRED FOOBAR {7}fat man", 2, 2},
-	{"a LOGIN \"joe\" \"p\\\\a\\\"ss\"\r\n",
-	 "a LOGIN \"joe\" \"p\\a\"ss\"", 0, 0},
-	{"a STORE 2:4 +FLAGS.SILENT (\\Deleted $Junk)\r\n",
-	 "a STORE 2:4 +FLAGS.SILENT (\\Deleted $Junk)", 0, 0},
-	{"a ID (\"name\" \"Thunderbird\" \"version\" NIL)\r\n",
-	 "a ID (\"name\" \"Thunderbird\" \"version\" NIL)", 0, 0},
-	{"a ID NIL\r\n", "a ID NIL", 0, 0},
-	{"a SELECT [Gmail]/Sent\r\n", "a SELECT [Gmail]/Sent", 0, 0},
-	{"a SELECT \"Entw\xc3\xbcrfe\"\r\n", "a SELECT \"Entw\xc3\xbcrfe\"", 0, 0},
-	{"a SEARCH (OR (FROM a) ()) ALL\r\n", "a SEARCH (OR (FROM a) ()) ALL", 0, 0},
-	{"a APPEND INBOX ~{3}\r\na\0b\r\n", "a APPEND INBOX ~{3}a\0b", 1, 1},
-	{"a APPEND INBOX {0+}\r\n\r\n", "a APPEND INBOX {0}", 1, 0},
-	{"a LIST % *\r\n", "a LIST % *", 0, 0},
-	{"a noop\r\n", "a NOOP", 0, 0},
+        /* Thunderbird */
+        {"2 UID fetch 1:* (FLAGS)\r\n", "2 UID FETCH 1:* (FLAGS)", 0, 0},
+        {"5 uid fetch 1:* (FLAGS) (CHANGEDSINCE 12345)\r\n",
+         "5 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)", 0, 0},
+        {"a FETCH 1 (BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])\r\n",
+         "a FETCH 1 (BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])", 0, 0},
+        {"a FETCH 1:3 (UID RFC822.SIZE BODY[]<0.100> BINARY.PEEK[1.2])\r\n",
+         "a FETCH 1:3 (UID RFC822.SIZE BODY[]<0.100> BINARY.PEEK[1.2])", 0, 0},
+        {"a FETCH 1 BODY[HEADER.FIELDS.NOT (\"X-A\" Received)]<5.10>\r\n",
+         "a FETCH 1 BODY[HEADER.FIELDS.NOT (\"X-A\" Received)]<5.10>", 0, 0},
+        {"a LIST \"\" \"*\" RETURN (SPECIAL-USE STATUS (MESSAGES UNSEEN))\r\n",
+         "a LIST \"\" \"*\" RETURN (SPECIAL-USE STATUS (MESSAGES UNSEEN))", 0,
+         0},
+        {"a UID SEARCH CHARSET UTF-8 SUBJECT {4+}\r\ntest\r\n",
+         "a UID SEARCH CHARSET UTF-8 SUBJECT {4}test", 1, 0},
+        {"a001 login {11}\r\nFRED FOOBAR {7}\r\nfat man\r\n",
+         "a001 LOGIN {11}FRED FOOBAR {7}fat man", 2, 2},
+        {"a LOGIN \"joe\" \"p\\\\a\\\"ss\"\r\n", "a LOGIN \"joe\" \"p\\a\"ss\"",
+         0, 0},
+        {"a STORE 2:4 +FLAGS.SILENT (\\Deleted $Junk)\r\n",
+         "a STORE 2:4 +FLAGS.SILENT (\\Deleted $Junk)", 0, 0},
+        {"a ID (\"name\" \"Thunderbird\" \"version\" NIL)\r\n",
+         "a ID (\"name\" \"Thunderbird\" \"version\" NIL)", 0, 0},
+        {"a ID NIL\r\n", "a ID NIL", 0, 0},
+        {"a SELECT [Gmail]/Sent\r\n", "a SELECT [Gmail]/Sent", 0, 0},
+        {"a SELECT \"Entw\xc3\xbcrfe\"\r\n", "a SELECT \"Entw\xc3\xbcrfe\"", 0,
+         0},
+        {"a SEARCH (OR (FROM a) ()) ALL\r\n", "a SEARCH (OR (FROM a) ()) ALL",
+         0, 0},
+        {"a APPEND INBOX ~{3}\r\na\0b\r\n", "a APPEND INBOX ~{3}a\0b", 1, 1},
+        {"a APPEND INBOX {0+}\r\n\r\n", "a APPEND INBOX {0}", 1, 0},
+        {"a LIST % *\r\n", "a LIST % *", 0, 0},
+        {"a noop\r\n", "a NOOP", 0, 0},
 };
 
 static size_t case_len(const struct good_case *c)
@@ -204,7 +207,7 @@ static void check_good(const struct good_case *c, size_t step)
 	feed_new(&lim, c->in, len, step, &r);
 	if (r.result != IMAP_PARSE_DONE)
 		fail_msg("%s (step %zu): result %d: %s", c->in, step, r.result,
-			 r.out);
+		         r.out);
 	assert_int_equal(r.used, len);
 	assert_int_equal(r.literals, c->literals);
 	assert_int_equal(r.sync, c->sync);
@@ -241,7 +244,7 @@ static void good_every_split(void **state)
 			feed(p, good[i].in + cut, len - cut, 0, &b);
 			assert_int_equal(b.result, IMAP_PARSE_DONE);
 			assert_memory_equal(b.out, good[i].want,
-					    expect_len(good[i].want));
+			                    expect_len(good[i].want));
 			imap_parser_free(&p);
 		}
 	}
@@ -263,9 +266,9 @@ static void command_structure(void **state)
 {
 	struct run r;
 	struct imap_parser *p = parse_one(
-		"a LIST \"\" \"*\" RETURN (SPECIAL-USE STATUS (MESSAGES "
-		"UNSEEN))\r\n",
-		&r);
+	        "a LIST \"\" \"*\" RETURN (SPECIAL-USE STATUS (MESSAGES "
+	        "UNSEEN))\r\n",
+	        &r);
 	const struct imap_command *c = imap_parser_command(p);
 	assert_string_equal(c->tag, "a");
 	assert_int_equal(c->def->id, IMAP_CMD_LIST);
@@ -299,9 +302,10 @@ static void command_structure(void **state)
 static void command_numbers_and_nil(void **state)
 {
 	struct run r;
-	struct imap_parser *p = parse_one("a SEARCH NIL 0 4294967295 4294967296 01234567890 nil "
-		      "\"7\"\r\n",
-		      &r);
+	struct imap_parser *p = parse_one(
+	        "a SEARCH NIL 0 4294967295 4294967296 01234567890 nil "
+	        "\"7\"\r\n",
+	        &r);
 	const struct imap_arg *a = imap_parser_command(p)->args;
 	uint32_t v;
 	const char *s;
@@ -330,15 +334,15 @@ static void command_pipelined(void **state)
 	const char *in = "a NOOP\r\nb CHECK\r\nc LOGOUT\r\n";
 	size_t used;
 	assert_int_equal(imap_parser_feed(p, in, strlen(in), &used),
-			 IMAP_PARSE_DONE);
+	                 IMAP_PARSE_DONE);
 	assert_int_equal(used, 8);
 	assert_string_equal(imap_parser_command(p)->tag, "a");
 	assert_int_equal(imap_parser_feed(p, in + 8, strlen(in) - 8, &used),
-			 IMAP_PARSE_DONE);
+	                 IMAP_PARSE_DONE);
 	assert_int_equal(used, 9);
 	assert_int_equal(imap_parser_command(p)->def->id, IMAP_CMD_CHECK);
 	assert_int_equal(imap_parser_feed(p, in + 17, strlen(in) - 17, &used),
-			 IMAP_PARSE_DONE);
+	                 IMAP_PARSE_DONE);
 	assert_int_equal(imap_parser_command(p)->def->id, IMAP_CMD_LOGOUT);
 	assert_int_equal(imap_parser_feed(p, "", 0, &used), IMAP_PARSE_MORE);
 	imap_parser_free(&p);
@@ -352,12 +356,12 @@ static void literal_external(void **state)
 	struct imap_parser *p = imap_parser_new(&lim);
 	char in[1024];
 	int n = snprintf(in, sizeof(in),
-			 "A003 APPEND saved-messages (\\Seen) {%zu}\r\n%s\r\n",
-			 strlen(append_msg), append_msg);
+	                 "A003 APPEND saved-messages (\\Seen) {%zu}\r\n%s\r\n",
+	                 strlen(append_msg), append_msg);
 	assert_int_equal(strlen(append_msg), 310);
 	size_t used;
 	assert_int_equal(imap_parser_feed(p, in, (size_t)n, &used),
-			 IMAP_PARSE_LITERAL);
+	                 IMAP_PARSE_LITERAL);
 	assert_int_equal(used, 42);
 	const struct imap_literal *lit = imap_parser_literal(p);
 	assert_int_equal(lit->size, 310);
@@ -372,12 +376,12 @@ static void literal_external(void **state)
 	/* feeding before an answer changes nothing */
 	size_t none;
 	assert_int_equal(imap_parser_feed(p, in + used, 5, &none),
-			 IMAP_PARSE_LITERAL);
+	                 IMAP_PARSE_LITERAL);
 	assert_int_equal(none, 0);
 	imap_parser_literal_accept(p, true);
 	size_t off = used + 310; /* the caller took the message */
 	assert_int_equal(imap_parser_feed(p, in + off, (size_t)n - off, &used),
-			 IMAP_PARSE_DONE);
+	                 IMAP_PARSE_DONE);
 	assert_int_equal(used, 2);
 	c = imap_parser_command(p);
 	assert_true(c->args[3].external);
@@ -396,7 +400,7 @@ static void literal_refused_by_caller(void **state)
 	struct run r;
 	size_t used;
 	assert_int_equal(imap_parser_feed(p, in, strlen(in), &used),
-			 IMAP_PARSE_LITERAL);
+	                 IMAP_PARSE_LITERAL);
 	imap_parser_literal_refuse(p);
 	feed(p, in + used, strlen(in) - used, 0, &r);
 	assert_int_equal(r.result, IMAP_PARSE_DONE);
@@ -404,7 +408,7 @@ static void literal_refused_by_caller(void **state)
 	/* a synchronising literal: the client never sends it */
 	in = "c APPEND x {5}\r\nd NOOP\r\n";
 	assert_int_equal(imap_parser_feed(p, in, strlen(in), &used),
-			 IMAP_PARSE_LITERAL);
+	                 IMAP_PARSE_LITERAL);
 	imap_parser_literal_refuse(p);
 	feed(p, in + used, strlen(in) - used, 1, &r);
 	assert_string_equal(r.out, "d NOOP");
@@ -423,66 +427,70 @@ struct bad_case {
 };
 
 static const struct bad_case bad[] = {
-	{"bare LF", "a NOOP\n", 0, "Line must end with CRLF", false, NULL},
-	{"empty line", "\r\n", 0, "Empty command line", false, NULL},
-	{"invalid tag", "+a NOOP\r\n", 0, "Invalid tag", false, NULL},
-	{"tag with *", "a* NOOP\r\n", 0, "Invalid tag", false, NULL},
-	{"tag *", "* NOOP\r\n", 0, "Invalid tag", false, NULL},
-	{"missing command", "a\r\n", 0, "Missing command", true, NULL},
-	{"missing command after SP", "a \r\n", 0, "Missing command", true, NULL},
-	{"unknown command", "a BOGUS\r\n", 0, "Unknown command", true, NULL},
-	{"UID without a UID form", "a UID NOOP\r\n", 0, "Unknown command",
-	 true, NULL},
-	{"UID alone", "a UID\r\n", 0, "Unknown command", true, NULL},
-	{"NUL in quoted", "a LOGIN \"a\0b\" c\r\n", 17,
-	 "NUL byte in quoted string", true, NULL},
-	{"NUL in atom", "a LOGIN a\0b c\r\n", 15, "NUL byte in atom", true, NULL},
-	{"8-bit in atom", "a SELECT f\xc3\xa9\r\n", 0, "8-bit character in atom",
-	 true, NULL},
-	{"control in atom", "a SELECT f\x01x\r\n", 0,
-	 "Control character in atom", true, NULL},
-	{"bare CR in atom", "a SELECT f\rx\r\n", 0, "Control character in atom",
-	 true, NULL},
-	{"bad escape", "a LOGIN \"a\\nb\" c\r\n", 0,
-	 "Invalid escape in quoted string", true, NULL},
-	{"unterminated quoted", "a LOGIN \"abc\r\n", 0,
-	 "Unterminated quoted string", true, NULL},
-	{"escape at the end", "a LOGIN \"abc\\\r\n", 0,
-	 "Unterminated quoted string", true, NULL},
-	{"bad UTF-8 in quoted", "a SELECT \"\xc3\"\r\n", 0,
-	 "Invalid UTF-8 in quoted string", true, NULL},
-	{"literal size 2^32", "a LOGIN {4294967296}\r\n", 0,
-	 "Literal too large", true, "TOOBIG"},
-	{"literal size 11 digits", "a LOGIN {00000000001}\r\n", 0,
-	 "Literal too large", true, "TOOBIG"},
-	{"literal size huge", "a LOGIN {99999999999999999999999}\r\n", 0,
-	 "Literal too large", true, "TOOBIG"},
-	{"literal over literal_max", "a APPEND x {1048577}\r\n", 0,
-	 "Literal too large", true, "TOOBIG"},
-	{"literal not last", "a LOGIN {5} x\r\n", 0,
-	 "Literal must end the line", true, NULL},
-	{"literal without size", "a LOGIN {}\r\n", 0, "Invalid literal size",
-	 true, NULL},
-	{"literal bad close", "a LOGIN {5x}\r\n", 0, "Invalid literal", true, NULL},
-	{"literal8 bad", "a LOGIN ~{5\r\n", 0, "Invalid literal", true, NULL},
-	{"trailing space", "a NOOP \r\n", 0, "Trailing space", true, NULL},
-	{"double space", "a SEARCH 1  2\r\n", 0, "Extra space", true, NULL},
-	{"space before )", "a SEARCH (1 )\r\n", 0, "Space before )", true, NULL},
-	{"missing )", "a SEARCH (1\r\n", 0, "Missing )", true, NULL},
-	{"unexpected )", "a SEARCH 1)\r\n", 0, "Unexpected )", true, NULL},
-	{"( inside atom", "a SEARCH 1(2)\r\n", 0, "Invalid character in atom",
-	 true, NULL},
-	{"lists without space", "a SEARCH (1)(2)\r\n", 0,
-	 "Missing space between arguments", true, NULL},
-	{"unterminated section", "a FETCH 1 BODY[HEADER\r\n", 0,
-	 "Unterminated section [", true, NULL},
-	{"nested list in section", "a FETCH 1 BODY[HEADER.FIELDS ((A))]\r\n",
-	 0, "Unbalanced parentheses in section", true, NULL},
-	{"8-bit in section", "a FETCH 1 BODY[\xc3\xa9]\r\n", 0,
-	 "8-bit character in atom", true, NULL},
-	{"nesting 17 deep",
-	 "a SEARCH (((((((((((((((((ALL)))))))))))))))))\r\n", 0,
-	 "Lists nested too deeply", true, NULL},
+        {"bare LF", "a NOOP\n", 0, "Line must end with CRLF", false, NULL},
+        {"empty line", "\r\n", 0, "Empty command line", false, NULL},
+        {"invalid tag", "+a NOOP\r\n", 0, "Invalid tag", false, NULL},
+        {"tag with *", "a* NOOP\r\n", 0, "Invalid tag", false, NULL},
+        {"tag *", "* NOOP\r\n", 0, "Invalid tag", false, NULL},
+        {"missing command", "a\r\n", 0, "Missing command", true, NULL},
+        {"missing command after SP", "a \r\n", 0, "Missing command", true,
+         NULL},
+        {"unknown command", "a BOGUS\r\n", 0, "Unknown command", true, NULL},
+        {"UID without a UID form", "a UID NOOP\r\n", 0, "Unknown command", true,
+         NULL},
+        {"UID alone", "a UID\r\n", 0, "Unknown command", true, NULL},
+        {"NUL in quoted", "a LOGIN \"a\0b\" c\r\n", 17,
+         "NUL byte in quoted string", true, NULL},
+        {"NUL in atom", "a LOGIN a\0b c\r\n", 15, "NUL byte in atom", true,
+         NULL},
+        {"8-bit in atom", "a SELECT f\xc3\xa9\r\n", 0,
+         "8-bit character in atom", true, NULL},
+        {"control in atom", "a SELECT f\x01x\r\n", 0,
+         "Control character in atom", true, NULL},
+        {"bare CR in atom", "a SELECT f\rx\r\n", 0, "Control character in atom",
+         true, NULL},
+        {"bad escape", "a LOGIN \"a\\nb\" c\r\n", 0,
+         "Invalid escape in quoted string", true, NULL},
+        {"unterminated quoted", "a LOGIN \"abc\r\n", 0,
+         "Unterminated quoted string", true, NULL},
+        {"escape at the end", "a LOGIN \"abc\\\r\n", 0,
+         "Unterminated quoted string", true, NULL},
+        {"bad UTF-8 in quoted", "a SELECT \"\xc3\"\r\n", 0,
+         "Invalid UTF-8 in quoted string", true, NULL},
+        {"literal size 2^32", "a LOGIN {4294967296}\r\n", 0,
+         "Literal too large", true, "TOOBIG"},
+        {"literal size 11 digits", "a LOGIN {00000000001}\r\n", 0,
+         "Literal too large", true, "TOOBIG"},
+        {"literal size huge", "a LOGIN {99999999999999999999999}\r\n", 0,
+         "Literal too large", true, "TOOBIG"},
+        {"literal over literal_max", "a APPEND x {1048577}\r\n", 0,
+         "Literal too large", true, "TOOBIG"},
+        {"literal not last", "a LOGIN {5} x\r\n", 0,
+         "Literal must end the line", true, NULL},
+        {"literal without size", "a LOGIN {}\r\n", 0, "Invalid literal size",
+         true, NULL},
+        {"literal bad close", "a LOGIN {5x}\r\n", 0, "Invalid literal", true,
+         NULL},
+        {"literal8 bad", "a LOGIN ~{5\r\n", 0, "Invalid literal", true, NULL},
+        {"trailing space", "a NOOP \r\n", 0, "Trailing space", true, NULL},
+        {"double space", "a SEARCH 1  2\r\n", 0, "Extra space", true, NULL},
+        {"space before )", "a SEARCH (1 )\r\n", 0, "Space before )", true,
+         NULL},
+        {"missing )", "a SEARCH (1\r\n", 0, "Missing )", true, NULL},
+        {"unexpected )", "a SEARCH 1)\r\n", 0, "Unexpected )", true, NULL},
+        {"( inside atom", "a SEARCH 1(2)\r\n", 0, "Invalid character in atom",
+         true, NULL},
+        {"lists without space", "a SEARCH (1)(2)\r\n", 0,
+         "Missing space between arguments", true, NULL},
+        {"unterminated section", "a FETCH 1 BODY[HEADER\r\n", 0,
+         "Unterminated section [", true, NULL},
+        {"nested list in section", "a FETCH 1 BODY[HEADER.FIELDS ((A))]\r\n", 0,
+         "Unbalanced parentheses in section", true, NULL},
+        {"8-bit in section", "a FETCH 1 BODY[\xc3\xa9]\r\n", 0,
+         "8-bit character in atom", true, NULL},
+        {"nesting 17 deep",
+         "a SEARCH (((((((((((((((((ALL)))))))))))))))))\r\n", 0,
+         "Lists nested too deeply", true, NULL},
 };
 
 static void bad_cases(void **state)
@@ -499,20 +507,19 @@ static void bad_cases(void **state)
 			if (r.result != IMAP_PARSE_ERROR ||
 			    strcmp(e->msg, c->msg) != 0 ||
 			    e->tagged != c->tagged ||
-			    (c->code == NULL) != (e->code == NULL) ||
-			    e->fatal)
+			    (c->code == NULL) != (e->code == NULL) || e->fatal)
 				fail_msg("%s (step %zu): result %d [%s] tagged "
-					 "%d",
-					 c->name, step, r.result, r.out,
-					 e->tagged);
+				         "%d",
+				         c->name, step, r.result, r.out,
+				         e->tagged);
 			if (c->tagged)
 				assert_string_equal(imap_parser_command(p)->tag,
-						    "a");
+				                    "a");
 			/* and the next command is read as usual */
 			feed(p, "z NOOP\r\n", 8, step, &r);
 			if (r.result != IMAP_PARSE_DONE)
 				fail_msg("%s: after the error: %d [%s]",
-					 c->name, r.result, r.out);
+				         c->name, r.result, r.out);
 			imap_parser_free(&p);
 		}
 	}
@@ -523,14 +530,14 @@ static void nesting_16_ok(void **state)
 {
 	struct run r;
 	struct imap_parser *p = parse_one(
-		"a SEARCH ((((((((((((((((ALL))))))))))))))))\r\n", &r);
+	        "a SEARCH ((((((((((((((((ALL))))))))))))))))\r\n", &r);
 	assert_int_equal(imap_parser_command(p)->n_args, 17);
 	imap_parser_free(&p);
 }
 
 static struct imap_parser *expect_error(const struct imap_parse_limits *lim,
-					const char *in, size_t len,
-					const char *msg, struct run *r)
+                                        const char *in, size_t len,
+                                        const char *msg, struct run *r)
 {
 	struct imap_parser *p = imap_parser_new(lim);
 	feed(p, in, len, 0, r);
@@ -545,10 +552,10 @@ static void limit_args(void **state)
 	lim.args_max = 4;
 	struct run r;
 	struct imap_parser *p = expect_error(&lim, "a SEARCH 1 2 3 4 5\r\n", 20,
-					     "Too many arguments", &r);
+	                                     "Too many arguments", &r);
 	imap_parser_free(&p);
 	p = expect_error(&lim, "a SEARCH 1 (2 3) 4\r\n", 20,
-			 "Too many arguments", &r);
+	                 "Too many arguments", &r);
 	imap_parser_free(&p);
 	p = imap_parser_new(&lim);
 	feed(p, "a SEARCH 1 2 3 4\r\n", 18, 0, &r);
@@ -588,7 +595,7 @@ static void limit_line(void **state)
 	/* the text limit counts every line of a command with literals */
 	p = imap_parser_new(&lim);
 	const char *two = "t1 SEARCH xxxxxxxxxxxxxxxxxxxx {1+}\r\nx "
-			  "xxxxxxxxxxxxxxxxxxxx {1+}\r\nx\r\n";
+	                  "xxxxxxxxxxxxxxxxxxxx {1+}\r\nx\r\n";
 	feed(p, two, strlen(two), 0, &r);
 	assert_int_equal(r.result, IMAP_PARSE_ERROR);
 	assert_string_equal(r.out, "Command line too long");
@@ -601,7 +608,7 @@ static void limit_command(void **state)
 	lim.command_max = 100;
 	struct run r;
 	struct imap_parser *p = expect_error(&lim, "a APPEND x {90}\r\n", 17,
-					     "Command too large", &r);
+	                                     "Command too large", &r);
 	imap_parser_free(&p);
 	p = imap_parser_new(&lim);
 	char in[84];
@@ -616,7 +623,7 @@ static void limit_command(void **state)
 	imap_parser_free(&p);
 	lim.literal_max = 50;
 	p = expect_error(&lim, "a APPEND x {51}\r\n", 17, "Literal too large",
-			 &r);
+	                 &r);
 	imap_parser_free(&p);
 }
 
@@ -627,8 +634,8 @@ static void literal_pre_auth(void **state)
 	assert_int_equal(lim.literal_max, 0);
 	struct run r;
 	struct imap_parser *p = expect_error(
-		&lim, "a LOGIN {5}\r\n", 13,
-		"Literals are not allowed before authentication", &r);
+	        &lim, "a LOGIN {5}\r\n", 13,
+	        "Literals are not allowed before authentication", &r);
 	assert_true(imap_parser_error(p)->tagged);
 	assert_int_equal(r.sync, 0);
 	/* the client waits for "+": what follows is its next command */
@@ -659,9 +666,9 @@ static void literal_minus(void **state)
 	in[n] = 'm';
 	struct run r;
 	struct imap_parser *p = expect_error(&lim, in, (size_t)n,
-					     "Non-synchronizing literal too "
-					     "large",
-					     &r);
+	                                     "Non-synchronizing literal too "
+	                                     "large",
+	                                     &r);
 	assert_string_equal(imap_parser_error(p)->code, "TOOBIG");
 	assert_false(imap_parser_error(p)->fatal);
 	/* the 4097 bytes the client sent anyway are dropped */
@@ -692,9 +699,9 @@ static void literal_nul(void **state)
 	const char in[] = "a LOGIN {3}\r\na\0b c\r\nd NOOP\r\n";
 	struct run r;
 	struct imap_parser *p = expect_error(&lim, in, sizeof(in) - 1,
-					     "NUL byte in literal (use "
-					     "literal8)",
-					     &r);
+	                                     "NUL byte in literal (use "
+	                                     "literal8)",
+	                                     &r);
 	feed(p, in + r.used, sizeof(in) - 1 - r.used, 0, &r);
 	assert_string_equal(r.out, "d NOOP");
 	imap_parser_free(&p);
@@ -707,8 +714,8 @@ static void literal_fatal(void **state)
 	struct imap_parse_limits lim = auth_limits();
 	struct run r;
 	const char *in = "a BOGUS {99999999999+}\r\nb NOOP\r\n";
-	struct imap_parser *p = expect_error(&lim, in, strlen(in),
-					     "Unknown command", &r);
+	struct imap_parser *p =
+	        expect_error(&lim, in, strlen(in), "Unknown command", &r);
 	assert_true(imap_parser_error(p)->fatal);
 	feed(p, "b NOOP\r\n", 8, 0, &r);
 	assert_int_equal(r.result, IMAP_PARSE_ERROR);
@@ -722,8 +729,8 @@ static void error_skips_literal(void **state)
 	struct imap_parse_limits lim = auth_limits();
 	const char *in = "a BOGUS x {5+}\r\nhello {2+}\r\nhi\r\nb NOOP\r\n";
 	struct run r;
-	struct imap_parser *p = expect_error(&lim, in, strlen(in),
-					     "Unknown command", &r);
+	struct imap_parser *p =
+	        expect_error(&lim, in, strlen(in), "Unknown command", &r);
 	feed(p, in + r.used, strlen(in) - r.used, 0, &r);
 	assert_string_equal(r.out, "b NOOP");
 	imap_parser_free(&p);
@@ -739,50 +746,48 @@ static void table_rows(void **state)
 		assert_true(d->states != 0);
 		assert_false(d->states & IMAP_STATE_LOGOUT);
 		if (strncmp(d->name, "UID ", 4) == 0)
-			assert_ptr_equal(imap_cmd_lookup_uid(d->name + 4,
-							     strlen(d->name) -
-								     4),
-					 d);
+			assert_ptr_equal(
+			        imap_cmd_lookup_uid(d->name + 4,
+			                            strlen(d->name) - 4),
+			        d);
 		else
-			assert_ptr_equal(imap_cmd_lookup(d->name,
-							 strlen(d->name)),
-					 d);
+			assert_ptr_equal(
+			        imap_cmd_lookup(d->name, strlen(d->name)), d);
 	}
 	assert_null(imap_cmd_lookup("UID", 3));
 	assert_null(imap_cmd_lookup("UID FETCH", 9));
 	assert_null(imap_cmd_lookup_uid("NOOP", 4));
 	assert_null(imap_cmd_lookup("NOO", 3));
 	assert_null(imap_cmd_lookup("NOOPS", 5));
-	assert_int_equal(imap_cmd_lookup("uNsElEcT", 8)->id,
-			 IMAP_CMD_UNSELECT);
+	assert_int_equal(imap_cmd_lookup("uNsElEcT", 8)->id, IMAP_CMD_UNSELECT);
 }
 
 static void table_states(void **state)
 {
 	const unsigned na = IMAP_STATE_NOT_AUTH, au = IMAP_STATE_AUTH,
-		       se = IMAP_STATE_SELECTED, lo = IMAP_STATE_LOGOUT;
+	               se = IMAP_STATE_SELECTED, lo = IMAP_STATE_LOGOUT;
 	struct {
 		const char *name;
 		unsigned yes, no;
 	} t[] = {
-		{"CAPABILITY", na | au | se, lo},
-		{"LOGOUT", na | au | se, lo},
-		{"ID", na | au | se, lo},
-		{"LOGIN", na, au | se | lo},
-		{"STARTTLS", na, au | se | lo},
-		{"AUTHENTICATE", na, au | se | lo},
-		{"ENABLE", au, na | se | lo},
-		{"SELECT", au | se, na | lo},
-		{"APPEND", au | se, na | lo},
-		{"LSUB", au | se, na | lo},
-		{"GETQUOTAROOT", au | se, na | lo},
-		{"FETCH", se, na | au | lo},
-		{"EXPUNGE", se, na | au | lo},
-		{"THREAD", se, na | au | lo},
+	        {"CAPABILITY", na | au | se, lo},
+	        {"LOGOUT", na | au | se, lo},
+	        {"ID", na | au | se, lo},
+	        {"LOGIN", na, au | se | lo},
+	        {"STARTTLS", na, au | se | lo},
+	        {"AUTHENTICATE", na, au | se | lo},
+	        {"ENABLE", au, na | se | lo},
+	        {"SELECT", au | se, na | lo},
+	        {"APPEND", au | se, na | lo},
+	        {"LSUB", au | se, na | lo},
+	        {"GETQUOTAROOT", au | se, na | lo},
+	        {"FETCH", se, na | au | lo},
+	        {"EXPUNGE", se, na | au | lo},
+	        {"THREAD", se, na | au | lo},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		const struct imap_cmd_def *d =
-			imap_cmd_lookup(t[i].name, strlen(t[i].name));
+		        imap_cmd_lookup(t[i].name, strlen(t[i].name));
 		assert_non_null(d);
 		for (unsigned bit = 1; bit <= lo; bit <<= 1) {
 			if (t[i].yes & bit)
@@ -835,29 +840,29 @@ static void seqset_bad(void **state)
 		const char *in;
 		const char *why;
 	} t[] = {
-		{"0", "Invalid sequence set: 0 is not a message number"},
-		{"1:0", "Invalid sequence set: 0 is not a message number"},
-		{"1:", "Invalid sequence set: number expected"},
-		{":5", "Invalid sequence set: number expected"},
-		{"1,,2", "Invalid sequence set: number expected"},
-		{"1,", "Invalid sequence set"},
-		{"", "Invalid sequence set: number expected"},
-		{"4294967296", "Invalid sequence set: number too large"},
-		{"00000000001", "Invalid sequence set: number too large"},
-		{"1:2:3", "Invalid sequence set"},
-		{"$,1", "Invalid sequence set: number expected"},
-		{"1,$", "Invalid sequence set: number expected"},
-		{"1 2", "Invalid sequence set"},
-		{"-1", "Invalid sequence set: number expected"},
-		{"**", "Invalid sequence set"},
-		{"1,2,3,4,5,6,7,8,9", "Sequence set has too many ranges"},
+	        {"0", "Invalid sequence set: 0 is not a message number"},
+	        {"1:0", "Invalid sequence set: 0 is not a message number"},
+	        {"1:", "Invalid sequence set: number expected"},
+	        {":5", "Invalid sequence set: number expected"},
+	        {"1,,2", "Invalid sequence set: number expected"},
+	        {"1,", "Invalid sequence set"},
+	        {"", "Invalid sequence set: number expected"},
+	        {"4294967296", "Invalid sequence set: number too large"},
+	        {"00000000001", "Invalid sequence set: number too large"},
+	        {"1:2:3", "Invalid sequence set"},
+	        {"$,1", "Invalid sequence set: number expected"},
+	        {"1,$", "Invalid sequence set: number expected"},
+	        {"1 2", "Invalid sequence set"},
+	        {"-1", "Invalid sequence set: number expected"},
+	        {"**", "Invalid sequence set"},
+	        {"1,2,3,4,5,6,7,8,9", "Sequence set has too many ranges"},
 	};
 	struct imap_seq_range r[8];
 	struct imap_seqset set = {.ranges = r, .cap = 8};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		const char *why = NULL;
 		if (imap_seqset_parse(t[i].in, strlen(t[i].in), &set, &why) !=
-			    -1 ||
+		            -1 ||
 		    strcmp(why, t[i].why) != 0)
 			fail_msg("%s: %s", t[i].in, why ? why : "(accepted)");
 	}
@@ -869,7 +874,7 @@ static void mutf7_rfc3501_example(void **state)
 {
 	const char *wire = "~peter/mail/&U,BTFw-/&ZeVnLIqe-";
 	const char *utf8 = "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/"
-			   "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e";
+	                   "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e";
 	struct buf b;
 	buf_init(&b, 1024);
 	const char *why = NULL;
@@ -886,16 +891,16 @@ static void mutf7_round_trips(void **state)
 	struct {
 		const char *utf8, *wire;
 	} t[] = {
-		{"&", "&-"},
-		{"Tom & Jerry", "Tom &- Jerry"},
-		{"&&", "&-&-"},
-		{"Entw\xc3\xbcrfe", "Entw&APw-rfe"},
-		{"\xc3\xa9", "&AOk-"},
-		{"\xf0\x9f\x98\x80", "&2D3eAA-"}, /* a surrogate pair */
-		{"\xc3\xa9&\xc3\xa9", "&AOk-&-&AOk-"},
-		{"a\x01", "a&AAE-"}, /* a control is encoded, not refused */
-		{"", ""},
-		{"plain", "plain"},
+	        {"&", "&-"},
+	        {"Tom & Jerry", "Tom &- Jerry"},
+	        {"&&", "&-&-"},
+	        {"Entw\xc3\xbcrfe", "Entw&APw-rfe"},
+	        {"\xc3\xa9", "&AOk-"},
+	        {"\xf0\x9f\x98\x80", "&2D3eAA-"}, /* a surrogate pair */
+	        {"\xc3\xa9&\xc3\xa9", "&AOk-&-&AOk-"},
+	        {"a\x01", "a&AAE-"}, /* a control is encoded, not refused */
+	        {"", ""},
+	        {"plain", "plain"},
 	};
 	struct buf b;
 	buf_init(&b, 1024);
@@ -903,13 +908,13 @@ static void mutf7_round_trips(void **state)
 		const char *why = NULL;
 		buf_clear(&b);
 		assert_int_equal(imap_mutf7_encode(t[i].utf8, strlen(t[i].utf8),
-						   &b, &why),
-				 0);
+		                                   &b, &why),
+		                 0);
 		assert_string_equal(buf_cstr(&b), t[i].wire);
 		buf_clear(&b);
 		assert_int_equal(imap_mutf7_decode(t[i].wire, strlen(t[i].wire),
-						   &b, &why),
-				 0);
+		                                   &b, &why),
+		                 0);
 		assert_string_equal(buf_cstr(&b), t[i].utf8);
 	}
 	buf_free(&b);
@@ -920,32 +925,32 @@ static void mutf7_invalid(void **state)
 	struct {
 		const char *in, *why;
 	} t[] = {
-		{"&Jjo", "Invalid modified UTF-7: unterminated &"},
-		{"&", "Invalid modified UTF-7: unterminated &"},
-		{"a&", "Invalid modified UTF-7: unterminated &"},
-		{"&AGE-", "Invalid modified UTF-7: printable ASCII encoded"},
-		{"&ACY-", "Invalid modified UTF-7: printable ASCII encoded"},
-		{"&Jjo!-", "Invalid modified UTF-7: bad base64"},
-		{"&AO/-", "Invalid modified UTF-7: bad base64"}, /* "/" */
-		{"&AOk=-", "Invalid modified UTF-7: bad base64"},
-		{"&AOl-", "Invalid modified UTF-7: extra bits"},
-		{"&AOkA-", "Invalid modified UTF-7: extra bits"},
-		{"&A-", "Invalid modified UTF-7: extra bits"},
-		{"&AAA-", "Invalid modified UTF-7: NUL encoded"},
-		{"&2D0-", "Invalid modified UTF-7: broken surrogate pair"},
-		{"&3gA-", "Invalid modified UTF-7: broken surrogate pair"},
-		{"&AOk-&AOk-",
-		 "Invalid modified UTF-7: two encoded runs side by side"},
-		{"\xc3\xa9",
-		 "Invalid modified UTF-7: 8-bit or control character"},
-		{"a\tb", "Invalid modified UTF-7: 8-bit or control character"},
+	        {"&Jjo", "Invalid modified UTF-7: unterminated &"},
+	        {"&", "Invalid modified UTF-7: unterminated &"},
+	        {"a&", "Invalid modified UTF-7: unterminated &"},
+	        {"&AGE-", "Invalid modified UTF-7: printable ASCII encoded"},
+	        {"&ACY-", "Invalid modified UTF-7: printable ASCII encoded"},
+	        {"&Jjo!-", "Invalid modified UTF-7: bad base64"},
+	        {"&AO/-", "Invalid modified UTF-7: bad base64"}, /* "/" */
+	        {"&AOk=-", "Invalid modified UTF-7: bad base64"},
+	        {"&AOl-", "Invalid modified UTF-7: extra bits"},
+	        {"&AOkA-", "Invalid modified UTF-7: extra bits"},
+	        {"&A-", "Invalid modified UTF-7: extra bits"},
+	        {"&AAA-", "Invalid modified UTF-7: NUL encoded"},
+	        {"&2D0-", "Invalid modified UTF-7: broken surrogate pair"},
+	        {"&3gA-", "Invalid modified UTF-7: broken surrogate pair"},
+	        {"&AOk-&AOk-",
+	         "Invalid modified UTF-7: two encoded runs side by side"},
+	        {"\xc3\xa9",
+	         "Invalid modified UTF-7: 8-bit or control character"},
+	        {"a\tb", "Invalid modified UTF-7: 8-bit or control character"},
 	};
 	struct buf b;
 	buf_init(&b, 1024);
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		const char *why = NULL;
 		if (imap_mutf7_decode(t[i].in, strlen(t[i].in), &b, &why) !=
-			    -1 ||
+		            -1 ||
 		    strcmp(why, t[i].why) != 0)
 			fail_msg("%s: %s", t[i].in, why ? why : "(accepted)");
 	}
@@ -964,21 +969,22 @@ static void mailbox_check_bad(void **state)
 		size_t len;
 		const char *why;
 	} t[] = {
-		{"../x", 0, "Mailbox name component . or .. is not allowed"},
-		{"a/../b", 0, "Mailbox name component . or .. is not allowed"},
-		{"a/..", 0, "Mailbox name component . or .. is not allowed"},
-		{"./a", 0, "Mailbox name component . or .. is not allowed"},
-		{"..", 0, "Mailbox name component . or .. is not allowed"},
-		{"/abs", 0, "Mailbox name must not start with /"},
-		{"a//b", 0, "Empty component in mailbox name"},
-		{"a/", 0, "Empty component in mailbox name"},
-		{"", 0, "Empty mailbox name"},
-		{"a\0b", 3, "Control character in mailbox name"},
-		{"a\nb", 0, "Control character in mailbox name"},
-		{"a\x7f", 0, "Control character in mailbox name"},
-		{"a\xc2\x85", 0, "Control character in mailbox name"},
-		{"a\xc3", 0, "Mailbox name is not UTF-8"},
-		{"a\xc0\xaf", 0, "Mailbox name is not UTF-8"}, /* overlong "/" */
+	        {"../x", 0, "Mailbox name component . or .. is not allowed"},
+	        {"a/../b", 0, "Mailbox name component . or .. is not allowed"},
+	        {"a/..", 0, "Mailbox name component . or .. is not allowed"},
+	        {"./a", 0, "Mailbox name component . or .. is not allowed"},
+	        {"..", 0, "Mailbox name component . or .. is not allowed"},
+	        {"/abs", 0, "Mailbox name must not start with /"},
+	        {"a//b", 0, "Empty component in mailbox name"},
+	        {"a/", 0, "Empty component in mailbox name"},
+	        {"", 0, "Empty mailbox name"},
+	        {"a\0b", 3, "Control character in mailbox name"},
+	        {"a\nb", 0, "Control character in mailbox name"},
+	        {"a\x7f", 0, "Control character in mailbox name"},
+	        {"a\xc2\x85", 0, "Control character in mailbox name"},
+	        {"a\xc3", 0, "Mailbox name is not UTF-8"},
+	        {"a\xc0\xaf", 0,
+	         "Mailbox name is not UTF-8"}, /* overlong "/" */
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		const char *why = NULL;
@@ -991,7 +997,7 @@ static void mailbox_check_bad(void **state)
 	memset(big, 'a', IMAP_MAILBOX_MAX + 1);
 	const char *why;
 	assert_int_equal(imap_mailbox_check(big, IMAP_MAILBOX_MAX + 1, &why),
-			 -1);
+	                 -1);
 	assert_string_equal(why, "Mailbox name too long");
 	free(big);
 }
@@ -1001,20 +1007,21 @@ static void mailbox_maildir(void **state)
 	struct {
 		const char *name, *folder, *back;
 	} t[] = {
-		{"INBOX", "", "INBOX"},
-		{"inbox", "", "INBOX"},
-		{"Sent", ".Sent", "Sent"},
-		{"a/b", ".a.b", "a/b"},
-		{"a.b", ".a%2Eb", "a.b"},
-		{".hidden", ".%2Ehidden", ".hidden"},
-		{"100%", ".100%25", "100%"},
-		{"a%2Fb", ".a%252Fb", "a%2Fb"}, /* plain text, not an escape */
-		{"inbox/x", ".INBOX.x", "INBOX/x"},
-		{"Inboxes", ".Inboxes", "Inboxes"},
-		{"Entw\xc3\xbcrfe", ".Entw&APw-rfe", "Entw\xc3\xbcrfe"},
-		{"Tom & Jerry/x", ".Tom &- Jerry.x", "Tom & Jerry/x"},
-		{"~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97",
-		 ".~peter.mail.&U,BTFw-", "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97"},
+	        {"INBOX", "", "INBOX"},
+	        {"inbox", "", "INBOX"},
+	        {"Sent", ".Sent", "Sent"},
+	        {"a/b", ".a.b", "a/b"},
+	        {"a.b", ".a%2Eb", "a.b"},
+	        {".hidden", ".%2Ehidden", ".hidden"},
+	        {"100%", ".100%25", "100%"},
+	        {"a%2Fb", ".a%252Fb", "a%2Fb"}, /* plain text, not an escape */
+	        {"inbox/x", ".INBOX.x", "INBOX/x"},
+	        {"Inboxes", ".Inboxes", "Inboxes"},
+	        {"Entw\xc3\xbcrfe", ".Entw&APw-rfe", "Entw\xc3\xbcrfe"},
+	        {"Tom & Jerry/x", ".Tom &- Jerry.x", "Tom & Jerry/x"},
+	        {"~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97",
+	         ".~peter.mail.&U,BTFw-",
+	         "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97"},
 	};
 	struct buf b;
 	buf_init(&b, 1024);
@@ -1022,12 +1029,12 @@ static void mailbox_maildir(void **state)
 		const char *why = NULL;
 		buf_clear(&b);
 		if (imap_mailbox_to_maildir(t[i].name, strlen(t[i].name), &b,
-					    &why) != 0)
+		                            &why) != 0)
 			fail_msg("%s: %s", t[i].name, why);
 		assert_string_equal(buf_cstr(&b), t[i].folder);
 		buf_clear(&b);
 		if (imap_mailbox_from_maildir(t[i].folder, strlen(t[i].folder),
-					      &b, &why) != 0)
+		                              &b, &why) != 0)
 			fail_msg("%s: %s", t[i].folder, why);
 		assert_string_equal(buf_cstr(&b), t[i].back);
 	}
@@ -1041,10 +1048,9 @@ static void mailbox_maildir_bad(void **state)
 	const char *why = NULL;
 	const char *names[] = {"../x", "a/../b", "/abs", "a//b"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		assert_int_equal(imap_mailbox_to_maildir(names[i],
-							 strlen(names[i]), &b,
-							 &why),
-				 -1);
+		assert_int_equal(imap_mailbox_to_maildir(
+		                         names[i], strlen(names[i]), &b, &why),
+		                 -1);
 	/* one Maildir++ folder is one file name: 255 bytes at most */
 	char name[300];
 	memset(name, 'a', sizeof(name));
@@ -1052,15 +1058,14 @@ static void mailbox_maildir_bad(void **state)
 	buf_clear(&b);
 	assert_int_equal(imap_mailbox_to_maildir(name, 255, &b, &why), -1);
 	assert_string_equal(why, "Mailbox name too long");
-	const char *folders[] = {"Sent", ".",      ".a..b", "..",
-				 ".a.",  ".a%2Xb", ".a%2",  ".&AGE-",
-				 ".a/b", ".a\x01"};
+	const char *folders[] = {"Sent",   ".",    ".a..b",  "..",   ".a.",
+	                         ".a%2Xb", ".a%2", ".&AGE-", ".a/b", ".a\x01"};
 	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
 		buf_clear(&b);
 		if (imap_mailbox_from_maildir(folders[i], strlen(folders[i]),
-					      &b, &why) != -1)
+		                              &b, &why) != -1)
 			fail_msg("%s accepted as [%s]", folders[i],
-				 buf_cstr(&b));
+			         buf_cstr(&b));
 	}
 	buf_free(&b);
 }
@@ -1068,34 +1073,34 @@ static void mailbox_maildir_bad(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(good_whole),
-		cmocka_unit_test(good_byte_at_a_time),
-		cmocka_unit_test(good_every_split),
-		cmocka_unit_test(command_structure),
-		cmocka_unit_test(command_numbers_and_nil),
-		cmocka_unit_test(command_pipelined),
-		cmocka_unit_test(literal_external),
-		cmocka_unit_test(literal_refused_by_caller),
-		cmocka_unit_test(bad_cases),
-		cmocka_unit_test(nesting_16_ok),
-		cmocka_unit_test(limit_args),
-		cmocka_unit_test(limit_line),
-		cmocka_unit_test(limit_command),
-		cmocka_unit_test(literal_pre_auth),
-		cmocka_unit_test(literal_minus),
-		cmocka_unit_test(literal_nul),
-		cmocka_unit_test(literal_fatal),
-		cmocka_unit_test(error_skips_literal),
-		cmocka_unit_test(table_rows),
-		cmocka_unit_test(table_states),
-		cmocka_unit_test(seqset_good),
-		cmocka_unit_test(seqset_bad),
-		cmocka_unit_test(mutf7_rfc3501_example),
-		cmocka_unit_test(mutf7_round_trips),
-		cmocka_unit_test(mutf7_invalid),
-		cmocka_unit_test(mailbox_check_bad),
-		cmocka_unit_test(mailbox_maildir),
-		cmocka_unit_test(mailbox_maildir_bad),
+	        cmocka_unit_test(good_whole),
+	        cmocka_unit_test(good_byte_at_a_time),
+	        cmocka_unit_test(good_every_split),
+	        cmocka_unit_test(command_structure),
+	        cmocka_unit_test(command_numbers_and_nil),
+	        cmocka_unit_test(command_pipelined),
+	        cmocka_unit_test(literal_external),
+	        cmocka_unit_test(literal_refused_by_caller),
+	        cmocka_unit_test(bad_cases),
+	        cmocka_unit_test(nesting_16_ok),
+	        cmocka_unit_test(limit_args),
+	        cmocka_unit_test(limit_line),
+	        cmocka_unit_test(limit_command),
+	        cmocka_unit_test(literal_pre_auth),
+	        cmocka_unit_test(literal_minus),
+	        cmocka_unit_test(literal_nul),
+	        cmocka_unit_test(literal_fatal),
+	        cmocka_unit_test(error_skips_literal),
+	        cmocka_unit_test(table_rows),
+	        cmocka_unit_test(table_states),
+	        cmocka_unit_test(seqset_good),
+	        cmocka_unit_test(seqset_bad),
+	        cmocka_unit_test(mutf7_rfc3501_example),
+	        cmocka_unit_test(mutf7_round_trips),
+	        cmocka_unit_test(mutf7_invalid),
+	        cmocka_unit_test(mailbox_check_bad),
+	        cmocka_unit_test(mailbox_maildir),
+	        cmocka_unit_test(mailbox_maildir_bad),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
