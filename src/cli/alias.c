@@ -1,7 +1,8 @@
 /* alias: postern alias add|del|list
  *
  * An alias maps ADDRESS (local@domain, or @domain for a catch-all) to a
- * local user or another alias; several targets make a list. */
+ * local user, another alias, or an address elsewhere (a forward: mail to
+ * it goes out again, sealed with ARC); several targets make a list. */
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -35,9 +36,16 @@ static int check_local(struct directory *d, const char *address)
 static int alias_add(struct directory *d, const char *address,
 		     const char *target)
 {
-	if (check_local(d, address) < 0 || check_local(d, target) < 0)
+	if (check_local(d, address) < 0)
 		return -1;
-	if (dir_address_exists(d, target) != 1) {
+	int local = target[0] == '@' ? -1
+			: dir_domain_exists(d, strchr(target, '@') + 1);
+	if (local < 0) {
+		cli_error(target[0] == '@' ? "a target is an address, not @domain"
+					   : "%s", directory_error(d));
+		return -1;
+	}
+	if (local == 1 && dir_address_exists(d, target) != 1) {
 		cli_error("%s is not a local user or alias", target);
 		return -1;
 	}
@@ -47,7 +55,8 @@ static int alias_add(struct directory *d, const char *address,
 	else if (rc == 1)
 		cli_error("%s already points to %s", address, target);
 	else if (rc == 0)
-		printf("added %s -> %s\n", address, target);
+		printf("added %s -> %s%s\n", address, target,
+		       local ? "" : " (forwarded elsewhere)");
 	return rc;
 }
 

@@ -532,12 +532,14 @@ int dir_alias_list(struct directory *d, const char *domain, dir_row_fn *fn,
 void dir_targets_free(struct dir_targets *t)
 {
 	free(t->mailbox);
+	free(t->outside);
 	t->mailbox = NULL;
+	t->outside = NULL;
 	t->n = 0;
 }
 
 static enum dir_resolve_result add_target(struct dir_targets *t,
-					  const char *mailbox)
+					  const char *mailbox, bool outside)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (strcmp(t->mailbox[i], mailbox) == 0)
@@ -548,6 +550,11 @@ static enum dir_resolve_result add_target(struct dir_targets *t,
 	if (more == NULL)
 		return DIR_ERROR;
 	t->mailbox = more;
+	more = reallocarray(t->outside, t->n + 1, sizeof(*t->outside));
+	if (more == NULL)
+		return DIR_ERROR;
+	t->outside = more;
+	t->outside[t->n] = outside;
 	snprintf(t->mailbox[t->n++], DIR_ADDRESS_MAX + 1, "%s", mailbox);
 	return DIR_FOUND;
 }
@@ -584,12 +591,20 @@ static int alias_targets(struct directory *d, const char *address,
 static enum dir_resolve_result expand(struct directory *d, const char *address,
 				      int depth, struct dir_targets *out)
 {
+	const char *at = strrchr(address, '@');
+	if (depth > 0 && at != NULL && at[1] != '\0') { /* not "@domain" */
+		int local = dir_domain_exists(d, at + 1);
+		if (local < 0)
+			return DIR_ERROR;
+		if (local == 0) /* an alias target elsewhere: a forward */
+			return add_target(out, address, true);
+	}
 	int rc = query_one(d, Q_USER_GET, address);
 	sqlite3_reset(d->stmt[Q_USER_GET]);
 	if (rc < 0)
 		return DIR_ERROR;
 	if (rc == 1)
-		return add_target(out, address);
+		return add_target(out, address, false);
 	char(*targets)[DIR_ADDRESS_MAX + 1];
 	int n = alias_targets(d, address, &targets);
 	if (n < 0)
@@ -624,6 +639,7 @@ enum dir_resolve_result dir_resolve(struct directory *d, const char *address,
 	size_t len = strlen(address);
 	const char *at = strrchr(address, '@');
 	out->mailbox = NULL;
+	out->outside = NULL;
 	out->n = 0;
 	if (at == NULL || len > DIR_ADDRESS_MAX)
 		return DIR_UNKNOWN;

@@ -91,12 +91,14 @@ enum dir_resolve_result {
 };
 struct dir_targets {
 	char (*mailbox)[DIR_ADDRESS_MAX + 1];
+	bool *outside; /* mailbox[i] is an address elsewhere: a forward */
 	size_t n;
 };
 void dir_targets_free(struct dir_targets *t);
 /* Resolve address (local@domain, already syntax-checked) through users,
  * aliases (recursively), the recipient delimiter (user+tag) and catch-all
- * aliases ("@domain"). Mailboxes are de-duplicated. */
+ * aliases ("@domain"). Mailboxes are de-duplicated. An alias target in a
+ * domain that is not ours is a forward: listed with outside set. */
 enum dir_resolve_result dir_resolve(struct directory *d, const char *address,
 				    const char *delimiters,
 				    struct dir_targets *out);

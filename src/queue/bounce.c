@@ -120,7 +120,8 @@ static void build(const struct config *cfg, const struct queued *q,
 }
 
 /* The notice's one recipient, resolved like an incoming RCPT. 1 found
- * (mailbox filled, "" for elsewhere), 0 nowhere to go, -1 retry. */
+ * (mailbox filled, "" for elsewhere), 2 forwarded elsewhere (mailbox holds
+ * the address it goes to), 0 nowhere to go, -1 retry. */
 static int resolve(const struct config *cfg, const char *addr,
 		   char mailbox[DIR_ADDRESS_MAX + 1])
 {
@@ -134,6 +135,10 @@ static int resolve(const struct config *cfg, const char *addr,
 	if (r == DIR_NOT_LOCAL) {
 		mailbox[0] = '\0';
 		rc = 1;
+	} else if (r == DIR_FOUND && t.n > 0 && t.outside[0]) {
+		/* forwarded: it goes out to that address */
+		snprintf(mailbox, DIR_ADDRESS_MAX + 1, "%s", t.mailbox[0]);
+		rc = 2;
 	} else if (r == DIR_FOUND && t.n > 0) {
 		snprintf(mailbox, DIR_ADDRESS_MAX + 1, "%s", t.mailbox[0]);
 		rc = 1;
@@ -198,7 +203,8 @@ int system_message_queue(const struct config *cfg, struct spool *spool,
 	env.helo = strdup(cfg->hostname);
 	env.eight_bit_mime = true; /* a quoted header may hold UTF-8 */
 	if (env.sender == NULL || env.client_ip == NULL || env.helo == NULL ||
-	    envelope_add_rcpt(&env, to, mailbox) < 0) {
+	    (r == 2 ? envelope_add_rcpt(&env, mailbox, "")
+		    : envelope_add_rcpt(&env, to, mailbox)) < 0) {
 		envelope_free(&env);
 		return -1;
 	}

@@ -1,16 +1,22 @@
 /* authres: the Authentication-Results we record on every message we take
- * in (RFC 8601): for mail from other servers, the DKIM results; for mail
- * our users submit, that they logged in. Before ours goes on top, every
- * field that claims our authserv-id (the host name) is cut out: only we
- * speak for it (RFC 8601 5). Runs on the commit thread, after signing. */
+ * in (RFC 8601): for mail from other servers, the DKIM, ARC, SPF and
+ * DMARC results; for mail our users submit, that they logged in. Before
+ * ours goes on top, every field that claims our authserv-id (the host
+ * name) is cut out: only we speak for it (RFC 8601 5). Mail from other
+ * servers that an alias forwards elsewhere is then sealed (RFC 8617 5.1):
+ * an ARC Set carrying our results goes on top, signed with the alias
+ * domain's DKIM key, so the next hop can trust what we saw. Runs on the
+ * commit thread, after signing. */
 #include "smtpd/smtpd.h"
 
+#include "dkim/keyring.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mail/header.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int smtpd_authres_prepare(struct session *s, struct authres_job *r,
 			  struct inbound_results *in)
@@ -27,6 +33,15 @@ int smtpd_authres_prepare(struct session *s, struct authres_job *r,
 		r->enforce = s->sd->cfg->dmarc_enforce && !in->forwarder;
 		r->spf_mailfrom = in->spf_mailfrom;
 		r->spf_helo = in->spf_helo;
+	}
+	if (in != NULL && s->tx.forward_domain[0] != '\0') {
+		snprintf(r->seal_domain, sizeof(r->seal_domain), "%s",
+			 s->tx.forward_domain);
+		buf_init(&r->seal_hdr, 0);
+		if (buf_append(&r->seal_hdr, s->tx.headers.data ? s->tx.headers.data
+								: "",
+			       s->tx.headers.len) < 0)
+			r->seal_domain[0] = '\0'; /* no memory: no seal */
 	}
 	if (s->authenticated)
 		snprintf(r->user, sizeof(r->user), "%s", s->auth_user);
@@ -50,6 +65,60 @@ static void feed(void *arg, const char *p, size_t n)
 	dkim_verify_body(r->verify, p, n);
 	if (r->arc != NULL)
 		arc_verify_body(r->arc, p, n);
+	if (r->seal != NULL)
+		arc_seal_body(r->seal, p, n);
+}
+
+/* A forward: get the sealer going (it hashes the body with the checks),
+ * unless the chain cannot be sealed on (RFC 8617 5.1.2: its newest seal
+ * says cv=fail, or it has 50 sets) or the domain has no key. */
+static void start_seal(struct authres_job *r, const char *queue_id)
+{
+	struct dkim_signing_key keys[DKIM_SIGN_KEYS_MAX];
+	const struct arc_verified *a = arc_verify_result(r->arc);
+	int64_t now = (int64_t)time(NULL);
+	const char *why = NULL;
+	if (a->sealed_fail || a->sets >= ARC_SETS_MAX)
+		why = "the chain ends with cv=fail or is full";
+	else if ((r->ring = dkim_keyring_get()) == NULL ||
+		 dkim_keyring_signers(r->ring, r->seal_domain, now, keys) == 0)
+		why = "the domain has no DKIM key";
+	else if ((r->seal = arc_seal_new(&keys[0], now)) == NULL)
+		why = "out of memory";
+	if (why != NULL)
+		log_info("queue=%s event=arc-seal result=skipped domain=%s "
+			 "reason=\"%s\"", queue_id, r->seal_domain, why);
+}
+
+/* Our ARC Set, on top of the message: the Authentication-Results just
+ * made is what it carries. A failure is logged; the message goes on. */
+static int add_seal(struct authres_job *r, const struct buf *field,
+		    struct spool_msg *msg, const char *queue_id)
+{
+	static const char name[] = "Authentication-Results: ";
+	const struct arc_verified *a = arc_verify_result(r->arc);
+	struct buf value, set;
+	const char *why = "out of memory";
+	buf_init(&value, 0);
+	buf_init(&set, 0);
+	int rc = buf_append(&value, field->data + strlen(name),
+			    field->len - strlen(name) - 1);
+	if (rc == 0)
+		rc = arc_seal_finish(r->seal, r->seal_hdr.data, r->seal_hdr.len,
+				     a->sets + 1, a->result, buf_cstr(&value),
+				     NULL, &set, &why);
+	if (rc == 0)
+		rc = spool_msg_prepend(msg, set.data, set.len);
+	if (rc == 0)
+		log_info("queue=%s event=arc-sealed instance=%u cv=%s domain=%s",
+			 queue_id, a->sets + 1, arc_result_name(a->result),
+			 r->seal_domain);
+	else
+		log_warn("queue=%s event=arc-seal result=error domain=%s "
+			 "reason=\"%s\"", queue_id, r->seal_domain, why);
+	buf_free(&value);
+	buf_free(&set);
+	return 0;
 }
 
 static void log_arc(const struct arc_verify *v, const char *queue_id)
@@ -149,6 +218,8 @@ int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 	int rc = -1;
 	enum dmarc_policy applied = DMARC_P_NONE;
 	*error_r = "cannot read the message back";
+	if (r->arc != NULL && r->seal_domain[0] != '\0')
+		start_seal(r, queue_id);
 	if (r->verify != NULL && check_dkim(r, msg, queue_id) < 0)
 		goto out;
 	if (r->dmarc != NULL)
@@ -175,6 +246,7 @@ int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 	    add_spf(&field, &r->spf_helo, "smtp.helo") < 0 ||
 	    (r->dmarc != NULL && add_dmarc(&field, r->dmarc, applied) < 0) ||
 	    authres_end(&field) < 0 ||
+	    (r->seal != NULL && add_seal(r, &field, msg, queue_id) < 0) ||
 	    spool_msg_prepend(msg, field.data, field.len) < 0)
 		goto out;
 	rc = 0;
@@ -187,5 +259,9 @@ void smtpd_authres_free(struct authres_job *r)
 {
 	dkim_verify_free(&r->verify);
 	arc_verify_free(&r->arc);
+	arc_seal_free(&r->seal);
+	if (r->ring != NULL)
+		dkim_keyring_put(&r->ring);
+	buf_free(&r->seal_hdr);
 	dmarc_free(&r->dmarc);
 }

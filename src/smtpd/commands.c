@@ -423,15 +423,33 @@ static bool over_quota(struct session *s, const char *mailbox)
 	return bytes + s->tx.declared_size > quota;
 }
 
-static bool add_targets(struct session *s, const char *addr,
-			const struct dir_targets *t)
+/* Whether the envelope has this mailbox, or this forward (a recipient
+ * elsewhere: empty mailbox, the address as orig). */
+static bool has_target(const struct envelope *env, const char *target,
+		       bool outside)
+{
+	for (size_t j = 0; j < env->n_rcpts; j++)
+		if (outside ? env->rcpts[j].mailbox[0] == '\0' &&
+				      strcmp(env->rcpts[j].orig, target) == 0
+			    : strcmp(env->rcpts[j].mailbox, target) == 0)
+			return true;
+	return false;
+}
+
+/* Each mailbox, and each forward as a recipient elsewhere; a forward
+ * makes the message one to seal (ARC) with the alias's domain. */
+static bool add_targets(struct session *s, const struct mailbox *mb,
+			const char *addr, const struct dir_targets *t)
 {
 	struct envelope *env = &s->tx.env;
 	for (size_t i = 0; i < t->n; i++) {
-		bool have = false;
-		for (size_t j = 0; j < env->n_rcpts && !have; j++)
-			have = strcmp(env->rcpts[j].mailbox, t->mailbox[i]) == 0;
-		if (!have && envelope_add_rcpt(env, addr, t->mailbox[i]) < 0)
+		if (has_target(env, t->mailbox[i], t->outside[i]))
+			continue;
+		if (t->outside[i] && s->tx.forward_domain[0] == '\0')
+			snprintf(s->tx.forward_domain,
+				 sizeof(s->tx.forward_domain), "%s", mb->domain);
+		if (envelope_add_rcpt(env, t->outside[i] ? t->mailbox[i] : addr,
+				      t->outside[i] ? "" : t->mailbox[i]) < 0)
 			return false;
 	}
 	return true;
@@ -500,9 +518,9 @@ static void accept_rcpt(struct session *s, const struct mailbox *mb)
 	case DIR_FOUND:
 		break;
 	}
-	if (t.n == 1 && over_quota(s, t.mailbox[0]))
+	if (t.n == 1 && !t.outside[0] && over_quota(s, t.mailbox[0]))
 		rcpt_reply(s, addr, 452, "4.2.2", "Mailbox full");
-	else if (!add_targets(s, addr, &t))
+	else if (!add_targets(s, mb, addr, &t))
 		rcpt_reply(s, addr, 451, "4.3.0", "Out of memory");
 	else {
 		s->tx.n_rcpts++;

@@ -214,6 +214,7 @@ void smtpd_data_commit(struct session *s, struct inbound_results *in)
 	if (j == NULL) {
 		if (in != NULL) {
 			dkim_verify_free(&in->dkim);
+			arc_verify_free(&in->arc);
 			dmarc_free(&in->dmarc);
 		}
 		refuse(s, 451, "4.3.0", "Out of memory");

@@ -110,6 +110,8 @@ struct transaction {
 	uint64_t declared_size; /* SIZE=, 0 when not given */
 	unsigned n_rcpts;       /* RCPT commands accepted */
 	struct envelope env;    /* recipients as they are accepted */
+	char forward_domain[ADDR_DOMAIN_MAX + 1]; /* an alias of this domain
+						   forwards elsewhere: seal */
 	char from_domain[ADDR_DOMAIN_MAX + 1]; /* submission: of the first
 						   From address, for DKIM */
 	/* the message being received */
@@ -247,6 +249,11 @@ void smtpd_data_commit(struct session *s, struct inbound_results *r);
 struct authres_job {
 	struct dkim_verify *verify; /* inbound: signatures to check */
 	struct arc_verify *arc;     /* inbound: the ARC chain to check */
+	/* a forward: seal with the key of this domain, over this header */
+	char seal_domain[ADDR_DOMAIN_MAX + 1];
+	struct buf seal_hdr;
+	struct dkim_keyring *ring;
+	struct arc_seal *seal;
 	struct spf_outcome spf_mailfrom, spf_helo;
 	struct dmarc *dmarc;
 	bool enforce;               /* act on the DMARC policy */

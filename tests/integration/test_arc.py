@@ -20,6 +20,8 @@ import subprocess
 import pytest
 import yaml
 
+from test_dkim import theirs  # noqa: F401  (a fixture)
+
 HERE = os.path.dirname(__file__)
 DATA = os.path.join(HERE, "..", "data", "arc")
 STUB = os.path.join(os.path.dirname(os.environ.get("POSTERN_BIN", "build/postern")),
@@ -182,3 +184,114 @@ def test_postern_check_without_a_chain_prints_no_arc_line():
                        input=case["message"].encode(), capture_output=True, timeout=60)
     assert not any(line.startswith("arc=") for line in p.stdout.decode().splitlines())
     assert p.stdout.decode().startswith("dkim=none"), p.stdout.decode()
+
+
+# --- sealing what an alias forwards, end to end ------------------------------
+
+def dns_txt(name, timeout=5):
+    """TXT answer for dkimpy, from the test DNS server (joined strings)."""
+    from dnslib import DNSRecord
+    from conftest import dns_zones
+    name = name.decode().rstrip(".")
+    reply = DNSRecord.parse(DNSRecord.question(name, "TXT").send(
+        "127.0.0.1", dns_zones().port, timeout=5))
+    texts = [b"".join(rr.rdata.data) for rr in reply.rr if rr.rtype == 16]
+    return texts[0] if texts else None
+
+
+def final_hop(make_server):
+    """c.example: a Postern that receives for carol (the forward's target)."""
+    from conftest import dns_zones, free_port
+    port = free_port()
+    c = make_server(provision=False, start=False, listeners={
+        "smtp": {"address": f"127.0.0.1:{port}", "tls": "starttls"}})
+    c.settings[""]["hostname"] = "mx.c.example"
+    c.write_config()
+    c.cli("domain", "add", "c.example")
+    c.add_user("carol@c.example")
+    c.start()
+    z = dns_zones()
+    z.add_zone("c.example")
+    z.clear("c.example", "MX")
+    z.mx("c.example", 10, "mx.c.example")
+    z.clear("mx.c.example", "A")
+    z.a("mx.c.example", "127.0.0.1")
+    return c, port
+
+
+def forwarder(make_server, pki, port):
+    """example.test with DKIM keys published and fwd@ forwarding to
+    carol@c.example, delivering to port."""
+    from conftest import DOMAIN
+    from test_dkim import publish
+    from test_outbound import outbound_server
+    b = outbound_server(make_server, pki, port)
+    b.port = int(b.listeners["smtp"]["address"].rsplit(":", 1)[1])
+    b.cli("dkim", "keygen", DOMAIN)
+    b.wait_log(r"event=keys-loaded keys=2")
+    publish(b)
+    out = b.cli("alias", "add", f"fwd@{DOMAIN}", "carol@c.example").stdout
+    assert "forwarded elsewhere" in out
+    return b
+
+
+def arrived(server, user, domain, timeout=20):
+    import glob
+    import time
+    new = os.path.join(server.data, "mail", domain, user, "new")
+    deadline = time.time() + timeout
+    while not glob.glob(os.path.join(new, "*")):
+        assert time.time() < deadline, server.log()
+        time.sleep(0.05)
+    [path] = glob.glob(os.path.join(new, "*"))
+    return server.read_message(path)
+
+
+def test_forwarded_mail_is_sealed_and_passes_at_the_next_hop(make_server, pki, theirs):
+    """Mail from dkimpy.example (signed by dkimpy) reaches fwd@example.test,
+    an alias forwarding to carol@c.example. The forwarding Postern seals it
+    (ARC, i=1, carrying its Authentication-Results) with example.test's DKIM
+    key; the next Postern says arc=pass, and dkimpy validates the chain."""
+    import dkim
+    from conftest import DOMAIN, HOST
+    from test_dkim import THEIRS, authres_of, dkimpy_sign, mx_send
+    c, port = final_hop(make_server)
+    b = forwarder(make_server, pki, port)
+    rsa_pem, _ = theirs
+    msg = dkimpy_sign(THEIRS, rsa_pem, "r", "rsa-sha256")
+    assert mx_send(b, msg, rcpt=f"fwd@{DOMAIN}") == (250, "")
+    data = arrived(c, "carol", "c.example")
+    b.wait_log(r"event=arc-sealed instance=1 cv=none domain=example\.test")
+    ar = authres_of(data)
+    assert ar.startswith("mx.c.example; "), ar
+    assert "dkim=pass header.d=dkimpy.example" in ar, ar
+    assert f"arc=pass (i=1 d={DOMAIN})" in ar, ar
+    # the set went on top of what the forwarder received, under the next
+    # hop's own field
+    assert data.index(b"Authentication-Results: mx.c.example") < \
+        data.index(b"ARC-Seal: a=rsa-sha256;") < \
+        data.index(b"ARC-Message-Signature: ") < \
+        data.index(b"ARC-Authentication-Results: i=1; ") < \
+        data.index(b"Authentication-Results: " + HOST.encode()), data
+    assert re.search(rb"^ARC-Authentication-Results: i=1; " + HOST.encode() +
+                     rb";\n\tdkim=pass header.d=dkimpy\.example", data, re.M), data
+    cv, _, reason = dkim.arc_verify(data.replace(b"\n", b"\r\n"), dnsfunc=dns_txt)
+    assert cv == b"pass", reason
+
+
+def test_a_chain_that_already_failed_is_not_sealed_again(make_server, pki):
+    """RFC 8617 5.1.2: a message whose newest seal says cv=fail is
+    forwarded as it is, without a new set."""
+    from conftest import DOMAIN
+    from test_dkim import mx_send
+    c, port = final_hop(make_server)
+    b = forwarder(make_server, pki, port)
+    scenario, case = suite_case("cv_fail_i1_as_cv_fail")
+    msg = case["message"].replace("\n", "\r\n").encode()
+    assert mx_send(b, msg, sender="jqd@d1.example.org", rcpt=f"fwd@{DOMAIN}") == (250, "")
+    data = arrived(c, "carol", "c.example")
+    b.wait_log(r"event=arc-seal result=skipped domain=example\.test "
+               r"reason=\"the chain ends with cv=fail or is full\"")
+    assert len(re.findall(rb"^ARC-Seal:", data, re.M)) == 1, data
+    assert "arc=fail (the newest ARC-Seal says cv=fail)" in \
+        (b"".join(data.split(b"\n\t"))).decode()

@@ -152,8 +152,14 @@ def test_aliases(srv):
     srv.cli("alias", "add", f"@{DOMAIN}", f"team@{DOMAIN}")
     p = srv.cli("alias", "add", f"x@{DOMAIN}", f"nobody@{DOMAIN}", check=False)
     assert p.returncode == 1 and "not a local user or alias" in p.stderr
-    p = srv.cli("alias", "add", f"x@{DOMAIN}", "someone@other.example", check=False)
+    # the alias must be ours; a target elsewhere is a forward
+    p = srv.cli("alias", "add", "x@other.example", f"alice@{DOMAIN}", check=False)
     assert p.returncode == 1 and "other.example is not a local domain" in p.stderr
+    assert srv.cli("alias", "add", f"x@{DOMAIN}", "someone@other.example").stdout == \
+        f"added x@{DOMAIN} -> someone@other.example (forwarded elsewhere)\n"
+    p = srv.cli("alias", "add", f"y@{DOMAIN}", "@other.example", check=False)
+    assert p.returncode != 0
+    srv.cli("alias", "del", f"x@{DOMAIN}")
     assert srv.cli("alias", "list").stdout == (
         f"@{DOMAIN}\tteam@{DOMAIN}\nteam@{DOMAIN}\talice@{DOMAIN}\n"
         f"team@{DOMAIN}\tbob@{DOMAIN}\n")

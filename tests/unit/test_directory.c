@@ -400,6 +400,32 @@ static void resolve_overlong(void **state)
 	dir_targets_free(&out);
 }
 
+/* An alias target in a domain that is not ours is a forward: listed as
+ * outside, through an alias of an alias too, beside local mailboxes. */
+static void forwards(void **state)
+{
+	struct directory *d = dir_of(state);
+	seed(d);
+	assert_int_equal(dir_alias_add(d, "fwd@example.org", "carol@elsewhere.example"), 0);
+	assert_int_equal(dir_alias_add(d, "both@example.org", "fwd@example.org"), 0);
+	assert_int_equal(dir_alias_add(d, "both@example.org", "bob@example.org"), 0);
+	struct dir_targets out;
+	assert_int_equal(dir_resolve(d, "fwd@example.org", "+", &out), DIR_FOUND);
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.mailbox[0], "carol@elsewhere.example");
+	assert_true(out.outside[0]);
+	dir_targets_free(&out);
+	assert_int_equal(dir_resolve(d, "both@example.org", "+", &out), DIR_FOUND);
+	assert_int_equal(out.n, 2);
+	assert_true(out.outside[0] != out.outside[1]);
+	assert_string_equal(out.mailbox[out.outside[0] ? 1 : 0], "bob@example.org");
+	dir_targets_free(&out);
+	/* a user's own address is never outside */
+	assert_int_equal(dir_resolve(d, "alice@example.org", "+", &out), DIR_FOUND);
+	assert_false(out.outside[0]);
+	dir_targets_free(&out);
+}
+
 static void address_exists(void **state)
 {
 	struct directory *d = dir_of(state);
@@ -651,6 +677,7 @@ int main(void)
 	        T(listings),
 	        T(resolving),
 	        T(resolve_overlong),
+	        T(forwards),
 	        T(address_exists),
 	        T(may_send_as),
 	        T(tokens_and_certs),
