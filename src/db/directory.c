@@ -69,6 +69,10 @@ static const char *const migrations[] = {
 	"  retire_at INTEGER NOT NULL DEFAULT 0,"
 	"  revoked INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (domain, selector));",
+	/* 4: DMARC settings per receiving domain ('': the [dmarc] ones) */
+	"ALTER TABLE domains ADD COLUMN dmarc_action TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE domains ADD COLUMN dmarc_forwarders TEXT NOT NULL "
+	"DEFAULT '';",
 };
 
 enum stmt_id {
@@ -504,9 +508,44 @@ static int list(struct directory *d, const char *sql, const char *filter,
 int dir_domain_list(struct directory *d, dir_row_fn *fn, void *arg)
 {
 	return list(d,
-		    "SELECT d.name, '', (SELECT count(*) FROM users u "
-		    "WHERE u.domain = d.name) FROM domains d ORDER BY d.name",
+		    "SELECT d.name, trim(iif(d.dmarc_action != '', "
+		    "'dmarc=' || d.dmarc_action, '') || iif(d.dmarc_forwarders "
+		    "!= '', ' dmarc-forwarders=' || d.dmarc_forwarders, '')), "
+		    "(SELECT count(*) FROM users u WHERE u.domain = d.name) "
+		    "FROM domains d ORDER BY d.name",
 		    NULL, fn, arg);
+}
+
+int dir_domain_dmarc_get(struct directory *d, const char *name,
+			 struct dir_domain_dmarc *out)
+{
+	sqlite3_stmt *st;
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(d->db,
+			       "SELECT dmarc_action, dmarc_forwarders FROM domains "
+			       "WHERE name = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(out->action, sizeof(out->action), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		snprintf(out->forwarders, sizeof(out->forwarders), "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int dir_domain_dmarc_set(struct directory *d, const char *name,
+			 const char *action, const char *forwarders)
+{
+	if (action != NULL)
+		return run(d, "UPDATE domains SET dmarc_action = ?2 WHERE name = ?1",
+			   "ss", name, action);
+	return run(d, "UPDATE domains SET dmarc_forwarders = ?2 WHERE name = ?1",
+		   "ss", name, forwarders);
 }
 
 int dir_user_list(struct directory *d, const char *domain, dir_row_fn *fn,

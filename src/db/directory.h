@@ -41,6 +41,24 @@ int dir_domain_del(struct directory *d, const char *name);
 /* 1 local, 0 not, -1 error */
 int dir_domain_exists(struct directory *d, const char *name);
 
+/* What a receiving domain does with mail that fails DMARC: action
+ * "reject" (follow the sender's policy: p=reject refused, p=quarantine to
+ * Junk), "quarantine" (never refuse: both to Junk), "none" (deliver,
+ * record only), or "" for the [dmarc] enforce default; forwarders:
+ * networks whose mail is exempt, besides [dmarc] forwarders. */
+enum { DIR_DMARC_ACTION_MAX = 16, DIR_FORWARDERS_MAX = 1024 };
+struct dir_domain_dmarc {
+	char action[DIR_DMARC_ACTION_MAX];
+	char forwarders[DIR_FORWARDERS_MAX];
+};
+/* 1 found, 0 no such domain, -1 error */
+int dir_domain_dmarc_get(struct directory *d, const char *name,
+			 struct dir_domain_dmarc *out);
+/* Set the action (when not NULL) or else the forwarders (checked by the
+ * caller). 0, 1 no such domain, -1 error. */
+int dir_domain_dmarc_set(struct directory *d, const char *name,
+			 const char *action, const char *forwarders);
+
 struct dir_user {
 	char address[DIR_ADDRESS_MAX + 1];
 	char *password; /* argon2id hash; freed by dir_user_clear */

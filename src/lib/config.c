@@ -289,12 +289,21 @@ static const struct param params[] = {
 	 "Act on the DMARC policy of the From domain of mail from other "
 	 "servers that fails DMARC: p=reject is refused with 550 5.7.1 at the "
 	 "end of DATA, p=quarantine is delivered to the recipient's Junk "
-	 "folder. no: the results are only recorded (Authentication-Results)."},
+	 "folder. no: the results are only recorded (Authentication-Results). "
+	 "A domain can choose otherwise: postern domain set DOMAIN dmarc "
+	 "reject|quarantine|none."},
 	{SEC_DMARC, "forwarders", T_STRING, C(dmarc_forwarders), "", 0, 0, NULL,
 	 "Addresses or networks (192.0.2.0/24, 2001:db8::/32; blanks between) "
 	 "of servers known to forward mail here, such as mailing lists: their "
 	 "mail is never refused or quarantined for DMARC (results are still "
-	 "recorded)."},
+	 "recorded). A domain can add its own: postern domain set DOMAIN "
+	 "dmarc-forwarders NETWORKS."},
+	{SEC_DMARC, "trusted_arc_sealers", T_STRING, C(dmarc_trusted_arc_sealers),
+	 "", 0, 0, NULL,
+	 "Domains (blanks between) whose ARC seals are trusted: mail that "
+	 "fails DMARC but arrives with a passing ARC chain last sealed by one "
+	 "of them (a mailing list or forwarder that checked it) is not "
+	 "refused or quarantined; Authentication-Results says so."},
 	{SEC_DMARC, "public_suffix_list", T_STRING, C(dmarc_public_suffix_list),
 	 "/usr/share/publicsuffix/public_suffix_list.dat", 0, 0, NULL,
 	 "The Public Suffix List (Debian package publicsuffix) that tells "

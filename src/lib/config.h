@@ -134,6 +134,7 @@ struct config {
 	/* [dmarc] */
 	bool dmarc_enforce;
 	char *dmarc_forwarders;
+	char *dmarc_trusted_arc_sealers;
 	char *dmarc_public_suffix_list;
 	/* [delivery] */
 	char *delivery_recipient_delimiter;

@@ -41,8 +41,9 @@ enum store_result local_deliver(const struct local_ctx *ctx,
 		return STORE_TEMPFAIL;
 	}
 	/* DMARC quarantine: the Junk folder (made with the mailbox if new) */
-	if (q->env.quarantine && (maildir_create(root) < 0 ||
-				  maildir_folder(root, "Junk", junk) < 0)) {
+	bool to_junk = q->env.quarantine || r->junk;
+	if (to_junk && (maildir_create(root) < 0 ||
+			maildir_folder(root, "Junk", junk) < 0)) {
 		snprintf(why, whysz, "cannot make the Junk folder");
 		return STORE_TEMPFAIL;
 	}
@@ -62,7 +63,7 @@ enum store_result local_deliver(const struct local_ctx *ctx,
 	uint64_t lines = 2 + count_lines(env->prepend, env->prepend_len) +
 			 count_lines(msg, q->msg_len);
 	struct maildir_delivery m = {
-		.root = q->env.quarantine ? junk : root,
+		.root = to_junk ? junk : root,
 		.quota_root = root,
 		.queue_id = q->env.id,
 		.rcpt_index = (unsigned)i,

@@ -23,6 +23,7 @@ int envelope_add_rcpt(struct envelope *env, const char *orig,
 		return -1;
 	env->rcpts = r;
 	r = &env->rcpts[env->n_rcpts];
+	r->junk = false;
 	r->orig = strdup(orig);
 	r->mailbox = strdup(mailbox);
 	if (r->orig == NULL || r->mailbox == NULL) {
@@ -128,9 +129,26 @@ int qfile_encode_header(const struct envelope *env, struct buf *out)
 	return rc;
 }
 
+/* "quarantine\n" for every copy, "quarantine 0 3\n" for some. */
+static int encode_quarantine(const struct envelope *env, struct buf *out)
+{
+	size_t junk = 0;
+	for (size_t i = 0; i < env->n_rcpts; i++)
+		junk += env->rcpts[i].junk;
+	if (env->quarantine || (junk > 0 && junk == env->n_rcpts))
+		return buf_append_str(out, "quarantine\n");
+	if (junk == 0)
+		return 0;
+	int rc = buf_append_str(out, "quarantine");
+	for (size_t i = 0; rc == 0 && i < env->n_rcpts; i++)
+		if (env->rcpts[i].junk)
+			rc = buf_appendf(out, " %zu", i);
+	return rc == 0 ? buf_append_byte(out, '\n') : rc;
+}
+
 int qfile_encode_end(const struct envelope *env, uint64_t len, struct buf *out)
 {
-	if (env->quarantine && buf_append_str(out, "quarantine\n") < 0)
+	if (encode_quarantine(env, out) < 0)
 		return -1;
 	if (env->prepend_len > 0 &&
 	    (buf_appendf(out, "prepend %zu\n", env->prepend_len) < 0 ||
@@ -283,16 +301,47 @@ static int parse_end(const struct envelope *env, const char *data, size_t len,
 	return 0;
 }
 
-/* The trailer: "quarantine\n" at most once, then "prepend <n>\n" and n
- * bytes, repeated, filling exactly the bytes between the message and the
- * end line. */
+/* "quarantine" then "\n" (every copy) or " i j\n" (recipients i and
+ * j, each once, in order); 0 when p does not start with it, the length
+ * taken, or -1 when it is malformed. */
+static long parse_quarantine(struct envelope *env, const char *p, size_t n)
+{
+	if (n < 11 || memcmp(p, "quarantine", 10) != 0)
+		return 0;
+	const char *lf = memchr(p, '\n', n);
+	if (lf == NULL)
+		return -1;
+	if (lf == p + 10) {
+		env->quarantine = true;
+		return 11;
+	}
+	long next = 0; /* recipients in increasing order: no repeats */
+	for (const char *q = p + 10; q < lf;) {
+		const char *sp = q + 1, *end = memchr(sp, ' ', (size_t)(lf - sp));
+		uint64_t i;
+		if (*q != ' ' || end == sp)
+			return -1;
+		end = end ? end : lf;
+		if (parse_u64(sp, (size_t)(end - sp), env->n_rcpts - 1, &i) < 0 ||
+		    (long)i < next)
+			return -1;
+		env->rcpts[i].junk = true;
+		next = (long)i + 1;
+		q = end;
+	}
+	return next == 0 ? -1 : lf + 1 - p;
+}
+
+/* The trailer: a quarantine line at most once, then "prepend <n>\n" and
+ * n bytes, repeated, filling exactly the bytes between the message and
+ * the end line. */
 static int parse_trailer(struct envelope *env, const char *p, size_t n)
 {
-	if (n >= 11 && memcmp(p, "quarantine\n", 11) == 0) {
-		env->quarantine = true;
-		p += 11;
-		n -= 11;
-	}
+	long q = parse_quarantine(env, p, n);
+	if (q < 0)
+		return -1;
+	p += q;
+	n -= (size_t)q;
 	while (n > 0) {
 		const char *lf = memchr(p, '\n', n < 32 ? n : 32);
 		uint64_t len;

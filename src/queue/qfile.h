@@ -45,6 +45,7 @@ struct envelope_rcpt {
 	char *orig;    /* the address as given in RCPT TO */
 	char *mailbox; /* the local mailbox it resolved to; "" when it is
 			  elsewhere (outbound delivery) */
+	bool junk;     /* DMARC quarantine of this copy: the Junk folder */
 };
 
 struct envelope {
@@ -62,7 +63,8 @@ struct envelope {
 	 * with LF), added after the data: NULL or a string. */
 	char *prepend;
 	size_t prepend_len;
-	bool quarantine; /* local copies go to the Junk folder */
+	bool quarantine; /* every local copy goes to the Junk folder (and
+			    rcpts[i].junk says it for one) */
 };
 
 /* Add a recipient (copies both strings). Returns 0 or -1 (ENOMEM/E2BIG). */

@@ -170,6 +170,12 @@ int spool_msg_spill(struct spool_msg *m, size_t threshold)
 	return rc;
 }
 
+void spool_msg_quarantine_rcpt(struct spool_msg *m, size_t i)
+{
+	if (i < m->env.n_rcpts)
+		m->env.rcpts[i].junk = true;
+}
+
 void spool_msg_quarantine(struct spool_msg *m)
 {
 	m->env.quarantine = true;

@@ -44,6 +44,8 @@ int spool_msg_prepend(struct spool_msg *m, const char *text, size_t n);
 int spool_msg_spill(struct spool_msg *m, size_t threshold);
 /* Have local copies delivered into the Junk folder (DMARC quarantine). */
 void spool_msg_quarantine(struct spool_msg *m);
+/* The same for the copy of recipient i alone. */
+void spool_msg_quarantine_rcpt(struct spool_msg *m, size_t i);
 /* Read the message bytes received so far (LF line ends, without the
  * prepended fields) back, in pieces, to fn: from the tmp/ file, then from
  * memory. 0, or -1 with errno. */

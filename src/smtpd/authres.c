@@ -16,6 +16,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 int smtpd_authres_prepare(struct session *s, struct authres_job *r,
@@ -30,9 +31,10 @@ int smtpd_authres_prepare(struct session *s, struct authres_job *r,
 		in->arc = NULL;
 		r->dmarc = in->dmarc;
 		in->dmarc = NULL;
-		r->enforce = s->sd->cfg->dmarc_enforce && !in->forwarder;
+		smtpd_dmarc_actions(s, r, in->forwarder);
 		r->spf_mailfrom = in->spf_mailfrom;
 		r->spf_helo = in->spf_helo;
+		r->trusted_sealers = s->sd->cfg->dmarc_trusted_arc_sealers;
 	}
 	if (in != NULL && s->tx.forward_domain[0] != '\0') {
 		snprintf(r->seal_domain, sizeof(r->seal_domain), "%s",
@@ -154,10 +156,30 @@ static int check_dkim(struct authres_job *r, struct spool_msg *msg,
 	return 0;
 }
 
+/* Whether a passing ARC chain was last sealed by a domain of
+ * [dmarc] trusted_arc_sealers (RFC 8617 7.2: a receiver may let a
+ * trusted intermediary's findings override a DMARC failure). */
+static bool trusted_chain(const struct authres_job *r)
+{
+	const struct arc_verified *a = r->arc ? arc_verify_result(r->arc) : NULL;
+	if (a == NULL || a->result != ARC_PASS)
+		return false;
+	size_t n = strlen(a->d);
+	for (const char *p = r->trusted_sealers; *p != '\0';) {
+		size_t len = strcspn(p, " \t,");
+		if (len == n && strncasecmp(p, a->d, n) == 0)
+			return true;
+		p += len;
+		p += strspn(p, " \t,");
+	}
+	return false;
+}
+
 /* RFC 7489 6.6: the verdict, from the DKIM results just found and the
  * SPF result of the identity that counts (MAIL FROM, else HELO). Returns
- * the policy to apply. */
-static enum dmarc_policy check_dmarc(struct authres_job *r, const char *queue_id)
+ * the policy applied. */
+static enum dmarc_policy check_dmarc(struct authres_job *r,
+				     struct spool_msg *msg, const char *queue_id)
 {
 	const struct spf_outcome *o = r->spf_mailfrom.checked ? &r->spf_mailfrom
 							      : &r->spf_helo;
@@ -165,33 +187,43 @@ static enum dmarc_policy check_dmarc(struct authres_job *r, const char *queue_id
 	struct dmarc_spf spf = {o->checked ? o->result : SPF_NONE,
 				at != NULL ? at + 1 : o->identity};
 	dmarc_evaluate(r->dmarc, r->verify, &spf);
-	enum dmarc_policy p = dmarc_policy(r->dmarc, random_below(100));
-	log_info("queue=%s event=dmarc result=%s domain=%s policy=%s enforce=%s",
+	enum dmarc_policy asked = dmarc_policy(r->dmarc, random_below(100));
+	enum dmarc_policy p = asked, applied;
+	bool refuse;
+	if (p != DMARC_P_NONE && trusted_chain(r)) {
+		r->override = "trusted ARC sealer";
+		p = DMARC_P_NONE;
+	}
+	applied = smtpd_dmarc_dispose(r, p, msg, &refuse);
+	log_info("queue=%s event=dmarc result=%s domain=%s policy=%s applied=%s%s",
 		 queue_id, dmarc_result_name(dmarc_result(r->dmarc)),
 		 dmarc_domain(r->dmarc)[0] ? dmarc_domain(r->dmarc) : "-",
-		 dmarc_policy_name(p), r->enforce ? "yes" : "no");
-	if (r->enforce && p == DMARC_P_REJECT && dmarc_domain(r->dmarc)[0] == '\0')
+		 dmarc_policy_name(asked),
+		 dmarc_policy_name(applied),
+		 r->override ? " override=trusted-arc-sealer" : "");
+	if (refuse && dmarc_domain(r->dmarc)[0] == '\0')
 		snprintf(r->refusal, sizeof(r->refusal),
 			 "Refused: %s (RFC 7489 6.6.1)", dmarc_reason(r->dmarc));
-	else if (r->enforce && p == DMARC_P_REJECT)
+	else if (refuse)
 		snprintf(r->refusal, sizeof(r->refusal),
 			 "Refused by the DMARC policy of %s (RFC 7489)",
 			 dmarc_domain(r->dmarc));
-	return r->enforce ? p : DMARC_P_NONE;
+	return applied;
 }
 
 static int add_dmarc(struct buf *field, const struct dmarc *d,
-		     enum dmarc_policy applied)
+		     enum dmarc_policy applied, const char *override)
 {
 	enum dmarc_result res = dmarc_result(d);
-	char comment[96];
+	char comment[160];
 	if (dmarc_domain(d)[0] == '\0') /* no single author domain */
 		snprintf(comment, sizeof(comment), "%s; dis=%s", dmarc_reason(d),
 			 dmarc_policy_name(applied));
 	else
-		snprintf(comment, sizeof(comment), "p=%s dis=%s",
+		snprintf(comment, sizeof(comment), "p=%s dis=%s%s%s",
 			 dmarc_policy_name(dmarc_published(d)),
-			 dmarc_policy_name(applied));
+			 dmarc_policy_name(applied), override ? "; " : "",
+			 override ? override : "");
 	bool with_policy = res == DMARC_PASS || res == DMARC_FAIL;
 	return authres_add_dmarc(field, dmarc_result_name(res),
 				 with_policy ? comment : dmarc_reason(d),
@@ -223,14 +255,12 @@ int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 	if (r->verify != NULL && check_dkim(r, msg, queue_id) < 0)
 		goto out;
 	if (r->dmarc != NULL)
-		applied = check_dmarc(r, queue_id);
+		applied = check_dmarc(r, msg, queue_id);
 	if (r->refusal[0] != '\0') {
 		*error_r = r->refusal;
 		rc = -2;
 		goto out;
 	}
-	if (applied == DMARC_P_QUARANTINE) /* RFC 7489 6.3: "suspicious" */
-		spool_msg_quarantine(msg);
 	*error_r = "cannot remove forged Authentication-Results";
 	if (spool_msg_cut(msg, r->cuts, r->n_cuts) < 0)
 		goto out;
@@ -244,7 +274,8 @@ int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 	    (r->arc != NULL && authres_add_arc(&field, arc_verify_result(r->arc)) < 0) ||
 	    add_spf(&field, &r->spf_mailfrom, "smtp.mailfrom") < 0 ||
 	    add_spf(&field, &r->spf_helo, "smtp.helo") < 0 ||
-	    (r->dmarc != NULL && add_dmarc(&field, r->dmarc, applied) < 0) ||
+	    (r->dmarc != NULL &&
+	     add_dmarc(&field, r->dmarc, applied, r->override) < 0) ||
 	    authres_end(&field) < 0 ||
 	    (r->seal != NULL && add_seal(r, &field, msg, queue_id) < 0) ||
 	    spool_msg_prepend(msg, field.data, field.len) < 0)
@@ -260,6 +291,8 @@ void smtpd_authres_free(struct authres_job *r)
 	dkim_verify_free(&r->verify);
 	arc_verify_free(&r->arc);
 	arc_seal_free(&r->seal);
+	free(r->actions);
+	r->actions = NULL;
 	if (r->ring != NULL)
 		dkim_keyring_put(&r->ring);
 	buf_free(&r->seal_hdr);

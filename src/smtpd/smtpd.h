@@ -256,7 +256,11 @@ struct authres_job {
 	struct arc_seal *seal;
 	struct spf_outcome spf_mailfrom, spf_helo;
 	struct dmarc *dmarc;
-	bool enforce;               /* act on the DMARC policy */
+	unsigned char *actions;     /* per recipient: the most its domain
+				       does on a DMARC failure (dmarc_policy) */
+	size_t n_actions;
+	const char *override;       /* why the DMARC policy was not applied */
+	const char *trusted_sealers; /* [dmarc] trusted_arc_sealers */
 	char refusal[256];          /* why a policy refused the message */
 	char user[DIR_ADDRESS_MAX + 1]; /* submission: who logged in */
 	char id[256];               /* our authserv-id: the host name */
@@ -275,6 +279,18 @@ int smtpd_authres_prepare(struct session *s, struct authres_job *r,
 int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 		      const char *queue_id, const char **error_r);
 void smtpd_authres_free(struct authres_job *r);
+
+/* disposition.c: what each recipient's domain does with a DMARC failure */
+/* On the worker: r->actions, from the directory (forwarder: all none). */
+void smtpd_dmarc_actions(struct session *s, struct authres_job *r,
+			 bool forwarder);
+/* On the commit thread: the sender's policy p applied to every copy:
+ * *refuse when every copy would be refused (returns DMARC_P_REJECT);
+ * else the copies to quarantine are marked, and the returned disposition
+ * is quarantine when any is, none when none is. */
+enum dmarc_policy smtpd_dmarc_dispose(struct authres_job *r,
+				      enum dmarc_policy p,
+				      struct spool_msg *msg, bool *refuse);
 
 /* inbound.c: mail from other servers, before it is queued */
 /* Look up what the message's authentication needs, then commit it. */

@@ -147,3 +147,141 @@ def test_quarantine_goes_to_junk(server, zones):
     [path] = sorted(glob.glob(os.path.join(junk, "new", "*")))[before:]
     ar = authres_of(server.read_message(path))
     assert ar.endswith("dmarc=fail (p=quarantine dis=quarantine) header.from=quar.example"), ar
+
+
+def junk_of(server, user, domain):
+    import glob
+    import os
+    return sorted(glob.glob(os.path.join(server.data, "mail", domain, user, ".Junk",
+                                         "new", "*")))
+
+
+def inbox_of(server, user, domain):
+    import glob
+    import os
+    return sorted(glob.glob(os.path.join(server.data, "mail", domain, user, "new", "*")))
+
+
+def wait_for(cond, server, timeout=10):
+    import time
+    deadline = time.time() + timeout
+    while not cond():
+        assert time.time() < deadline, server.log()
+        time.sleep(0.05)
+
+
+def two_domains(make_server):
+    """example.test (alice) and second.example (dave) on one server."""
+    s = make_server()
+    s.cli("domain", "add", "second.example")
+    s.add_user("dave@second.example")
+    return s
+
+
+def mx_send_many(s, msg, rcpts, sender="x@mail.example.co.uk"):
+    import smtplib
+    from conftest import client_context
+    with smtplib.SMTP("127.0.0.1", s.port, timeout=30) as c:
+        c.starttls(context=client_context(s.pki))
+        try:
+            c.sendmail(sender, rcpts, msg)
+        except smtplib.SMTPDataError as e:
+            return e.smtp_code, e.smtp_error.decode()
+    return 250, ""
+
+
+BANK = (f"From: CEO <ceo@bank.example>\r\nTo: {ALICE}\r\nSubject: wire\r\n\r\n"
+        "Please pay.\r\n").encode()
+
+
+def test_domain_settings_from_the_cli(make_server):
+    s = make_server(start=False)
+    assert s.cli("domain", "set", DOMAIN, "dmarc", "quarantine").stdout == \
+        f"{DOMAIN}: dmarc = quarantine\n"
+    s.cli("domain", "set", DOMAIN, "dmarc-forwarders", "192.0.2.0/24 2001:db8::/32")
+    assert s.cli("domain", "list").stdout == (
+        f"{DOMAIN}\t2 users\tdmarc=quarantine dmarc-forwarders=192.0.2.0/24 2001:db8::/32\n")
+    for args, why in ((("dmarc", "bounce"), "dmarc is reject, quarantine, none or default"),
+                      (("dmarc-forwarders", "192.0.2.0/33"),
+                       "'192.0.2.0/33' is not an address or network"),
+                      (("colour", "blue"), "unknown setting colour")):
+        p = s.cli("domain", "set", DOMAIN, *args, check=False)
+        assert p.returncode != 0 and why in p.stderr, p.stderr
+    p = s.cli("domain", "set", "nowhere.example", "dmarc", "none", check=False)
+    assert p.returncode == 1 and "not a local domain" in p.stderr
+    s.cli("domain", "set", DOMAIN, "dmarc", "default")
+    s.cli("domain", "set", DOMAIN, "dmarc-forwarders", "")
+    assert s.cli("domain", "list").stdout == f"{DOMAIN}\t2 users\n"
+
+
+@pytest.mark.parametrize("action,where,dis", [
+    ("none", "inbox", "none"),
+    ("quarantine", "junk", "quarantine"),
+])
+def test_a_domain_that_does_not_refuse(make_server, zones, action, where, dis):
+    """p=reject mail for a domain set to none is delivered; set to
+    quarantine, it goes to Junk; the running server sees the change."""
+    s = make_server()
+    assert mx_send(s, BANK, sender="x@mail.example.co.uk")[0] == 550
+    s.cli("domain", "set", DOMAIN, "dmarc", action)
+    assert mx_send(s, BANK, sender="x@mail.example.co.uk")[0] == 250
+    place = inbox_of if where == "inbox" else junk_of
+    wait_for(lambda: place(s, "alice", DOMAIN), s)
+    ar = authres_of(s.read_message(place(s, "alice", DOMAIN)[0]))
+    assert ar.endswith(f"dmarc=fail (p=reject dis={dis}) header.from=bank.example"), ar
+    s.wait_log(rf"event=dmarc result=fail domain=bank\.example policy=reject applied={dis}")
+
+
+def test_mixed_recipients_refuse_no_one_and_junk_the_strict(make_server, zones):
+    """One message, two receiving domains: second.example takes DMARC
+    failures (none), example.test follows the policy. The message cannot
+    be refused for one and not the other: dave gets it in his inbox, and
+    alice's copy, which her domain would have refused, goes to her Junk."""
+    s = two_domains(make_server)
+    s.cli("domain", "set", "second.example", "dmarc", "none")
+    msg = BANK.replace(f"To: {ALICE}".encode(), b"To: alice, dave")
+    assert mx_send_many(s, msg, [ALICE, "dave@second.example"])[0] == 250
+    wait_for(lambda: inbox_of(s, "dave", "second.example") and junk_of(s, "alice", DOMAIN), s)
+    assert inbox_of(s, "alice", DOMAIN) == []
+    assert junk_of(s, "dave", "second.example") == []
+    # every recipient's domain refusing: refused
+    s.cli("domain", "set", "second.example", "dmarc", "reject")
+    code, text = mx_send_many(s, msg, [ALICE, "dave@second.example"])
+    assert code == 550 and "DMARC policy of bank.example" in text, (code, text)
+
+
+def test_a_domains_own_forwarders(make_server, zones):
+    s = make_server()
+    s.cli("domain", "set", DOMAIN, "dmarc-forwarders", "198.51.100.0/24")
+    assert mx_send(s, BANK, sender="x@mail.example.co.uk")[0] == 550
+    s.cli("domain", "set", DOMAIN, "dmarc-forwarders", "198.51.100.0/24 127.0.0.0/8")
+    assert mx_send(s, BANK, sender="x@mail.example.co.uk")[0] == 250
+    wait_for(lambda: inbox_of(s, "alice", DOMAIN), s)
+
+
+def test_trusted_arc_sealer_spares_a_forwarded_failure(make_server, zones):
+    """A mailing list (lists.example) re-sent bank.example mail: DMARC
+    fails here, but the ARC chain it sealed (with dkimpy) passes. Trusted,
+    the message is delivered and Authentication-Results says why; not
+    trusted, it is refused as before."""
+    import dkim
+    from test_dkim import dkimpy_keys
+    rsa_pem, rsa_rec, _, _ = dkimpy_keys()
+    z = dns_zones()
+    z.add_zone("lists.example")
+    z.clear("arc._domainkey.lists.example", "TXT")
+    z.txt("arc._domainkey.lists.example", rsa_rec)
+    msg = (b"Authentication-Results: lists.example; dkim=pass header.d=bank.example;"
+           b" dmarc=pass\r\n" + BANK)
+    sealed = b"".join(dkim.arc_sign(msg, b"arc", b"lists.example", rsa_pem,
+                                    b"lists.example")) + msg
+    plain = make_server()
+    assert mx_send(plain, sealed, sender="x@mail.example.co.uk")[0] == 550
+    s = make_server(settings={"dmarc": {"trusted_arc_sealers": "other.example lists.example"}})
+    assert mx_send(s, sealed, sender="x@mail.example.co.uk")[0] == 250
+    wait_for(lambda: inbox_of(s, "alice", DOMAIN), s)
+    ar = authres_of(s.read_message(inbox_of(s, "alice", DOMAIN)[0]))
+    assert "arc=pass (i=1 d=lists.example)" in ar, ar
+    assert ar.endswith("dmarc=fail (p=reject dis=none; trusted ARC sealer) "
+                       "header.from=bank.example"), ar
+    s.wait_log(r"applied=none override=trusted-arc-sealer")

@@ -601,6 +601,46 @@ static void quarantine_trailer(void **state)
 	envelope_free(&env);
 }
 
+/* Some copies quarantined: "quarantine 0 2"; every copy: the short form
+ * older builds read too. Each malformed list is refused. */
+static void quarantine_some(void **state)
+{
+	struct envelope env, got;
+	struct buf file;
+	size_t off, mlen;
+	make_env(&env);
+	assert_true(env.n_rcpts >= 3);
+	env.rcpts[0].junk = env.rcpts[2].junk = true;
+	encode(&env, MSG, sizeof(MSG) - 1, &file);
+	assert_non_null(strstr(file.data, "\nquarantine 0 2\nend "));
+	assert_int_equal(parse_copy(file.data, file.len, &got, &off, &mlen), 0);
+	assert_false(got.quarantine);
+	for (size_t i = 0; i < got.n_rcpts; i++)
+		assert_int_equal(got.rcpts[i].junk, i == 0 || i == 2);
+	envelope_free(&got);
+	expect_every_truncation_fails(&file);
+	static const char *const bad[] = {"2 0", "0 0", "9", " 0", "x", "0 ",
+					  "1 +2", "00000000000000000000001"};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(*bad); k++) {
+		struct buf b;
+		buf_init(&b, 0);
+		char *q = strstr(file.data, "quarantine 0 2\n");
+		assert_int_equal(buf_append(&b, file.data, (size_t)(q - file.data)), 0);
+		assert_int_equal(buf_appendf(&b, "quarantine %s\n", bad[k]), 0);
+		assert_int_equal(buf_append_str(&b, q + strlen("quarantine 0 2\n")), 0);
+		if (parse_copy(b.data, b.len, &got, &off, &mlen) == 0)
+			fail_msg("accepted \"quarantine %s\"", bad[k]);
+		buf_free(&b);
+	}
+	buf_free(&file);
+	for (size_t i = 0; i < env.n_rcpts; i++)
+		env.rcpts[i].junk = true;
+	encode(&env, MSG, sizeof(MSG) - 1, &file);
+	assert_non_null(strstr(file.data, "\nquarantine\nend "));
+	buf_free(&file);
+	envelope_free(&env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,6 +658,7 @@ int main(void)
 	        cmocka_unit_test(encode_refuses_control_byte_in_nonce),
 	        cmocka_unit_test(queue_ids),
 	        cmocka_unit_test(quarantine_trailer),
+	        cmocka_unit_test(quarantine_some),
 	        cmocka_unit_test(prepend_trailer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
