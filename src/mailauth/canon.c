@@ -1,6 +1,7 @@
 /* canon: DKIM canonicalisation (RFC 6376 3.4). */
 #include "mailauth/canon.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -124,9 +125,101 @@ static void line_end(struct canon_body *b)
 	b->line_content = false;
 }
 
+/* Bytes that end a run of plain content: line ends always, and for
+ * relaxed the blanks that it reduces. */
+static const unsigned char stops_relaxed[256] = {
+	['\r'] = 1, ['\n'] = 1, [' '] = 1, ['\t'] = 1};
+
+/* Where the run of content starting at p[i] (not a stop) ends. Relaxed
+ * keeps a single space between two plain bytes as it is, so it stays in
+ * the run: a line of text is then one run, not one per word (one call
+ * per word cost more than the hashing). */
+static size_t run_end(const struct canon_body *b, const char *p, size_t i,
+		      size_t n)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t k = i + 1;
+	if (b->c == CANON_SIMPLE) {
+		const char *lf = memchr(p + k, '\n', n - k);
+		const char *cr = memchr(p + k, '\r', (lf ? (size_t)(lf - p) : n) - k);
+		return cr ? (size_t)(cr - p) : lf ? (size_t)(lf - p) : n;
+	}
+	for (;;) {
+		while (k < n && !stops_relaxed[u[k]])
+			k++;
+		if (k + 1 < n && u[k] == ' ' && !stops_relaxed[u[k + 1]])
+			k += 2;
+		else
+			return k;
+	}
+}
+
+/* The high bit of each byte of w that equals c (exact: no false
+ * positives, unlike the usual "has a zero byte" test). */
+static uint64_t bytes_equal(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (UINT64_C(0x0101010101010101) * c);
+	uint64_t low = UINT64_C(0x7f7f7f7f7f7f7f7f);
+	return ~(((x & low) + low) | x) & ~low;
+}
+
+/* Whether relaxed would change p[0..len): a tab, a CR, or two blanks
+ * together. Eight bytes at a time (little-endian: byte i is bits 8i..),
+ * as this runs over every line of every message signed or verified. */
+static bool needs_relaxing(const char *p, size_t len)
+{
+	uint64_t carry = 0; /* the last word ended with a space */
+	size_t i = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		uint64_t sp = bytes_equal(w, ' ');
+		if (bytes_equal(w, '\t') | bytes_equal(w, '\r') |
+		    (sp & ((sp >> 8) | carry)))
+			return true;
+		carry = sp >> 56;
+	}
+#endif
+	for (bool space = carry != 0; i < len; i++) {
+		if (p[i] == '\t' || p[i] == '\r' || (space && p[i] == ' '))
+			return true;
+		space = p[i] == ' ';
+	}
+	return false;
+}
+
+/* Relaxed, at the start of a line with nothing pending: the length of
+ * the whole line (its LF included) when it is already canonical text (no
+ * tab, no CR but a final one, no two blanks together, no blank at its
+ * end), so that it goes out in one piece after a few memchr calls; else
+ * 0, and the byte loop takes it. Most lines of most mail are such. */
+static size_t clean_line(const struct canon_body *b, const char *p, size_t n)
+{
+	if (b->c != CANON_RELAXED || b->cr || b->wsp || b->line_content)
+		return 0;
+	const char *lf = memchr(p, '\n', n);
+	if (lf == NULL)
+		return 0;
+	size_t len = (size_t)(lf - p);
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	if (len == 0 || p[len - 1] == ' ' || needs_relaxing(p, len))
+		return 0;
+	return (size_t)(lf - p) + 1;
+}
+
 void canon_body_update(struct canon_body *b, const char *p, size_t n)
 {
+	size_t line;
 	for (size_t i = 0; i < n; i++) {
+		if ((line = clean_line(b, p + i, n - i)) > 0) {
+			size_t len = line - 1 - (line > 1 && p[i + line - 2] == '\r');
+			content(b, p + i, len);
+			line_end(b);
+			i += line - 1;
+			continue;
+		}
 		char c = p[i];
 		if (b->cr && c != '\n')
 			content(b, "\r", 1); /* a lone CR is content */
@@ -138,11 +231,7 @@ void canon_body_update(struct canon_body *b, const char *p, size_t n)
 		} else if (b->c == CANON_RELAXED && (c == ' ' || c == '\t')) {
 			b->wsp = true;
 		} else {
-			/* a run of plain bytes goes out in one piece */
-			size_t k = i + 1;
-			while (k < n && p[k] != '\r' && p[k] != '\n' &&
-			       (b->c == CANON_SIMPLE || (p[k] != ' ' && p[k] != '\t')))
-				k++;
+			size_t k = run_end(b, p, i, n);
 			content(b, p + i, k - i);
 			i = k - 1;
 		}

@@ -152,6 +152,30 @@ static void body_edges(void **state)
 	check_body(CANON_SIMPLE, "a\r", "a\r\r\n");
 }
 
+/* Relaxed lines are checked eight bytes at a time: a tab, a CR, two
+ * blanks together or a blank at the end, at every offset (across the
+ * word boundaries too), are reduced as one byte at a time would. */
+static void body_fast_path_offsets(void **state)
+{
+	for (size_t k = 0; k < 20; k++) {
+		char in[64], want[64];
+		memset(in, 'x', k);
+		memset(want, 'x', k);
+		snprintf(in + k, sizeof(in) - k, "  y\n");
+		snprintf(want + k, sizeof(want) - k, " y\r\n");
+		check_body(CANON_RELAXED, in, want);
+		snprintf(in + k, sizeof(in) - k, "\ty z \n");
+		snprintf(want + k, sizeof(want) - k, " y z\r\n");
+		check_body(CANON_RELAXED, in, want);
+		snprintf(in + k, sizeof(in) - k, "\ry\r\n");
+		snprintf(want + k, sizeof(want) - k, "\ry\r\n");
+		check_body(CANON_RELAXED, in, want);
+		snprintf(in + k, sizeof(in) - k, "y z\n");
+		snprintf(want + k, sizeof(want) - k, "y z\r\n");
+		check_body(CANON_RELAXED, in, want);
+	}
+}
+
 /* RFC 8463 Appendix A: both signatures of the example say
  * bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ= (simple body). */
 static void sha256_sink(void *arg, const char *p, size_t n)
@@ -381,6 +405,7 @@ int main(void)
 		cmocka_unit_test(tag_lists),
 		cmocka_unit_test(rfc6376_example),
 		cmocka_unit_test(body_edges),
+		cmocka_unit_test(body_fast_path_offsets),
 		cmocka_unit_test(rfc8463_body_hash),
 		cmocka_unit_test(header_data_errors),
 		cmocka_unit_test(key_records),
