@@ -492,7 +492,7 @@ static int match_listed(struct sync_ctx *c, struct scan *s)
 		}
 		e->taken = true;
 		struct store_msg r = {.uid = u->uid};
-		fill_rec(c->dir, &c->st->names, e->off, &r);
+		fill_rec(c->dir, &s->names, e->off, &r);
 		r.modseq = known_modseq(c, u->uid);
 		if (push_rec(c->st, &r) < 0)
 			return -1;
@@ -532,7 +532,7 @@ static int assign_new(struct sync_ctx *c, struct scan *s)
 			break;
 		}
 		struct store_msg r = {.uid = st->next_uid++};
-		fill_rec(c->dir, &st->names, fresh[i]->off, &r);
+		fill_rec(c->dir, &s->names, fresh[i]->off, &r);
 		r.modseq = ++st->highest_modseq;
 		rc = push_rec(st, &r);
 	}
@@ -612,12 +612,13 @@ static int sync_run(struct sync_ctx *c, const char **error_r)
 		*error_r = "cannot list the folder";
 		goto fail_quiet;
 	}
-	c->st->names = s.names; /* the records point into the scan's names */
-	buf_init(&s.names, 0);
 	if (match_listed(c, &s) < 0 || assign_new(c, &s) < 0) {
 		*error_r = "out of memory";
 		goto fail_quiet;
 	}
+	buf_free(&c->st->names);
+	c->st->names = s.names; /* the records point into the scan's names */
+	buf_init(&s.names, 0);
 	scan_free(&s);
 	bool added = c->first_new < c->st->n;
 	if ((added || c->rewrite_modseq) && write_modseq(c) < 0)
