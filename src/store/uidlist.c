@@ -367,7 +367,8 @@ static int cmp_ordered(const void *a, const void *b)
  * highest modseq. */
 static int modseq_settle(struct ordered *v, size_t n, struct modseq_file *mf)
 {
-	qsort(v, n, sizeof(*v), cmp_ordered);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_ordered);
 	mf->recs = malloc((n ? n : 1) * sizeof(*mf->recs));
 	if (mf->recs == NULL)
 		return -1;
