@@ -544,7 +544,7 @@ int store_mailbox_set_flags(struct store_mailbox *mb, const uint32_t *uids,
 	if (rc == 0)
 		rc = set_flags_locked(mb, &now, uids, n, &fc, failed_r, n_failed,
 				      error_r);
-	/* a new: entry moved to cur/: new/ changed too (rule 5) */
+	/* an entry moved from new/ to cur/: new/ changed too (STYLE.md rule 5) */
 	char new_dir[MAILDIR_PATH_MAX];
 	store_path(new_dir, mb->dir, "new");
 	if (rc == 0)
