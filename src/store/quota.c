@@ -135,17 +135,34 @@ int quota_usage(const char *root, uint64_t limit, uint64_t *bytes,
 	return 0;
 }
 
-int quota_add(const char *root, uint64_t limit, uint64_t size)
+/* One "<bytes> <count>" line, appended with a single write (atomic). */
+static int append_change(const char *root, uint64_t limit, const char *line,
+			 size_t n)
 {
-	char path[MAILDIR_PATH_MAX], line[48];
+	char path[MAILDIR_PATH_MAX];
 	snprintf(path, sizeof(path), "%s/maildirsize", root);
 	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0) {
 		uint64_t b, c;
 		return recalculate(root, limit, &b, &c);
 	}
-	int n = snprintf(line, sizeof(line), "%" PRIu64 " 1\n", size);
-	int rc = write_all(fd, line, (size_t)n); /* one append: atomic */
+	int rc = write_all(fd, line, n);
 	close(fd);
 	return rc;
+}
+
+int quota_remove(const char *root, uint64_t limit, uint64_t bytes,
+		 uint64_t count)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "-%" PRIu64 " -%" PRIu64 "\n",
+			 bytes, count);
+	return append_change(root, limit, line, (size_t)n);
+}
+
+int quota_add(const char *root, uint64_t limit, uint64_t size)
+{
+	char line[48];
+	int n = snprintf(line, sizeof(line), "%" PRIu64 " 1\n", size);
+	return append_change(root, limit, line, (size_t)n);
 }

@@ -16,5 +16,8 @@ int quota_usage(const char *root, uint64_t limit, uint64_t *bytes,
 		uint64_t *count);
 /* Record a delivered message of size bytes. */
 int quota_add(const char *root, uint64_t limit, uint64_t size);
+/* Record the removal of count messages of bytes in all. */
+int quota_remove(const char *root, uint64_t limit, uint64_t bytes,
+		 uint64_t count);
 
 #endif

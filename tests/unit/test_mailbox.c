@@ -1,0 +1,866 @@
+/* Tests for the mailbox store: src/store/mailbox.c, sync.c, append.c,
+ * folders.c, uidlist.c and mdname.c. Each test gets a fresh Maildir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "lib/durable.h"
+#include "lib/util.h"
+#include "store/folders.h"
+#include "store/mailbox.h"
+#include "store/maildir.h"
+#include "store/quota.h"
+#include "store/mdname.h"
+#include "store/sync.h"
+#include "store/uidlist.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char base[64];
+static char root[128];
+static const struct store_options opt = {.hostname = "test.example"};
+static unsigned delivered;
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	snprintf(base, sizeof(base), "/tmp/postern-mailbox-XXXXXX");
+	if (mkdtemp(base) == NULL)
+		return -1;
+	snprintf(root, sizeof(root), "%s/Maildir", base);
+	return maildir_create(root);
+}
+
+static int teardown(void **state)
+{
+	dirsync_cache_clear();
+	return nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Deliver one message to folder ("" INBOX) as local delivery does. */
+static void deliver(const char *folder, const char *text)
+{
+	char dir[MAILDIR_PATH_MAX], qid[32];
+	assert_int_equal(store_folder_dir(root, folder, dir, sizeof(dir)), 0);
+	snprintf(qid, sizeof(qid), "%016X", ++delivered);
+	struct iovec part = {(void *)text, strlen(text)};
+	struct maildir_delivery m = {
+		.root = dir, .queue_id = qid, .arrived = 1700000000 + delivered,
+		.hostname = "mx.example", .parts = &part, .n_parts = 1,
+		.size = strlen(text), .crlf_size = strlen(text) + 1,
+	};
+	const char *error = NULL;
+	assert_int_equal(maildir_deliver(&m, &error), STORE_OK);
+}
+
+static struct store_mailbox *open_box(const char *folder)
+{
+	struct store_mailbox *mb = NULL;
+	const char *error = NULL;
+	int rc = store_mailbox_open(root, folder, &opt, &mb, &error);
+	if (rc != 0)
+		fail_msg("open %s: %s", folder, error);
+	return mb;
+}
+
+static uint32_t append(const char *folder, const char *text, uint32_t flags,
+		       const char *const *kw, size_t n_kw)
+{
+	struct iovec part = {(void *)text, strlen(text)};
+	struct store_append a = {.parts = &part, .n_parts = 1, .flags = flags,
+				 .keywords = kw, .n_keywords = n_kw,
+				 .internaldate = 1600000000};
+	uint32_t uidvalidity = 0, uid = 0;
+	const char *error = NULL;
+	if (store_append(root, folder, &opt, &a, &uidvalidity, &uid, &error) != 0)
+		fail_msg("append: %s", error);
+	assert_true(uidvalidity > 0);
+	return uid;
+}
+
+static void refresh(struct store_mailbox *mb, struct store_changes *ch)
+{
+	const char *error = NULL;
+	if (store_mailbox_refresh(mb, ch, &error) != 0)
+		fail_msg("refresh: %s", error);
+}
+
+static void set_flags(struct store_mailbox *mb, uint32_t uid,
+		      enum store_flag_op op, uint32_t flags, uint32_t kw)
+{
+	uint32_t *failed;
+	size_t n_failed;
+	const char *error = NULL;
+	if (store_mailbox_set_flags(mb, &uid, 1, op, flags, kw, 0, &failed,
+				    &n_failed, &error) != 0)
+		fail_msg("set flags: %s", error);
+	assert_int_equal(n_failed, 0);
+	free(failed);
+}
+
+static char *read_text(const char *dir, const char *name)
+{
+	char path[MAILDIR_PATH_MAX], *text;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (read_file(path, 1 << 26, &text, &len) != 0)
+		return NULL;
+	return text;
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+	char path[MAILDIR_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write_all(fd, text, strlen(text)), 0);
+	close(fd);
+}
+
+/* Entries of dir/sub (not counting dot files). */
+static size_t count_files(const char *dir, const char *sub)
+{
+	char path[MAILDIR_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	size_t n = 0;
+	struct dirent *de;
+	while (d != NULL && (de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+/* ------------------------------------------------------------ file names */
+
+static void names_round_trip_flags(void **state)
+{
+	static const char base_name[] = "1700000000.M1P2Q3.host,S=10,W=12";
+	char out[MDNAME_MAX + 1];
+	uint32_t all = STORE_SYSTEM_FLAGS | MDNAME_FLAG('P');
+	uint32_t kw = (1u << 0) | (1u << 2) | (1u << 25);
+	int n = mdname_with_flags(base_name, strlen(base_name), all, kw, NULL, out);
+	assert_true(n > 0);
+	assert_string_equal(out, "1700000000.M1P2Q3.host,S=10,W=12:2,DFPRSTacz");
+	uint32_t f, k;
+	mdname_flags(out, (size_t)n, &f, &k);
+	assert_int_equal(f, all);
+	assert_int_equal(k, kw);
+	assert_int_equal(mdname_base_len(out, (size_t)n), strlen(base_name));
+	uint64_t s = 0, w = 0;
+	assert_int_equal(mdname_sizes(out, strlen(base_name), &s, &w), 3);
+	assert_int_equal(s, 10);
+	assert_int_equal(w, 12);
+	/* Dovecot's ",..." after the letters is kept; no info, no flags */
+	n = mdname_with_flags(base_name, strlen(base_name), STORE_SEEN, 0,
+			      "x:2,FS,extra", out);
+	assert_string_equal(out + strlen(base_name), ":2,S,extra");
+	mdname_flags("abc", 3, &f, &k);
+	assert_int_equal(f | k, 0);
+	mdname_flags("abc:1,S", 7, &f, &k); /* another info version */
+	assert_int_equal(f | k, 0);
+	assert_int_equal(mdname_sizes("a,S=12x", 7, &s, &w), 0);
+	assert_false(mdname_valid(".hidden", 7));
+	assert_false(mdname_valid("a/b", 3));
+}
+
+/* ------------------------------------------------------------ uidlist */
+
+static void uidlist_dovecot_sample(void **state)
+{
+	/* as Dovecot documents and writes it, with extension fields */
+	static const char text[] =
+		"3 V1275660208 N25022 G3085f01b7f11094c501100008c4a11c1\n"
+		"25006 :1276528487.M364837P9451.kurkku,S=1355,W=1394:2,\n"
+		"25017 W2481 :1276533073.M242911P3632.kurkku:2,F\n";
+	struct uidlist ul;
+	const char *error = NULL;
+	assert_int_equal(uidlist_parse(text, sizeof(text) - 1, 100, &ul, &error), 0);
+	assert_int_equal(ul.uidvalidity, 1275660208);
+	assert_int_equal(ul.next_uid, 25022);
+	assert_string_equal(ul.guid, "3085f01b7f11094c501100008c4a11c1");
+	assert_int_equal(ul.n, 2);
+	assert_int_equal(ul.recs[0].uid, 25006);
+	assert_int_equal(ul.recs[1].uid, 25017);
+	assert_memory_equal(ul.recs[1].name, "1276533073.M242911P3632.kurkku:2,F",
+			    ul.recs[1].name_len);
+	assert_int_equal(ul.skipped, 0);
+	uidlist_free(&ul);
+}
+
+static void uidlist_bad_lines_table(void **state)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		size_t n, skipped;
+		uint32_t next;
+		bool torn;
+	} cases[] = {
+		{"", -1, 0, 0, 0, false},
+		{"3 N5\n", -1, 0, 0, 0, false},       /* no V */
+		{"3 V7 N5", -1, 0, 0, 0, false},      /* torn header */
+		{"2 V7 N5\n", -1, 0, 0, 0, false},    /* unknown version */
+		{"3 V7 N5\n1 :a\n", 0, 1, 0, 5, false},
+		{"3 V7 N2\n9 :a\n", 0, 1, 0, 10, false}, /* appended past N */
+		{"3 V7 N1\n5 :a\n3 :b\n", 0, 1, 1, 6, false}, /* not ascending */
+		{"3 V7 N1\n5 :a\n8 :b", 0, 1, 1, 9, true},  /* torn append */
+		{"3 V7 N1\n0 :a\n", 0, 0, 1, 1, false},
+		{"3 V7 N1\n4294967295 :a\n", 0, 0, 1, 1, false},
+		{"3 V7 N1\n12 x :a\n", 0, 0, 1, 13, false}, /* bad extension */
+		{"3 V7 N1\n12 :a/b\n", 0, 0, 1, 13, false},
+		{"3 V7 N1\n12 :.a\n", 0, 0, 1, 13, false},
+		{"3 V7 N1\n12\n", 0, 0, 1, 13, false},
+		{"3 V7 N1\n\n\n13 :c\n", 0, 1, 2, 14, false},
+		{"1 7 20\n3 name:2,S\n", 0, 1, 0, 20, false}, /* Courier v1 */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct uidlist ul;
+		const char *error = NULL;
+		int rc = uidlist_parse(cases[i].text, strlen(cases[i].text), 100,
+				       &ul, &error);
+		if (rc != cases[i].rc || (rc == 0 && (ul.n != cases[i].n ||
+						      ul.skipped != cases[i].skipped ||
+						      ul.next_uid != cases[i].next ||
+						      ul.torn != cases[i].torn)))
+			fail_msg("case %zu: rc %d n %zu skipped %zu next %u", i, rc,
+				 ul.n, ul.skipped, ul.next_uid);
+		uidlist_free(&ul);
+	}
+}
+
+/* Every prefix of a valid file parses without harm (byte-at-a-time). */
+static void uidlist_trickle(void **state)
+{
+	static const char text[] = "3 V9 N4 Gabc\n1 :a:2,S\n2 W5 :b\n3 :c\n";
+	for (size_t len = 0; len <= sizeof(text) - 1; len++) {
+		struct uidlist ul;
+		const char *error;
+		int rc = uidlist_parse(text, len, 100, &ul, &error);
+		assert_int_equal(rc, len < 13 ? -1 : 0);
+		if (rc == 0)
+			assert_true(ul.next_uid >= 4 || ul.n < 3);
+		uidlist_free(&ul);
+	}
+}
+
+static void keywords_and_modseq_files(void **state)
+{
+	static const char kw[] = "0 $Junk\n1 $NonJunk\n1 Again\n30 Out\n2 bad word\n"
+				 "3 $junk\n25 Last\n";
+	char *names[STORE_KEYWORDS_MAX];
+	assert_int_equal(keywords_parse(kw, sizeof(kw) - 1, names), 4);
+	assert_string_equal(names[0], "$Junk");
+	assert_string_equal(names[1], "$NonJunk");
+	assert_null(names[2]);
+	assert_null(names[3]); /* "$junk" repeats "$Junk": case-insensitive */
+	assert_string_equal(names[25], "Last");
+	keywords_free(names);
+
+	static const char ms[] = "1 V7 H10\n5 3\n6 4\n5 12\n0 15\nx\n";
+	struct modseq_file mf;
+	const char *error;
+	assert_int_equal(modseq_parse(ms, sizeof(ms) - 1, 100, &mf, &error), 0);
+	assert_int_equal(mf.uidvalidity, 7);
+	assert_int_equal(mf.highest, 15);
+	assert_int_equal(modseq_lookup(&mf, 5), 12); /* the later line wins */
+	assert_int_equal(modseq_lookup(&mf, 6), 4);
+	assert_int_equal(modseq_lookup(&mf, 0), 0);
+	assert_int_equal(mf.skipped, 1);
+	modseq_free(&mf);
+	assert_int_equal(modseq_parse("1 V7\n", 5, 100, &mf, &error), -1);
+}
+
+/* ------------------------------------------------------------ UIDs */
+
+static void uids_persist_and_grow(void **state)
+{
+	deliver("", "Subject: a\n\none\n");
+	deliver("", "Subject: b\n\ntwo\n");
+	struct store_mailbox *mb = open_box("");
+	assert_int_equal(store_mailbox_count(mb), 2);
+	const struct store_msg *m = store_mailbox_msgs(mb);
+	assert_int_equal(m[0].uid, 1);
+	assert_int_equal(m[1].uid, 2);
+	assert_int_equal(m[0].size, strlen("Subject: a\n\none\n"));
+	assert_int_equal(m[0].crlf_size, m[0].size + 1);
+	uint32_t validity = store_mailbox_uidvalidity(mb);
+	assert_int_equal(store_mailbox_uidnext(mb), 3);
+
+	/* delivered between refreshes: the next UIDs, reported as new */
+	deliver("", "Subject: c\n\nthree\n");
+	deliver("", "Subject: d\n\nfour\n");
+	struct store_changes ch;
+	refresh(mb, &ch);
+	assert_int_equal(ch.n_new, 2);
+	assert_int_equal(ch.n_expunged, 0);
+	assert_false(ch.uidvalidity_changed);
+	store_changes_free(&ch);
+	m = store_mailbox_msgs(mb);
+	assert_int_equal(store_mailbox_count(mb), 4);
+	assert_int_equal(m[2].uid, 3);
+	assert_int_equal(m[3].uid, 4);
+	assert_true(m[3].modseq > m[0].modseq);
+	store_mailbox_free(&mb);
+	assert_null(mb);
+
+	/* reopened: the same UIDs and UIDVALIDITY */
+	mb = open_box("");
+	assert_int_equal(store_mailbox_uidvalidity(mb), validity);
+	assert_int_equal(store_mailbox_count(mb), 4);
+	assert_int_equal(store_mailbox_msgs(mb)[3].uid, 4);
+	store_mailbox_free(&mb);
+}
+
+static void two_sessions_see_each_other(void **state)
+{
+	deliver("", "Subject: 1\n\n1\n");
+	deliver("", "Subject: 2\n\n2\n");
+	deliver("", "Subject: 3\n\n3\n");
+	struct store_mailbox *a = open_box(""), *b = open_box("");
+	uint64_t before = store_mailbox_highestmodseq(a);
+	set_flags(a, 2, STORE_FLAGS_ADD, STORE_SEEN | STORE_DELETED, 0);
+	/* a's snapshot has its own change; no expunge reported mid-command */
+	const struct store_msg *m = store_mailbox_msgs(a);
+	assert_int_equal(m[1].flags, STORE_SEEN | STORE_DELETED);
+	assert_true(m[1].modseq > before);
+
+	struct store_changes ch;
+	refresh(b, &ch);
+	assert_int_equal(ch.n_changed, 1);
+	assert_int_equal(ch.changed_uids[0], 2);
+	assert_int_equal(ch.n_new + ch.n_expunged, 0);
+	store_changes_free(&ch);
+	assert_int_equal(store_mailbox_msgs(b)[1].flags, STORE_SEEN | STORE_DELETED);
+	/* a's own snapshot keeps its HIGHESTMODSEQ until it refreshes */
+	assert_int_equal(store_mailbox_highestmodseq(b), store_mailbox_msgs(a)[1].modseq);
+
+	/* b adds \Flagged on top: both flags stick (read from disk, not a's
+	 * stale copy) */
+	set_flags(b, 2, STORE_FLAGS_ADD, STORE_FLAGGED, 0);
+	const char *error;
+	assert_int_equal(store_mailbox_expunge(b, NULL, 0, true, &error), 0);
+	assert_int_equal(count_files(root, "cur") + count_files(root, "new"), 2);
+
+	refresh(a, &ch);
+	assert_int_equal(ch.n_expunged, 1);
+	assert_int_equal(ch.expunged_uids[0], 2);
+	assert_int_equal(ch.expunged_seqs[0], 2);
+	store_changes_free(&ch);
+	assert_int_equal(store_mailbox_count(a), 2);
+	assert_int_equal(store_mailbox_msgs(a)[1].uid, 3);
+	refresh(b, &ch);
+	assert_int_equal(ch.n_expunged, 1);
+	store_changes_free(&ch);
+
+	/* the uidlist lost the line too */
+	char *text = read_text(root, "dovecot-uidlist");
+	assert_non_null(text);
+	assert_null(strstr(text, "\n2 :"));
+	assert_non_null(strstr(text, "\n3 :"));
+	free(text);
+	store_mailbox_free(&a);
+	store_mailbox_free(&b);
+}
+
+static void flags_and_keywords_round_trip(void **state)
+{
+	deliver("", "Subject: k\n\nk\n");
+	struct store_mailbox *mb = open_box("");
+	const char *error = NULL;
+	int junk = store_mailbox_keyword_index(mb, "$Junk", 5, true, &error);
+	int label = store_mailbox_keyword_index(mb, "$Label1", 7, true, &error);
+	assert_int_equal(junk, 0);
+	assert_int_equal(label, 1);
+	assert_int_equal(store_mailbox_keyword_index(mb, "$junk", 5, false, &error), 0);
+	assert_int_equal(store_mailbox_keyword_index(mb, "bad word", 8, true, &error), -1);
+	set_flags(mb, 1, STORE_FLAGS_SET, STORE_SYSTEM_FLAGS, (1u << junk) | (1u << label));
+	store_mailbox_free(&mb);
+
+	/* the file moved from new/ to cur/ with every letter */
+	assert_int_equal(count_files(root, "new"), 0);
+	assert_int_equal(count_files(root, "cur"), 1);
+	char *kw = read_text(root, "dovecot-keywords");
+	assert_string_equal(kw, "0 $Junk\n1 $Label1\n");
+	free(kw);
+	mb = open_box("");
+	const struct store_msg *m = store_mailbox_msgs(mb);
+	assert_int_equal(m[0].flags, STORE_SYSTEM_FLAGS);
+	assert_int_equal(m[0].keywords, 3);
+	assert_string_equal(store_mailbox_keyword(mb, 1), "$Label1");
+	int fd = store_mailbox_open_msg(mb, 0, &error);
+	assert_true(fd >= 0);
+	close(fd);
+	set_flags(mb, 1, STORE_FLAGS_REMOVE, STORE_SEEN | STORE_DELETED, 1u << junk);
+	assert_int_equal(store_mailbox_msgs(mb)[0].flags,
+			 STORE_ANSWERED | STORE_FLAGGED | STORE_DRAFT);
+	assert_int_equal(store_mailbox_msgs(mb)[0].keywords, 2);
+
+	/* 26 keywords at most */
+	char name[16];
+	for (int i = 2; i < STORE_KEYWORDS_MAX; i++) {
+		snprintf(name, sizeof(name), "kw%d", i);
+		assert_int_equal(store_mailbox_keyword_index(mb, name, strlen(name),
+							     true, &error), i);
+	}
+	assert_int_equal(store_mailbox_keyword_index(mb, "one-more", 8, true, &error), -1);
+	store_mailbox_free(&mb);
+}
+
+static void unchangedsince_refuses_newer(void **state)
+{
+	deliver("", "Subject: c\n\nc\n");
+	struct store_mailbox *mb = open_box("");
+	uint64_t old = store_mailbox_msgs(mb)[0].modseq;
+	set_flags(mb, 1, STORE_FLAGS_ADD, STORE_SEEN, 0);
+	uint32_t uid = 1, *failed;
+	size_t n_failed;
+	const char *error;
+	assert_int_equal(store_mailbox_set_flags(mb, &uid, 1, STORE_FLAGS_ADD,
+						 STORE_FLAGGED, 0, old, &failed,
+						 &n_failed, &error), 0);
+	assert_int_equal(n_failed, 1);
+	assert_int_equal(failed[0], 1);
+	free(failed);
+	assert_int_equal(store_mailbox_msgs(mb)[0].flags, STORE_SEEN);
+	store_mailbox_free(&mb);
+}
+
+static void append_gives_uid_and_lasts(void **state)
+{
+	const char *kw[] = {"$Forwarded"};
+	uint32_t uid = append("", "Subject: x\r\n\r\nhi\r\n", STORE_SEEN, kw, 1);
+	assert_int_equal(uid, 1);
+	deliver("", "Subject: y\n\ny\n");
+	uint32_t uid2 = append("", "Subject: z\n\nz\n", 0, NULL, 0);
+	assert_int_equal(uid2, 3); /* the delivery took 2 on the way */
+	struct store_mailbox *mb = open_box("");
+	assert_int_equal(store_mailbox_count(mb), 3);
+	const struct store_msg *m = store_mailbox_msgs(mb);
+	assert_int_equal(m[0].flags, STORE_SEEN);
+	assert_int_equal(m[0].keywords, 1);
+	assert_string_equal(store_mailbox_keyword(mb, 0), "$Forwarded");
+	assert_int_equal(m[0].size, 18);
+	assert_int_equal(m[0].crlf_size, 18);
+	assert_int_equal(m[2].crlf_size, m[2].size + 3);
+	int64_t t;
+	const char *error;
+	unsigned long stats = store_stat_count;
+	assert_int_equal(store_mailbox_internaldate(mb, 0, &t, &error), 0);
+	assert_int_equal(t, 1600000000);
+	assert_int_equal(store_stat_count, stats); /* fstat, not a sync stat */
+	assert_int_equal(count_files(root, "tmp"), 0);
+	store_mailbox_free(&mb);
+	/* the wrong folder name, and a folder that is not there */
+	struct iovec part = {"x", 1};
+	struct store_append a = {.parts = &part, .n_parts = 1};
+	uint32_t v, u;
+	assert_int_equal(store_append(root, "../x", &opt, &a, &v, &u, &error), -1);
+	assert_int_equal(store_append(root, ".Nope", &opt, &a, &v, &u, &error), -1);
+}
+
+static void copy_gives_new_uids(void **state)
+{
+	const char *error;
+	assert_int_equal(store_folder_create(root, ".Archive", &error), 0);
+	append(".Archive", "Subject: old\n\nold\n", 0, NULL, 0);
+	deliver("", "Subject: 1\n\n1\n");
+	deliver("", "Subject: 2\n\n2\n");
+	struct store_mailbox *mb = open_box("");
+	int k = store_mailbox_keyword_index(mb, "Work", 4, true, &error);
+	set_flags(mb, 2, STORE_FLAGS_SET, STORE_FLAGGED, 1u << k);
+	uint32_t uids[] = {1, 2, 99};
+	struct store_copied out;
+	assert_int_equal(store_mailbox_copy(mb, uids, 3, ".Archive", &out, &error), 0);
+	assert_int_equal(out.n, 2);
+	assert_int_equal(out.src_uids[0], 1);
+	assert_int_equal(out.dst_uids[0], 2);
+	assert_int_equal(out.src_uids[1], 2);
+	assert_int_equal(out.dst_uids[1], 3);
+	store_copied_free(&out);
+
+	struct store_mailbox *ar = open_box(".Archive");
+	assert_int_equal(out.uidvalidity, 0); /* freed */
+	assert_int_equal(store_mailbox_count(ar), 3);
+	const struct store_msg *m = store_mailbox_msgs(ar);
+	assert_int_equal(m[2].flags, STORE_FLAGGED);
+	assert_string_equal(store_mailbox_keyword(ar, 0), "Work");
+	assert_int_equal(m[2].keywords, 1);
+	assert_int_equal(m[1].size, store_mailbox_msgs(mb)[0].size);
+	/* a hard link: the same inode */
+	int fa = store_mailbox_open_msg(ar, 1, &error), fb = store_mailbox_open_msg(mb, 0, &error);
+	struct stat sa, sb;
+	assert_int_equal(fstat(fa, &sa), 0);
+	assert_int_equal(fstat(fb, &sb), 0);
+	assert_int_equal(sa.st_ino, sb.st_ino);
+	close(fa);
+	close(fb);
+	store_mailbox_free(&ar);
+	store_mailbox_free(&mb);
+}
+
+static void expunge_by_uid_set(void **state)
+{
+	for (int i = 0; i < 5; i++)
+		deliver("", "Subject: e\n\ne\n");
+	struct store_mailbox *mb = open_box("");
+	const char *error;
+	uint32_t some[] = {4, 2};
+	/* UID EXPUNGE: only \Deleted ones of the set */
+	set_flags(mb, 2, STORE_FLAGS_ADD, STORE_DELETED, 0);
+	set_flags(mb, 3, STORE_FLAGS_ADD, STORE_DELETED, 0);
+	assert_int_equal(store_mailbox_expunge(mb, some, 2, true, &error), 0);
+	assert_int_equal(count_files(root, "cur") + count_files(root, "new"), 4);
+	/* POP3: these, flagged or not */
+	assert_int_equal(store_mailbox_expunge(mb, some, 2, false, &error), 0);
+	assert_int_equal(count_files(root, "cur") + count_files(root, "new"), 3);
+	struct store_changes ch;
+	refresh(mb, &ch);
+	assert_int_equal(ch.n_expunged, 2);
+	assert_int_equal(ch.expunged_seqs[0], 2);
+	assert_int_equal(ch.expunged_seqs[1], 4);
+	store_changes_free(&ch);
+	store_mailbox_free(&mb);
+	/* UIDs are not given again after an expunge of the last */
+	mb = open_box("");
+	uint32_t last = 5;
+	assert_int_equal(store_mailbox_expunge(mb, &last, 1, false, &error), 0);
+	store_mailbox_free(&mb);
+	deliver("", "Subject: f\n\nf\n");
+	mb = open_box("");
+	assert_int_equal(store_mailbox_msgs(mb)[store_mailbox_count(mb) - 1].uid, 6);
+	store_mailbox_free(&mb);
+}
+
+static void crash_leftovers_recover(void **state)
+{
+	deliver("", "Subject: 1\n\n1\n");
+	deliver("", "Subject: 2\n\n2\n");
+	struct store_mailbox *mb = open_box("");
+	uint32_t validity = store_mailbox_uidvalidity(mb);
+	store_mailbox_free(&mb);
+	/* a crash left: a temp uidlist, a torn appended line for UID 3 (never
+	 * acknowledged), and a delivered file with no UID yet */
+	write_text(root, "dovecot-uidlist.tmp.12345", "3 V1 N1\ngarbage");
+	char *text = read_text(root, "dovecot-uidlist");
+	size_t len = strlen(text);
+	text = realloc(text, len + 16);
+	memcpy(text + len, "3 :broken", 10);
+	write_text(root, "dovecot-uidlist", text);
+	free(text);
+	deliver("", "Subject: 3\n\n3\n");
+	mb = open_box("");
+	assert_int_equal(store_mailbox_uidvalidity(mb), validity);
+	assert_int_equal(store_mailbox_count(mb), 3);
+	/* UID 3 was in a line, torn or not: it is never given again */
+	assert_int_equal(store_mailbox_msgs(mb)[2].uid, 4);
+	store_mailbox_free(&mb);
+	text = read_text(root, "dovecot-uidlist");
+	assert_null(strstr(text, "broken")); /* rewritten clean */
+	assert_non_null(strstr(text, " N5 "));
+	free(text);
+}
+
+static void corrupt_uidlist_new_uidvalidity(void **state)
+{
+	deliver("", "Subject: 1\n\n1\n");
+	struct store_mailbox *mb = open_box("");
+	uint32_t validity = store_mailbox_uidvalidity(mb);
+	store_mailbox_free(&mb);
+	write_text(root, "dovecot-uidlist", "\x01garbage\n1 :x\n");
+	mb = open_box("");
+	assert_true(store_mailbox_uidvalidity(mb) > validity);
+	assert_int_equal(store_mailbox_count(mb), 1);
+	assert_int_equal(store_mailbox_msgs(mb)[0].uid, 1);
+	/* an open session learns that its UIDs mean nothing now */
+	struct store_mailbox *other = open_box("");
+	write_text(root, "dovecot-uidlist", "");
+	struct store_changes ch;
+	refresh(other, &ch);
+	assert_true(ch.uidvalidity_changed);
+	store_changes_free(&ch);
+	assert_true(store_mailbox_uidvalidity(other) > store_mailbox_uidvalidity(mb));
+	store_mailbox_free(&other);
+	store_mailbox_free(&mb);
+}
+
+static void dovecot_written_folder_is_read(void **state)
+{
+	/* files and index as Dovecot would have left them */
+	write_text(root, "cur/1276528487.M364837P9451.kurkku,S=5,W=6:2,S", "abcd\n");
+	write_text(root, "cur/1276533073.M242911P3632.kurkku:2,Fb", "xyz\n");
+	write_text(root, "new/1276533099.M1P1.kurkku,S=3", "ab\n");
+	write_text(root, "dovecot-uidlist",
+		   "3 V1275660208 N25022 G3085f01b7f11094c501100008c4a11c1\n"
+		   "25006 :1276528487.M364837P9451.kurkku,S=5,W=6:2,\n"
+		   "25017 W2481 :1276533073.M242911P3632.kurkku:2,F\n");
+	write_text(root, "dovecot-keywords", "0 $Junk\n1 $NonJunk\n");
+	unsigned long stats = store_stat_count;
+	struct store_mailbox *mb = open_box("");
+	assert_int_equal(store_stat_count, stats + 1); /* the name without S= */
+	assert_int_equal(store_mailbox_uidvalidity(mb), 1275660208);
+	assert_int_equal(store_mailbox_count(mb), 3);
+	const struct store_msg *m = store_mailbox_msgs(mb);
+	assert_int_equal(m[0].uid, 25006);
+	assert_int_equal(m[0].flags, STORE_SEEN);
+	assert_int_equal(m[0].crlf_size, 6);
+	assert_int_equal(m[1].uid, 25017);
+	assert_int_equal(m[1].flags, STORE_FLAGGED);
+	assert_int_equal(m[1].keywords, 2);
+	assert_string_equal(store_mailbox_keyword(mb, 1), "$NonJunk");
+	assert_int_equal(m[1].size, 4); /* stat'd */
+	assert_int_equal(m[2].uid, 25022);
+	assert_int_equal(store_mailbox_uidnext(mb), 25023);
+	store_mailbox_free(&mb);
+	char *text = read_text(root, "dovecot-uidlist");
+	assert_true(strncmp(text, "3 V1275660208 N25022 G3085f01b7f11094c501100008c4a11c1\n", 55) == 0);
+	assert_non_null(strstr(text, "\n25022 :1276533099.M1P1.kurkku,S=3\n"));
+	free(text);
+}
+
+static void big_folder_opens_without_stat(void **state)
+{
+	enum { N = 100000 };
+	char path[MAILDIR_PATH_MAX];
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "%s/cur/%d.M%dP1.host,S=100,W=102:2,S",
+			 root, 1700000000 + i / 100, i);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	unsigned long stats = store_stat_count;
+	uint64_t t0 = monotonic_ms();
+	struct store_mailbox *mb = open_box("");
+	uint64_t t1 = monotonic_ms();
+	store_mailbox_free(&mb);
+	uint64_t t2 = monotonic_ms();
+	mb = open_box("");
+	uint64_t t3 = monotonic_ms();
+	struct store_changes ch;
+	refresh(mb, &ch);
+	uint64_t t4 = monotonic_ms();
+	store_changes_free(&ch);
+	assert_int_equal(store_stat_count, stats);
+	assert_int_equal(store_mailbox_count(mb), N);
+	assert_int_equal(store_mailbox_msgs(mb)[N - 1].uid, N);
+	struct store_status st;
+	const char *error;
+	assert_int_equal(store_status(root, "", &opt, &st, &error), 0);
+	assert_int_equal(st.messages, N);
+	assert_int_equal(st.size, (uint64_t)N * 100);
+	assert_int_equal(st.unseen, 0);
+	store_mailbox_free(&mb);
+	print_message("100000 messages: first open (UIDs given, uidlist written) "
+		      "%" PRIu64 " ms, reopen %" PRIu64 " ms, refresh %" PRIu64 " ms\n",
+		      t1 - t0, t3 - t2, t4 - t3);
+}
+
+static void status_counts(void **state)
+{
+	deliver("", "Subject: 1\n\n1\n");
+	deliver("", "Subject: 22\n\n22\n");
+	struct store_mailbox *mb = open_box("");
+	set_flags(mb, 1, STORE_FLAGS_ADD, STORE_SEEN, 0);
+	uint64_t hm = store_mailbox_msgs(mb)[0].modseq;
+	store_mailbox_free(&mb);
+	struct store_status st;
+	const char *error;
+	assert_int_equal(store_status(root, "", &opt, &st, &error), 0);
+	assert_int_equal(st.messages, 2);
+	assert_int_equal(st.unseen, 1);
+	assert_int_equal(st.uidnext, 3);
+	assert_int_equal(st.size, strlen("Subject: 1\n\n1\n") + strlen("Subject: 22\n\n22\n"));
+	assert_int_equal(st.highestmodseq, hm);
+	assert_true(st.uidvalidity > 0);
+	assert_int_equal(store_status(root, ".Missing", &opt, &st, &error), -1);
+}
+
+/* ------------------------------------------------------------ folders */
+
+static bool has(const struct store_folder_info *v, size_t n, const char *f)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].folder, f) == 0)
+			return true;
+	return false;
+}
+
+static void folder_create_rename_delete(void **state)
+{
+	const char *error;
+	struct store_folder_info *v;
+	size_t n;
+	assert_int_equal(store_folder_create(root, ".A", &error), 0);
+	assert_int_equal(store_folder_create(root, ".A.B", &error), 0);
+	assert_int_equal(store_folder_create(root, ".A", &error), -1);
+	assert_int_equal(store_folder_create(root, "", &error), -1);
+	assert_int_equal(store_folder_create(root, "..", &error), -1);
+	assert_int_equal(store_folder_create(root, ".a/b", &error), -1);
+	append(".A.B", "Subject: child\n\nc\n", 0, NULL, 0);
+	struct stat sb;
+	char path[MAILDIR_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/.A/maildirfolder", root);
+	assert_int_equal(stat(path, &sb), 0);
+
+	assert_int_equal(store_folder_rename(root, ".A", ".A.C", &error), -1);
+	assert_int_equal(store_folder_rename(root, ".A", "", &error), -1);
+	assert_int_equal(store_folder_rename(root, "", ".X", &error), -1);
+	assert_int_equal(store_folder_rename(root, ".A", ".Z", &error), 0);
+	assert_int_equal(store_folder_list(root, &v, &n, &error), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].folder, "");
+	assert_string_equal(v[1].folder, ".Z");
+	assert_string_equal(v[2].folder, ".Z.B");
+	store_folder_list_free(v, n);
+	struct store_mailbox *mb = open_box(".Z.B");
+	assert_int_equal(store_mailbox_count(mb), 1);
+	assert_int_equal(store_mailbox_msgs(mb)[0].uid, 1);
+	store_mailbox_free(&mb);
+	assert_int_equal(store_folder_create(root, ".Y", &error), 0);
+	assert_int_equal(store_folder_rename(root, ".Y", ".Z", &error), -1);
+
+	assert_int_equal(store_folder_delete(root, "", &error), -1);
+	assert_int_equal(store_folder_delete(root, ".Z", &error), 0);
+	assert_int_equal(store_folder_delete(root, ".Z", &error), -1);
+	assert_int_equal(store_folder_list(root, &v, &n, &error), 0);
+	assert_false(has(v, n, ".Z"));
+	assert_true(has(v, n, ".Z.B")); /* children stay */
+	store_folder_list_free(v, n);
+	assert_int_equal(count_files(root, "tmp"), 0);
+
+	/* a name deleted and made again gets another UIDVALIDITY */
+	mb = open_box(".Y");
+	uint32_t old = store_mailbox_uidvalidity(mb);
+	store_mailbox_free(&mb);
+	assert_int_equal(store_folder_delete(root, ".Y", &error), 0);
+	assert_int_equal(store_folder_create(root, ".Y", &error), 0);
+	mb = open_box(".Y");
+	assert_true(store_mailbox_uidvalidity(mb) > old);
+	store_mailbox_free(&mb);
+}
+
+static void defaults_and_special_use(void **state)
+{
+	const char *error;
+	char fresh[MAILDIR_PATH_MAX];
+	snprintf(fresh, sizeof(fresh), "%s/new-user/Maildir", base);
+	assert_int_equal(store_create_defaults(fresh, &error), 0);
+	assert_int_equal(store_create_defaults(fresh, &error), 0); /* again */
+	struct store_folder_info *v;
+	size_t n;
+	assert_int_equal(store_folder_list(fresh, &v, &n, &error), 0);
+	assert_int_equal(n, 6);
+	static const char *const want[] = {"", ".Archive", ".Drafts", ".Junk",
+					   ".Sent", ".Trash"};
+	static const char *const attr[] = {NULL, "\\Archive", "\\Drafts", "\\Junk",
+					   "\\Sent", "\\Trash"};
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(v[i].folder, want[i]);
+		const char *a = store_special_use_attr(v[i].use);
+		if (attr[i] == NULL)
+			assert_null(a);
+		else
+			assert_string_equal(a, attr[i]);
+	}
+	store_folder_list_free(v, n);
+	assert_int_equal(store_special_use(".Sent.Old"), STORE_USE_NONE);
+}
+
+static void subscriptions_file(void **state)
+{
+	const char *error;
+	char **names;
+	size_t n;
+	assert_int_equal(store_subscriptions(root, &names, &n, &error), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_subscribe(root, "Sent", true, &error), 0);
+	assert_int_equal(store_subscribe(root, "Work/Ünï", true, &error), 0);
+	assert_int_equal(store_subscribe(root, "Sent", true, &error), 0);
+	assert_int_equal(store_subscribe(root, "a\nb", true, &error), -1);
+	char *text = read_text(root, "subscriptions");
+	assert_string_equal(text, "Sent\nWork/Ünï\n");
+	free(text);
+	assert_int_equal(store_subscribe(root, "Sent", false, &error), 0);
+	assert_int_equal(store_subscribe(root, "Nope", false, &error), 0);
+	assert_int_equal(store_subscriptions(root, &names, &n, &error), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], "Work/Ünï");
+	store_subscriptions_free(names, n);
+}
+
+static void quota_follows_append_and_expunge(void **state)
+{
+	const struct store_options q = {.quota = 1000, .hostname = "h"};
+	const char *error;
+	struct iovec part = {"0123456789", 10};
+	struct store_append a = {.parts = &part, .n_parts = 1};
+	uint32_t v, u;
+	assert_int_equal(store_append(root, "", &q, &a, &v, &u, &error), 0);
+	assert_int_equal(store_append(root, "", &q, &a, &v, &u, &error), 0);
+	uint64_t bytes, count;
+	assert_int_equal(quota_usage(root, 1000, &bytes, &count), 0);
+	assert_int_equal(bytes, 20);
+	assert_int_equal(count, 2);
+	struct store_mailbox *mb;
+	assert_int_equal(store_mailbox_open(root, "", &q, &mb, &error), 0);
+	uint32_t one = 1;
+	assert_int_equal(store_mailbox_expunge(mb, &one, 1, false, &error), 0);
+	store_mailbox_free(&mb);
+	assert_int_equal(quota_usage(root, 1000, &bytes, &count), 0);
+	assert_int_equal(bytes, 10);
+	assert_int_equal(count, 1);
+	char big[1000];
+	memset(big, 'x', sizeof(big));
+	struct iovec bp = {big, sizeof(big)};
+	a.parts = &bp;
+	assert_int_equal(store_append(root, "", &q, &a, &v, &u, &error), -1);
+	assert_string_equal(error, "mailbox over quota");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(names_round_trip_flags),
+		cmocka_unit_test(uidlist_dovecot_sample),
+		cmocka_unit_test(uidlist_bad_lines_table),
+		cmocka_unit_test(uidlist_trickle),
+		cmocka_unit_test(keywords_and_modseq_files),
+		cmocka_unit_test_setup_teardown(uids_persist_and_grow, setup, teardown),
+		cmocka_unit_test_setup_teardown(two_sessions_see_each_other, setup, teardown),
+		cmocka_unit_test_setup_teardown(flags_and_keywords_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(unchangedsince_refuses_newer, setup, teardown),
+		cmocka_unit_test_setup_teardown(append_gives_uid_and_lasts, setup, teardown),
+		cmocka_unit_test_setup_teardown(copy_gives_new_uids, setup, teardown),
+		cmocka_unit_test_setup_teardown(expunge_by_uid_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(crash_leftovers_recover, setup, teardown),
+		cmocka_unit_test_setup_teardown(corrupt_uidlist_new_uidvalidity, setup, teardown),
+		cmocka_unit_test_setup_teardown(dovecot_written_folder_is_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(big_folder_opens_without_stat, setup, teardown),
+		cmocka_unit_test_setup_teardown(status_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(folder_create_rename_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(defaults_and_special_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(subscriptions_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(quota_follows_append_and_expunge, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
