@@ -146,8 +146,9 @@ static void span_end(const struct parser *ps, struct addrlist_span *sp)
 	sp->len = ps->al->text.len - sp->off;
 }
 
-/* The phrase t[a..b): words, quoted strings and stray specials, comments
- * dropped, one space wherever CFWS separated two of them. */
+/* The phrase t[a..b): words, quoted strings and dots (RFC 5322 4.1
+ * obs-phrase), one space wherever CFWS separated two of them; comments
+ * and stray specials (a lone ">", ")") are dropped and count as a gap. */
 static int phrase(struct parser *ps, size_t a, size_t b,
                   struct addrlist_span *sp)
 {
@@ -155,7 +156,8 @@ static int phrase(struct parser *ps, size_t a, size_t b,
 	bool gap = false, any = false;
 	for (size_t i = a; i < b; i++) {
 		const struct token *t = &ps->t[i];
-		if (t->kind == TK_COMMENT) {
+		if (t->kind == TK_COMMENT ||
+		    (t->kind == TK_SPECIAL && t->c != '.')) {
 			gap = true;
 			continue;
 		}
