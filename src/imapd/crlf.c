@@ -8,6 +8,8 @@
 size_t crlf_bare_lfs(const char *s, size_t a, size_t b)
 {
 	size_t c = 0;
+	if (a >= b) /* s may be NULL for an empty message */
+		return 0;
 	const char *p = s + a, *end = s + b;
 	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		c += p == s || p[-1] != '\r';
@@ -74,7 +76,7 @@ int crlf_put(struct crlf_sink *k, const char *p, size_t n)
 {
 	uint64_t a = k->pos, b = k->pos + n;
 	k->pos = b;
-	if (k->out == NULL || b <= k->skip || a >= k->end)
+	if (n == 0 || k->out == NULL || b <= k->skip || a >= k->end)
 		return 0;
 	uint64_t from = a < k->skip ? k->skip - a : 0;
 	uint64_t to = b > k->end ? k->end - a : n;
@@ -84,6 +86,8 @@ int crlf_put(struct crlf_sink *k, const char *p, size_t n)
 int crlf_put_range(struct crlf_sink *k, const char *s, size_t a, size_t b)
 {
 	size_t start = a;
+	if (a >= b)
+		return 0;
 	const char *p = s + a, *end = s + b;
 	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		/* past the window nothing more is kept: stop copying */
