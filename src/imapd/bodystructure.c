@@ -39,7 +39,8 @@ static int upper(struct writer *w, struct mime_str s)
 /* RFC 2231 7: attribute-char, which may stand unencoded in a value. */
 static bool attribute_char(unsigned char c)
 {
-	return c > 0x20 && c < 0x7f && strchr("*'%()<>@,;:\\\"/[]?=", c) == NULL;
+	return c > 0x20 && c < 0x7f &&
+	       strchr("*'%()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
 /* charset'language'value, %XX-encoded (RFC 2231 4). */
@@ -88,8 +89,8 @@ static int write_params(struct writer *w, const struct mime_params *ps)
 		if ((i > 0 && sp(w) < 0) || upper(w, name) < 0 || sp(w) < 0)
 			return -1;
 		if (enc ? write_2231(w, p) < 0
-		        : imap_write_string(w->out, p->value.p,
-		                            p->value.len) < 0)
+		        : imap_write_string(w->out, p->value.p, p->value.len) <
+		                    0)
 			return -1;
 	}
 	return buf_append_byte(w->out, ')');
@@ -184,12 +185,13 @@ static int write_leaf(struct writer *w, const struct mime_part *p)
 	if (write_fields(w, p, opaque) < 0)
 		return -1;
 	if (p->kind == MIME_MESSAGE) {
-		if (sp(w) < 0 || imap_envelope_part(w->out, w->m, p->child) < 0 ||
+		if (sp(w) < 0 ||
+		    imap_envelope_part(w->out, w->m, p->child) < 0 ||
 		    sp(w) < 0 || write_part(w, p->child) < 0)
 			return -1;
 	}
-	bool lines = p->kind == MIME_MESSAGE ||
-	             (!opaque && str_is(p->type, "text"));
+	bool lines =
+	        p->kind == MIME_MESSAGE || (!opaque && str_is(p->type, "text"));
 	if (lines && buf_appendf(w->out, " %zu", p->body_lines) < 0)
 		return -1;
 	if (!w->ext)

@@ -63,7 +63,8 @@ static int write_address(struct buf *out, const struct addrlist *al,
 		return buf_append_str(out, " NIL)");
 	}
 	if (buf_append_byte(out, '(') < 0 || write_span(out, al, e->name) < 0 ||
-	    buf_append_byte(out, ' ') < 0 || write_span(out, al, e->route) < 0 ||
+	    buf_append_byte(out, ' ') < 0 ||
+	    write_span(out, al, e->route) < 0 ||
 	    buf_append_byte(out, ' ') < 0 ||
 	    write_span(out, al, e->mailbox) < 0 ||
 	    buf_append_byte(out, ' ') < 0 || write_span(out, al, e->host) < 0)

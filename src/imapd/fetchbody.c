@@ -9,9 +9,9 @@
 
 /* What a section resolves to: a byte range, or a header to filter. */
 struct target {
-	size_t a, b;                   /* the range in the message */
-	const struct mime_part *part;  /* whose encoding BINARY decodes */
-	bool filter;                   /* HEADER.FIELDS [.NOT] of [a, b) */
+	size_t a, b;                  /* the range in the message */
+	const struct mime_part *part; /* whose encoding BINARY decodes */
+	bool filter;                  /* HEADER.FIELDS [.NOT] of [a, b) */
 };
 
 static bool str_is(struct mime_str s, const char *lit)
@@ -204,8 +204,7 @@ static enum fetchbody_result binary(struct crlf_sink *k, const char *msg,
 {
 	struct mime_str enc = t->part != NULL ? t->part->encoding
 	                                      : (struct mime_str){"7bit", 4};
-	if (str_is(enc, "7bit") || str_is(enc, "8bit") ||
-	    str_is(enc, "binary"))
+	if (str_is(enc, "7bit") || str_is(enc, "8bit") || str_is(enc, "binary"))
 		return crlf_put_range(k, msg, t->a, t->b) < 0 ? FETCHBODY_ERROR
 		                                              : FETCHBODY_OK;
 	bool b64 = str_is(enc, "base64");

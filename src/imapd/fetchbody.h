@@ -31,11 +31,11 @@
 #include <stdint.h>
 
 enum fetchbody_result {
-	FETCHBODY_ERROR = -1,     /* out of memory or out's maximum: errno */
+	FETCHBODY_ERROR = -1, /* out of memory or out's maximum: errno */
 	FETCHBODY_OK = 0,
-	FETCHBODY_NO_PART = 1,    /* no such part, or HEADER/TEXT of a part
-	                             that is not a message/rfc822: the caller
-	                             answers NIL */
+	FETCHBODY_NO_PART = 1,     /* no such part, or HEADER/TEXT of a part
+	                              that is not a message/rfc822: the caller
+	                              answers NIL */
 	FETCHBODY_UNKNOWN_CTE = 2, /* BINARY of an encoding we cannot
 	                              decode: NO [UNKNOWN-CTE] (RFC 3516) */
 };

@@ -107,7 +107,8 @@ static int field_name(struct cur *c, struct raw_section *rs,
 			if (c->s[b] == '\\' && b + 1 < c->n)
 				b++;
 		if (b == c->n) {
-			*error_r = "Invalid section: unterminated quoted string";
+			*error_r =
+			        "Invalid section: unterminated quoted string";
 			return -1;
 		}
 		c->i = b + 1;

@@ -47,8 +47,8 @@ enum fetch_kind {
 	FETCH_INTERNALDATE,
 	FETCH_RFC822_SIZE,
 	FETCH_ENVELOPE,
-	FETCH_BODY,          /* BODY alone: the BODYSTRUCTURE without
-	                        extension data */
+	FETCH_BODY, /* BODY alone: the BODYSTRUCTURE without
+	               extension data */
 	FETCH_BODYSTRUCTURE,
 	FETCH_UID,
 	FETCH_MODSEQ,
@@ -84,7 +84,7 @@ struct fetch_section {
 
 struct fetch_att {
 	enum fetch_kind kind;
-	bool peek;           /* .PEEK, or RFC822.HEADER: \Seen is not set */
+	bool peek; /* .PEEK, or RFC822.HEADER: \Seen is not set */
 	struct fetch_section section; /* RFC822* and sectioned kinds */
 	bool partial;
 	uint32_t origin, count; /* count >= 1 */

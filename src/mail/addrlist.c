@@ -18,9 +18,9 @@ enum tk { TK_END, TK_WORD, TK_QUOTED, TK_DLIT, TK_COMMENT, TK_SPECIAL };
 
 struct token {
 	enum tk kind;
-	char c;       /* TK_SPECIAL */
-	size_t a, b;  /* the token's bytes; for QUOTED and COMMENT the inside */
-	bool space;   /* CFWS before it */
+	char c;      /* TK_SPECIAL */
+	size_t a, b; /* the token's bytes; for QUOTED and COMMENT the inside */
+	bool space;  /* CFWS before it */
 };
 
 struct lexer {

@@ -81,7 +81,11 @@ struct walk {
 };
 
 static const char *const texts[] = {
-        "", ".MIME", ".HEADER", ".TEXT", ".HEADER.FIELDS (From SUBJECT)",
+        "",
+        ".MIME",
+        ".HEADER",
+        ".TEXT",
+        ".HEADER.FIELDS (From SUBJECT)",
         ".HEADER.FIELDS.NOT (content-type \"X-A\")",
 };
 

@@ -83,7 +83,8 @@ static const char *fetch(const char *msg, const char *att_text)
 	struct mime_msg *m = mime_parse(msg, strlen(msg));
 	assert_non_null(m);
 	buf_clear(&out);
-	enum fetchbody_result r = fetchbody_get(msg, strlen(msg), m, &att, &out);
+	enum fetchbody_result r =
+	        fetchbody_get(msg, strlen(msg), m, &att, &out);
 	mime_msg_free(&m);
 	fetch_att_free(&att);
 	if (r == FETCHBODY_NO_PART)
@@ -152,8 +153,9 @@ static void crlf_sizes(void **state)
 	struct buf b;
 	buf_init(&b, 0);
 	for (int i = 0; i < 1000; i++)
-		buf_append_str(&b, i % 3 == 0 ? "ab\r\n" : i % 3 == 1 ? "c\n"
-		                                                      : "d\re");
+		buf_append_str(&b, i % 3 == 0   ? "ab\r\n"
+		                   : i % 3 == 1 ? "c\n"
+		                                : "d\re");
 	struct crlf_index ix;
 	assert_int_equal(crlf_index_init(&ix, b.data, b.len), 0);
 	for (size_t a = 0; a < b.len; a += 37)
@@ -330,9 +332,9 @@ static void addrlist_messy(void **state)
 	struct buf d;
 	buf_init(&d, 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		assert_int_equal(addrlist_parse(&al, cases[i].in,
-		                                strlen(cases[i].in)),
-		                 0);
+		assert_int_equal(
+		        addrlist_parse(&al, cases[i].in, strlen(cases[i].in)),
+		        0);
 		buf_clear(&d);
 		buf_append_str(&d, "");
 		for (size_t k = 0; k < al.n; k++) {
@@ -346,9 +348,8 @@ static void addrlist_messy(void **state)
 				buf_append_str(&d, "[;]");
 				continue;
 			}
-			const struct addrlist_span *s[] = {&e->name, &e->route,
-			                                   &e->mailbox,
-			                                   &e->host};
+			const struct addrlist_span *s[] = {
+			        &e->name, &e->route, &e->mailbox, &e->host};
 			for (size_t j = 0; j < 4; j++) {
 				const char *t = addrlist_text(&al, *s[j]);
 				buf_appendf(&d, "%s%.*s", j ? "|" : "[",
@@ -439,36 +440,36 @@ static void structure_rfc3501(void **state)
  * and application/pdf {name: r.pdf}, disposition attachment {filename:
  * "r\u00e9sum\u00e9.pdf"} via get_filename() (RFC 2231 decoded), payload
  * CRLF octets 7 and 8, text lines 1; multipart params {boundary: b1}. */
-static const char mixed[] =
-        "From: a@b.example\n"
-        "Subject: report\n"
-        "MIME-Version: 1.0\n"
-        "Content-Type: multipart/mixed; boundary=b1\n"
-        "Content-Language: en, de\n"
-        "\n"
-        "preamble\n"
-        "--b1\n"
-        "Content-Type: text/plain; charset=utf-8\n"
-        "\n"
-        "Hello\n"
-        "\n"
-        "--b1\n"
-        "Content-Type: application/pdf; name=r.pdf\n"
-        "Content-Disposition: attachment;\n"
-        " filename*=utf-8'fr'r%C3%A9sum%C3%A9.pdf\n"
-        "Content-Transfer-Encoding: base64\n"
-        "Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\n"
-        "Content-Location: http://x.example/r\n"
-        "\n"
-        "SGVsbG8h\n"
-        "--b1--\n"
-        "epilogue\n";
+static const char mixed[] = "From: a@b.example\n"
+                            "Subject: report\n"
+                            "MIME-Version: 1.0\n"
+                            "Content-Type: multipart/mixed; boundary=b1\n"
+                            "Content-Language: en, de\n"
+                            "\n"
+                            "preamble\n"
+                            "--b1\n"
+                            "Content-Type: text/plain; charset=utf-8\n"
+                            "\n"
+                            "Hello\n"
+                            "\n"
+                            "--b1\n"
+                            "Content-Type: application/pdf; name=r.pdf\n"
+                            "Content-Disposition: attachment;\n"
+                            " filename*=utf-8'fr'r%C3%A9sum%C3%A9.pdf\n"
+                            "Content-Transfer-Encoding: base64\n"
+                            "Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\n"
+                            "Content-Location: http://x.example/r\n"
+                            "\n"
+                            "SGVsbG8h\n"
+                            "--b1--\n"
+                            "epilogue\n";
 
 static void structure_mixed(void **state)
 {
 	assert_string_equal(
 	        structure(mixed, true),
-	        "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 7 "
+	        "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" "
+	        "7 "
 	        "1 NIL NIL NIL NIL)"
 	        "(\"APPLICATION\" \"PDF\" (\"NAME\" \"r.pdf\") NIL NIL "
 	        "\"BASE64\" 8 \"Q2hlY2sgSW50ZWdyaXR5IQ==\" (\"ATTACHMENT\" "
@@ -512,8 +513,10 @@ static void structure_rfc822(void **state)
 	        "(\"MESSAGE\" \"RFC822\" NIL NIL \"fwd\" \"7BIT\" 67 "
 	        "(NIL \"inner\" ((\"In Ner\" NIL \"in\" \"ner.example\")) "
 	        "((\"In Ner\" NIL \"in\" \"ner.example\")) "
-	        "((\"In Ner\" NIL \"in\" \"ner.example\")) NIL NIL NIL NIL NIL) "
-	        "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" "
+	        "((\"In Ner\" NIL \"in\" \"ner.example\")) NIL NIL NIL NIL "
+	        "NIL) "
+	        "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL "
+	        "\"7BIT\" "
 	        "18 2) 5) \"MIXED\")");
 }
 
@@ -530,36 +533,35 @@ static void structure_opaque(void **state)
 
 /* Python (case "nested"): part 1.2 has the header
  * 'Content-Type: text/html\n' and payload '<p>hi</p>'. */
-static const char nested[] =
-        "From: f@x.example\n"
-        "Subject: nested\n"
-        "Content-Type: multipart/mixed; boundary=o\n"
-        "\n"
-        "--o\n"
-        "Content-Type: multipart/alternative; boundary=i\n"
-        "\n"
-        "--i\n"
-        "Content-Type: text/plain\n"
-        "\n"
-        "hi\n"
-        "--i\n"
-        "Content-Type: text/html\n"
-        "\n"
-        "<p>hi</p>\n"
-        "--i--\n"
-        "--o\n"
-        "Content-Type: application/octet-stream\n"
-        "Content-Transfer-Encoding: base64\n"
-        "\n"
-        "AAEC\n"
-        "/w==\n"
-        "--o\n"
-        "Content-Type: text/plain\n"
-        "Content-Transfer-Encoding: quoted-printable\n"
-        "\n"
-        "caf=C3=A9 =\n"
-        "au lait  \n"
-        "--o--\n";
+static const char nested[] = "From: f@x.example\n"
+                             "Subject: nested\n"
+                             "Content-Type: multipart/mixed; boundary=o\n"
+                             "\n"
+                             "--o\n"
+                             "Content-Type: multipart/alternative; boundary=i\n"
+                             "\n"
+                             "--i\n"
+                             "Content-Type: text/plain\n"
+                             "\n"
+                             "hi\n"
+                             "--i\n"
+                             "Content-Type: text/html\n"
+                             "\n"
+                             "<p>hi</p>\n"
+                             "--i--\n"
+                             "--o\n"
+                             "Content-Type: application/octet-stream\n"
+                             "Content-Transfer-Encoding: base64\n"
+                             "\n"
+                             "AAEC\n"
+                             "/w==\n"
+                             "--o\n"
+                             "Content-Type: text/plain\n"
+                             "Content-Transfer-Encoding: quoted-printable\n"
+                             "\n"
+                             "caf=C3=A9 =\n"
+                             "au lait  \n"
+                             "--o--\n";
 
 static void sections(void **state)
 {
@@ -603,9 +605,9 @@ static void binary_base64(void **state)
 	assert_int_equal(out.len, 4);
 	assert_memory_equal(out.data, "\x00\x01\x02\xff", 4);
 	uint64_t size;
-	assert_int_equal(fetchbody_binary_size(nested, strlen(nested), m, &att,
-	                                       &size),
-	                 FETCHBODY_OK);
+	assert_int_equal(
+	        fetchbody_binary_size(nested, strlen(nested), m, &att, &size),
+	        FETCHBODY_OK);
 	assert_int_equal(size, 4);
 	fetch_att_free(&att);
 	assert_int_equal(fetch_att_parse("BINARY.PEEK[2]<1.2>", 19, &att, &err),
@@ -624,12 +626,14 @@ static void binary_base64(void **state)
 
 static void rfc822_part(void **state)
 {
-	assert_string_equal(fetch(forward, "BODY[2]"),
-	                    "From: In Ner <in@ner.example>\r\nSubject: inner\r\n"
-	                    "\r\nline one\r\nline two");
-	assert_string_equal(fetch(forward, "BODY[2.HEADER]"),
-	                    "From: In Ner <in@ner.example>\r\nSubject: inner\r\n"
-	                    "\r\n");
+	assert_string_equal(
+	        fetch(forward, "BODY[2]"),
+	        "From: In Ner <in@ner.example>\r\nSubject: inner\r\n"
+	        "\r\nline one\r\nline two");
+	assert_string_equal(
+	        fetch(forward, "BODY[2.HEADER]"),
+	        "From: In Ner <in@ner.example>\r\nSubject: inner\r\n"
+	        "\r\n");
 	assert_string_equal(fetch(forward, "BODY[2.TEXT]"),
 	                    "line one\r\nline two");
 	assert_string_equal(fetch(forward, "BODY[2.HEADER.FIELDS (subject)]"),
@@ -637,7 +641,8 @@ static void rfc822_part(void **state)
 	assert_string_equal(fetch(forward, "BODY[2.MIME]"),
 	                    "Content-Type: message/rfc822\r\n"
 	                    "Content-Description: fwd\r\n\r\n");
-	assert_string_equal(fetch(forward, "BODY[2.1]"), "line one\r\nline two");
+	assert_string_equal(fetch(forward, "BODY[2.1]"),
+	                    "line one\r\nline two");
 }
 
 /* ------------------------------------------------------------ fetchitem */
@@ -707,7 +712,8 @@ static void item_errors(void **state)
 	         "Invalid section: bad list of header fields"},
 	        {"BODY[HEADER.FIELDS (\"A)]", "Invalid section: no closing ]"},
 	        {"BODY[MIME]", "Invalid section: MIME needs a part number"},
-	        {"BODY[HEADERX]", "Invalid section: unexpected text in section"},
+	        {"BODY[HEADERX]",
+	         "Invalid section: unexpected text in section"},
 	        {"BODY[FOO]", "Invalid section: unknown section text"},
 	        {"BODY[1x]", "Invalid section: bad part number"},
 	        {"BODY[4294967296]", "Invalid section: part number too large"},
@@ -857,21 +863,57 @@ static void timed(const char *what, const char *msg, size_t len)
 	mime_msg_free(&m);
 }
 
+/* BODY[HEADER.FIELDS] with FETCH_FIELDS_MAX names over a huge header:
+ * fields x names comparisons, but a length check first. */
+static void timed_fields(const char *msg, size_t len)
+{
+	struct buf a;
+	buf_init(&a, 0);
+	buf_append_str(&a, "BODY[HEADER.FIELDS (");
+	for (int i = 0; i < FETCH_FIELDS_MAX; i++)
+		buf_appendf(&a, "%sX-H%d", i ? " " : "", i * 1000);
+	buf_append_str(&a, ")]");
+	struct fetch_att att;
+	const char *err;
+	assert_int_equal(fetch_att_parse(a.data, a.len, &att, &err), 0);
+	struct mime_msg *m = mime_parse(msg, len);
+	struct buf b;
+	buf_init(&b, 0);
+	double t0 = seconds();
+	assert_int_equal(fetchbody_get(msg, len, m, &att, &b), FETCHBODY_OK);
+	double t1 = seconds();
+	print_message("BODY[HEADER.FIELDS (100 names)] of that: %.3fs (%zu "
+	              "bytes)\n",
+	              t1 - t0, b.len);
+	/* "X-H0: v" CRLF, nine of "X-H1000: v" CRLF, ninety of
+	 * "X-H10000: v" CRLF, the blank line */
+	assert_int_equal(b.len, 9 + 9 * 12 + 90 * 13 + 2);
+	assert_true(t1 - t0 < 0.5);
+	mime_msg_free(&m);
+	fetch_att_free(&att);
+	buf_free(&b);
+	buf_free(&a);
+}
+
 static void hostile_sizes(void **state)
 {
 	struct buf msg;
 	buf_init(&msg, 0);
 	for (int i = 0; i < 10000; i++)
-		buf_appendf(&msg, "Content-Type: multipart/mixed; boundary=b%d"
-		                  "\n\n--b%d\n", i, i);
+		buf_appendf(&msg,
+		            "Content-Type: multipart/mixed; boundary=b%d"
+		            "\n\n--b%d\n",
+		            i, i);
 	buf_append_str(&msg, "\nend\n");
 	timed("10,000 nested multiparts", msg.data, msg.len);
 
 	buf_clear(&msg);
 	buf_append_str(&msg, "Content-Type: multipart/mixed; boundary=b\n\n");
 	for (int i = 0; i < 10000; i++)
-		buf_appendf(&msg, "--b\nContent-Type: text/plain; name=p%d\n"
-		                  "\nbody %d\n", i, i);
+		buf_appendf(&msg,
+		            "--b\nContent-Type: text/plain; name=p%d\n"
+		            "\nbody %d\n",
+		            i, i);
 	buf_append_str(&msg, "--b--\n");
 	timed("10,000 siblings", msg.data, msg.len);
 
@@ -887,6 +929,17 @@ static void hostile_sizes(void **state)
 		buf_appendf(&msg, "X-H%d: v\n", i);
 	buf_append_str(&msg, "\nbody\n");
 	timed("300,000 header lines", msg.data, msg.len);
+	timed_fields(msg.data, msg.len);
+
+	/* message/rfc822 in message/rfc822 ...: an ENVELOPE per level */
+	buf_clear(&msg);
+	for (int i = 0; i < 10000; i++)
+		buf_appendf(&msg,
+		            "From: u%d@h\nSubject: level %d\n"
+		            "Content-Type: message/rfc822\n\n",
+		            i, i);
+	buf_append_str(&msg, "\nend\n");
+	timed("10,000 nested message/rfc822", msg.data, msg.len);
 	buf_free(&msg);
 }
 
