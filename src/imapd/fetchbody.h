@@ -10,7 +10,9 @@
  *   [TEXT]        the body
  *   [1.2]         the part's body; for a message/rfc822 part the whole
  *                 encapsulated message
- *   [1.2.MIME]    the part's MIME header
+ *   [1.2.MIME]    the part's MIME header ([1.MIME] of a message that is
+ *                 not multipart: the message's header, where its
+ *                 Content-* fields are)
  *   [1.2.HEADER] [1.2.TEXT] [1.2.HEADER.FIELDS ...]
  *                 of the message in a message/rfc822 part
  *
