@@ -33,22 +33,34 @@ static int check_local(struct directory *d, const char *address)
 	return local == 1 ? 0 : -1;
 }
 
+/* A forward: the local part as given (RFC 5321 2.4: only the final host
+ * may treat its case as insignificant), the domain lower-cased. */
+static void keep_case(char *target, const char *given)
+{
+	memcpy(target, given, (size_t)(strrchr(target, '@') - target));
+}
+
 static int alias_add(struct directory *d, const char *address,
-		     const char *target)
+		     char *target, const char *given)
 {
 	if (check_local(d, address) < 0)
 		return -1;
-	int local = target[0] == '@' ? -1
-			: dir_domain_exists(d, strchr(target, '@') + 1);
+	int local = dir_domain_exists(d, strrchr(target, '@') + 1);
 	if (local < 0) {
-		cli_error(target[0] == '@' ? "a target is an address, not @domain"
-					   : "%s", directory_error(d));
+		cli_error("%s", directory_error(d));
 		return -1;
 	}
 	if (local == 1 && dir_address_exists(d, target) != 1) {
 		cli_error("%s is not a local user or alias", target);
 		return -1;
 	}
+	if (local == 0 && address[0] == '@') {
+		cli_error("a catch-all cannot forward elsewhere (every address "
+			  "tried on %s would be sent on)", address + 1);
+		return -1;
+	}
+	if (local == 0)
+		keep_case(target, given);
 	int rc = dir_alias_add(d, address, target);
 	if (rc < 0)
 		cli_error("%s", directory_error(d));
@@ -90,7 +102,7 @@ int cli_alias(struct cli *cli)
 		rc = dir_alias_list(d, cli->argc == 2 ? cli->argv[1] : NULL,
 				    print_alias, NULL);
 	} else if (strcmp(sub, "add") == 0) {
-		rc = alias_add(d, address, target);
+		rc = alias_add(d, address, target, cli->argv[2]);
 	} else {
 		rc = dir_alias_del(d, address, target[0] ? target : NULL);
 		if (rc == 1)

@@ -44,7 +44,7 @@ struct key_query {
 };
 
 static struct key_query queries[DKIM_VERIFY_MAX];
-static struct key_query arc_queries[ARC_SETS_MAX + 1];
+static struct key_query arc_queries[ARC_KEYS_MAX];
 
 static void one_less(struct check *c)
 {
@@ -288,8 +288,7 @@ int cli_check(struct cli *cli)
 	psl_ctx_t *psl = psl_load_file(cli->cfg.dmarc_public_suffix_list);
 	struct check c = {.v = dkim_verify_new(msg.data, hdr_len,
 					       (int64_t)time(NULL)),
-			  .arc = arc_verify_new(msg.data, hdr_len,
-						(int64_t)time(NULL)),
+			  .arc = arc_verify_new(msg.data, hdr_len),
 			  .dmarc = dmarc_new(psl ? psl : psl_builtin(), msg.data,
 					     hdr_len)};
 	int rc = 1;

@@ -73,6 +73,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE domains ADD COLUMN dmarc_action TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE domains ADD COLUMN dmarc_forwarders TEXT NOT NULL "
 	"DEFAULT '';",
+	/* 5: a target that was outside our domains when the alias was made
+	 * is a forward; one whose domain was ours and went away is not */
+	"ALTER TABLE aliases ADD COLUMN forward INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum stmt_id {
@@ -89,8 +92,8 @@ static const char *const queries[Q_COUNT] = {
 	[Q_USER_GET] = ("SELECT address, password, quota, created, scram, "
 			"max_messages, max_recipients FROM users "
 			"WHERE address = ?1"),
-	[Q_ALIAS_TARGETS] = ("SELECT target FROM aliases WHERE address = ?1 "
-			     "ORDER BY target"),
+	[Q_ALIAS_TARGETS] = ("SELECT target, forward FROM aliases "
+			     "WHERE address = ?1 ORDER BY target"),
 };
 
 struct directory {
@@ -455,10 +458,14 @@ int dir_user_get(struct directory *d, const char *address, struct dir_user *u)
 int dir_alias_add(struct directory *d, const char *address, const char *target)
 {
 	const char *domain = strchr(address, '@') + 1;
+	const char *at = strrchr(target, '@');
+	int local = at != NULL ? dir_domain_exists(d, at + 1) : 1;
+	if (local < 0)
+		return -1;
 	return run(d,
-		   "INSERT INTO aliases(address, target, domain) "
-		   "VALUES(?1, ?2, ?3)",
-		   "sss", address, target, domain);
+		   "INSERT INTO aliases(address, target, domain, forward) "
+		   "VALUES(?1, ?2, ?3, ?4)",
+		   "sssi", address, target, domain, (int64_t)(local == 0));
 }
 
 int dir_alias_del(struct directory *d, const char *address, const char *target)
@@ -466,7 +473,9 @@ int dir_alias_del(struct directory *d, const char *address, const char *target)
 	if (target == NULL)
 		return run(d, "DELETE FROM aliases WHERE address = ?1", "s",
 			   address);
-	return run(d, "DELETE FROM aliases WHERE address = ?1 AND target = ?2",
+	/* forwards keep their local part's case; ours are lower case */
+	return run(d, "DELETE FROM aliases WHERE address = ?1 AND "
+		      "lower(target) = lower(?2)",
 		   "ss", address, target);
 }
 
@@ -598,10 +607,15 @@ static enum dir_resolve_result add_target(struct dir_targets *t,
 	return DIR_FOUND;
 }
 
+struct alias_row {
+	char target[DIR_ADDRESS_MAX + 1];
+	bool forward; /* outside our domains when the alias was made */
+};
+
 /* The targets of alias address, copied out (the statement is reused by the
  * recursion). Returns the count, or -1. */
 static int alias_targets(struct directory *d, const char *address,
-			 char (**out)[DIR_ADDRESS_MAX + 1])
+			 struct alias_row **out)
 {
 	sqlite3_stmt *st = d->stmt[Q_ALIAS_TARGETS];
 	sqlite3_reset(st);
@@ -609,14 +623,16 @@ static int alias_targets(struct directory *d, const char *address,
 	int n = 0, rc;
 	*out = NULL;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < DIR_TARGETS_MAX) {
-		void *more = reallocarray(*out, (size_t)n + 1, sizeof(**out));
+		struct alias_row *more = reallocarray(*out, (size_t)n + 1,
+						      sizeof(**out));
 		if (more == NULL) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
 		*out = more;
-		snprintf((*out)[n++], DIR_ADDRESS_MAX + 1, "%s",
+		snprintf(more[n].target, sizeof(more[n].target), "%s",
 			 (const char *)sqlite3_column_text(st, 0));
+		more[n++].forward = sqlite3_column_int(st, 1) != 0;
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -627,25 +643,43 @@ static int alias_targets(struct directory *d, const char *address,
 	return n;
 }
 
-static enum dir_resolve_result expand(struct directory *d, const char *address,
-				      int depth, struct dir_targets *out)
+/* A target outside our domains: a forward when the alias row says so;
+ * else its domain was ours and went away, and it leads nowhere. */
+static enum dir_resolve_result outside(const struct alias_row *row,
+				       struct dir_targets *out)
 {
-	const char *at = strrchr(address, '@');
-	if (depth > 0 && at != NULL && at[1] != '\0') { /* not "@domain" */
+	return row->forward ? add_target(out, row->target, true) : DIR_UNKNOWN;
+}
+
+static enum dir_resolve_result expand(struct directory *d, const char *address,
+				      int depth, struct dir_targets *out);
+
+static enum dir_resolve_result expand_row(struct directory *d,
+					  const struct alias_row *row, int depth,
+					  struct dir_targets *out)
+{
+	const char *at = strrchr(row->target, '@');
+	if (at != NULL && at[1] != '\0') { /* not "@domain" */
 		int local = dir_domain_exists(d, at + 1);
 		if (local < 0)
 			return DIR_ERROR;
-		if (local == 0) /* an alias target elsewhere: a forward */
-			return add_target(out, address, true);
+		if (local == 0)
+			return outside(row, out);
 	}
+	return expand(d, row->target, depth, out);
+}
+
+static enum dir_resolve_result expand(struct directory *d, const char *address,
+				      int depth, struct dir_targets *out)
+{
 	int rc = query_one(d, Q_USER_GET, address);
 	sqlite3_reset(d->stmt[Q_USER_GET]);
 	if (rc < 0)
 		return DIR_ERROR;
 	if (rc == 1)
 		return add_target(out, address, false);
-	char(*targets)[DIR_ADDRESS_MAX + 1];
-	int n = alias_targets(d, address, &targets);
+	struct alias_row *rows;
+	int n = alias_targets(d, address, &rows);
 	if (n < 0)
 		return DIR_ERROR;
 	if (n == 0)
@@ -657,14 +691,14 @@ static enum dir_resolve_result expand(struct directory *d, const char *address,
 			log_warn("directory event=alias-too-deep alias=%s", address);
 			break;
 		}
-		r = expand(d, targets[i], depth + 1, out);
+		r = expand_row(d, &rows[i], depth + 1, out);
 		if (r == DIR_UNKNOWN || r == DIR_NO_TARGET) {
 			log_warn("directory event=alias-target-missing alias=%s "
-				 "target=%s", address, targets[i]);
+				 "target=%s", address, rows[i].target);
 			r = DIR_FOUND;
 		}
 	}
-	free(targets);
+	free(rows);
 	if (r == DIR_ERROR)
 		return r;
 	return out->n > before ? DIR_FOUND : DIR_NO_TARGET;

@@ -1,9 +1,7 @@
 /* arc: validating ARC chains (RFC 8617 5.2). */
 #include "mailauth/arc.h"
 
-#include "lib/parse.h"
 #include "mail/header.h"
-#include "mailauth/arcfield.h"
 #include "mailauth/bodyhash.h"
 
 #include <openssl/crypto.h>
@@ -16,20 +14,21 @@ struct lookup {
 	char name[DKIM_DOMAIN_MAX + 1];
 	struct dkim_key key;
 	bool have_key;
+	bool temporary;    /* the lookup failed or had no answer in time */
 	const char *error; /* no usable key, and why */
 };
 
 struct arc_verify {
-	char *hdr;
+	char *hdr; /* a copy, LF line ends; NULL when there is no ARC field */
 	size_t hdr_len;
 	struct arc_verified out;
 	bool decided;
 	char why[192]; /* out.reason, when it names a field */
 	struct arc_set set[ARC_SETS_MAX + 1]; /* by instance; 0 unused */
 	struct dkim_sig ams;                  /* the newest set's */
-	struct dkim_sig seal[ARC_SETS_MAX + 1];
+	struct dkim_sig *seal;                /* [1..sets] */
 	size_t ams_key, seal_key[ARC_SETS_MAX + 1]; /* indexes of lookup[] */
-	struct lookup lookup[ARC_SETS_MAX + 1];
+	struct lookup lookup[ARC_KEYS_MAX];
 	size_t n_lookups;
 	struct dkim_bodyhash bh;
 	bool hashing;
@@ -44,24 +43,6 @@ static void decide(struct arc_verify *v, enum arc_result r, const char *why)
 	v->decided = true;
 }
 
-/* The lookup for "s._domainkey.d", added when new; false when the name
- * is too long. */
-static bool want_key(struct arc_verify *v, const struct dkim_sig *sig,
-		     size_t *k)
-{
-	char name[DKIM_DOMAIN_MAX + 1];
-	if (strlen(sig->s) + strlen(sig->d) + 12 >= sizeof(name))
-		return false;
-	strcpy(name, sig->s);
-	strcat(name, "._domainkey.");
-	strcat(name, sig->d);
-	for (*k = 0; *k < v->n_lookups; (*k)++)
-		if (strcmp(v->lookup[*k].name, name) == 0)
-			return true;
-	strcpy(v->lookup[v->n_lookups++].name, name);
-	return true;
-}
-
 /* why, said of one field: "ARC-Seal i=2: ...". */
 static const char *of_field(struct arc_verify *v, const char *field,
 			    unsigned i, const char *why)
@@ -70,14 +51,33 @@ static const char *of_field(struct arc_verify *v, const char *field,
 	return v->why;
 }
 
+/* The lookup for "s._domainkey.d", added when new; NULL, or why not: a
+ * chain may name ARC_KEYS_MAX keys at most (every one is a DNS question
+ * asked for a stranger). */
+static const char *want_key(struct arc_verify *v, const struct dkim_sig *sig,
+			    size_t *k)
+{
+	char name[DKIM_DOMAIN_MAX + 1];
+	int len = snprintf(name, sizeof(name), "%s._domainkey.%s", sig->s,
+			   sig->d);
+	if (len < 0 || (size_t)len >= sizeof(name))
+		return "the key's name is too long";
+	for (*k = 0; *k < v->n_lookups; (*k)++)
+		if (strcmp(v->lookup[*k].name, name) == 0)
+			return NULL;
+	if (v->n_lookups == ARC_KEYS_MAX)
+		return "the chain names too many keys";
+	memcpy(v->lookup[v->n_lookups++].name, name, (size_t)len + 1);
+	return NULL;
+}
+
 /* Every seal parses, says the cv= its place wants, and names a key. */
 static const char *check_seals(struct arc_verify *v, unsigned n)
 {
 	for (unsigned i = n; i >= 1; i--) {
 		const char *why = arc_seal_parse(&v->set[i], i, &v->seal[i]);
-		if (why == NULL &&
-		    !want_key(v, &v->seal[i], &v->seal_key[i]))
-			why = "the key's name is too long";
+		if (why == NULL)
+			why = want_key(v, &v->seal[i], &v->seal_key[i]);
 		if (why != NULL)
 			return of_field(v, "ARC-Seal", i, why);
 	}
@@ -90,37 +90,38 @@ static void start(struct arc_verify *v)
 	unsigned n = 0;
 	const char *why = arc_sets_collect(v->hdr, v->hdr_len, v->set, &n);
 	v->out.sets = n;
-	if (why != NULL) {
-		decide(v, n == 0 ? ARC_NONE : ARC_FAIL, why);
-		return;
-	}
-	if (arc_seal_says_fail(&v->set[n])) {
+	/* a chain that ended in cv=fail is never sealed on, even when a
+	 * field added to it also breaks its structure (RFC 8617 5.1.2) */
+	if (n > 0 && arc_seal_says_fail(&v->set[n])) {
 		v->out.sealed_fail = true;
 		decide(v, ARC_FAIL, "the newest ARC-Seal says cv=fail");
-		return;
-	}
-	if ((why = check_seals(v, n)) != NULL) {
+	} else if (why != NULL) {
 		decide(v, ARC_FAIL, why);
-		return;
-	}
-	if ((why = arc_ams_parse(&v->set[n], &v->ams)) != NULL) {
-		decide(v, ARC_FAIL, of_field(v, "ARC-Message-Signature", n, why));
-		return;
-	}
-	memcpy(v->out.d, v->seal[n].d, sizeof(v->out.d));
-	if (!want_key(v, &v->ams, &v->ams_key))
-		decide(v, ARC_FAIL, of_field(v, "ARC-Message-Signature", n,
-					     "the key's name is too long"));
-	else if (dkim_bodyhash_init(&v->bh, v->ams.body_c, false, 0) < 0)
+	} else if ((v->seal = calloc(n + 1, sizeof(*v->seal))) == NULL) {
 		decide(v, ARC_FAIL, "out of memory");
-	else
+	} else if ((why = check_seals(v, n)) != NULL) {
+		decide(v, ARC_FAIL, why);
+	} else if ((why = arc_ams_parse(&v->set[n], &v->ams)) != NULL ||
+		   (why = want_key(v, &v->ams, &v->ams_key)) != NULL) {
+		decide(v, ARC_FAIL, of_field(v, "ARC-Message-Signature", n, why));
+	} else if (dkim_bodyhash_init(&v->bh, v->ams.body_c, false, 0) < 0) {
+		decide(v, ARC_FAIL, "out of memory");
+	} else {
+		memcpy(v->out.d, v->seal[n].d, sizeof(v->out.d));
 		v->hashing = true;
+	}
 }
 
-struct arc_verify *arc_verify_new(const char *hdr, size_t len, int64_t now)
+struct arc_verify *arc_verify_new(const char *hdr, size_t len)
 {
 	struct arc_verify *v = calloc(1, sizeof(*v));
-	if (v == NULL || (v->hdr = malloc(len + 1)) == NULL) {
+	if (v == NULL)
+		return NULL;
+	if (!arc_has_fields(hdr, len)) { /* most mail: nothing to copy */
+		decide(v, ARC_NONE, "no ARC Sets");
+		return v;
+	}
+	if ((v->hdr = malloc(len + 1)) == NULL) {
 		free(v);
 		return NULL;
 	}
@@ -150,8 +151,8 @@ void arc_verify_key(struct arc_verify *v, size_t k, enum dkim_lookup what,
 	if (k >= arc_verify_lookups(v) || v->lookup[k].have_key)
 		return;
 	struct lookup *l = &v->lookup[k];
-	l->error = what == DKIM_LOOKUP_TEMPFAIL ? "a key lookup failed"
-						 : "no key record";
+	l->temporary = what == DKIM_LOOKUP_TEMPFAIL;
+	l->error = l->temporary ? "a key lookup failed" : "no key record";
 	for (size_t i = 0; what == DKIM_LOOKUP_OK && i < n && !l->have_key; i++)
 		if (dkim_key_parse(txt[i], strlen(txt[i]), &l->key,
 				   &l->error) == 0)
@@ -176,14 +177,18 @@ void arc_verify_body(struct arc_verify *v, const char *p, size_t n)
 		dkim_bodyhash_update(&v->bh, p, n);
 }
 
-/* The key of lookup k, or NULL with *why. */
-static const struct dkim_key *key_of(const struct arc_verify *v, size_t k,
+/* The key of lookup k, or NULL with *why (a lookup that failed for now
+ * makes the whole result a temporary one). */
+static const struct dkim_key *key_of(struct arc_verify *v, size_t k,
 				     const char **why)
 {
-	const struct lookup *l = &v->lookup[k];
-	*why = l->have_key ? NULL : l->error ? l->error : "no answer for a key";
-	if (l->have_key && l->key.revoked)
-		*why = "a key is revoked";
+	struct lookup *l = &v->lookup[k];
+	if (!l->have_key) {
+		v->out.temporary = l->temporary || l->error == NULL;
+		*why = l->error ? l->error : "no answer for a key in time";
+		return NULL;
+	}
+	*why = l->key.revoked ? "a key is revoked" : NULL;
 	return *why == NULL ? &l->key : NULL;
 }
 
@@ -211,25 +216,22 @@ static const char *check_ams(struct arc_verify *v)
 /* RFC 8617 5.2 step 5: every seal, the newest first. */
 static const char *check_seals_signed(struct arc_verify *v)
 {
-	struct buf data;
-	buf_init(&data, 0);
-	const char *why = NULL;
-	unsigned i;
-	for (i = v->out.sets; i >= 1 && why == NULL; i--) {
-		const struct dkim_key *key = key_of(v, v->seal_key[i], &why);
-		if (key == NULL)
-			break;
-		buf_clear(&data);
-		if (arc_seal_data(v->set, 1, i, &data, &why) < 0)
-			break;
-		int rc = dkim_sig_check(&v->seal[i], key, data.data, data.len,
-					&why);
-		if (rc == 0)
-			why = "the seal did not verify";
-		if (why != NULL)
-			break;
+	unsigned n = v->out.sets, i = n;
+	unsigned char(*hash)[32] = calloc(n + 1, sizeof(*hash));
+	const char *why = hash == NULL ? "out of memory" : NULL;
+	if (why == NULL && arc_seal_hashes(v->set, n, hash, &why) == 0) {
+		for (; i >= 1; i--) {
+			const struct dkim_key *key = key_of(v, v->seal_key[i], &why);
+			int rc = key == NULL ? -1
+				 : dkim_sig_check_hash(&v->seal[i], key, hash[i],
+						       &why);
+			if (rc == 0)
+				why = "the seal did not verify";
+			if (rc != 1)
+				break;
+		}
 	}
-	buf_free(&data);
+	free(hash);
 	return why == NULL ? NULL : of_field(v, "ARC-Seal", i, why);
 }
 
@@ -258,6 +260,7 @@ void arc_verify_free(struct arc_verify **vp)
 	for (size_t k = 0; k < v->n_lookups; k++)
 		if (v->lookup[k].have_key)
 			dkim_key_free(&v->lookup[k].key);
+	free(v->seal);
 	free(v->hdr);
 	free(v);
 	*vp = NULL;

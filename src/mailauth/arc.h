@@ -15,7 +15,7 @@
  *   any ARC-Seal, newest first, does not verify           fail
  *   otherwise                                             pass
  *
- *   v = arc_verify_new(header section, now)
+ *   v = arc_verify_new(header section)
  *   for each k < arc_verify_lookups(v): look up arc_verify_key_name(v, k)
  *       and give the answer to arc_verify_key(v, k, ...)
  *   arc_verify_body(v, bytes, n)...
@@ -32,6 +32,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A chain names at most this many distinct keys: each is a DNS question
+ * asked on a stranger's behalf (real chains use one or two). */
+enum { ARC_KEYS_MAX = 10 };
+
 enum arc_result { ARC_NONE, ARC_PASS, ARC_FAIL };
 
 struct arc_verified {
@@ -39,6 +43,8 @@ struct arc_verified {
 	const char *reason; /* why not pass */
 	unsigned sets;      /* the newest instance found (0: none) */
 	bool sealed_fail;   /* the newest seal says cv=fail: never seal on */
+	bool temporary;     /* failed for want of a key now: may pass later,
+			       so never sealed as cv=fail */
 	char d[DKIM_DOMAIN_MAX + 1]; /* the newest seal's d=, when parsed */
 };
 
@@ -46,7 +52,7 @@ struct arc_verify;
 
 /* Find the ARC fields of the header section (LF or CRLF; copied) and
  * check the chain's structure. NULL when out of memory. */
-struct arc_verify *arc_verify_new(const char *hdr, size_t len, int64_t now);
+struct arc_verify *arc_verify_new(const char *hdr, size_t len);
 /* The keys to look up (distinct names; 0 when the result is known). */
 size_t arc_verify_lookups(const struct arc_verify *v);
 const char *arc_verify_key_name(const struct arc_verify *v, size_t k);

@@ -6,6 +6,7 @@
 #include "mailauth/dkim.h"
 #include "mailauth/tags.h"
 
+#include <openssl/evp.h>
 #include <string.h>
 
 enum kind { AAR, AMS, SEAL };
@@ -89,6 +90,16 @@ static const char *complete(const struct arc_set set[], unsigned n)
 	return NULL;
 }
 
+bool arc_has_fields(const char *hdr, size_t len)
+{
+	size_t pos = 0;
+	struct header_field f;
+	while (header_next(hdr, len, &pos, &f) == 1)
+		if (kind_of(&f) >= 0)
+			return true;
+	return false;
+}
+
 const char *arc_sets_collect(const char *hdr, size_t len,
 			     struct arc_set set[], unsigned *n)
 {
@@ -101,7 +112,8 @@ const char *arc_sets_collect(const char *hdr, size_t len,
 		int kind = kind_of(&f);
 		if (kind < 0)
 			continue;
-		fields++;
+		if (++fields > 3 * ARC_SETS_MAX)
+			break;
 		bool ok = kind == AAR ? aar_instance(f.value, f.value_len, &i)
 				      : tags_instance(f.value, f.value_len, &i);
 		if (!ok) {
@@ -111,7 +123,7 @@ const char *arc_sets_collect(const char *hdr, size_t len,
 		top = i > top ? i : top;
 		add(&set[i], kind, &f);
 	}
-	*n = fields == 0 ? 0 : top > 0 ? top : 1;
+	*n = top;
 	if (fields == 0)
 		return "no ARC Sets";
 	if (fields > 3 * ARC_SETS_MAX)
@@ -179,32 +191,88 @@ const char *arc_ams_parse(const struct arc_set *s, struct dkim_sig *sig)
 	return NULL;
 }
 
+/* A set's ARC-Authentication-Results and ARC-Message-Signature, relaxed. */
+static int set_head(const struct arc_set *s, struct buf *out)
+{
+	if (canon_header(CANON_RELAXED, s->aar, s->aar_len, out) < 0 ||
+	    canon_header(CANON_RELAXED, s->ams, s->ams_len, out) < 0)
+		return -1;
+	return 0;
+}
+
+/* The seal being checked or made: relaxed, without its b= value and its
+ * final CRLF (as DKIM's own field is). */
+static int seal_unsigned(const struct arc_set *s, struct buf *out,
+			 const char **error_r)
+{
+	struct buf bare;
+	buf_init(&bare, 0);
+	int rc = dkim_field_without_b(s->seal, s->seal_len, &bare, error_r);
+	if (rc == 0 && canon_header(CANON_RELAXED, bare.data, bare.len, out) < 0) {
+		*error_r = "out of memory";
+		rc = -1;
+	}
+	if (rc == 0) {
+		out->len -= 2;
+		out->data[out->len] = '\0';
+	}
+	buf_free(&bare);
+	return rc;
+}
+
 int arc_seal_data(const struct arc_set set[], unsigned first, unsigned i,
 		  struct buf *out, const char **error_r)
 {
-	struct buf last;
-	buf_init(&last, 0);
-	int rc = 0;
 	*error_r = "out of memory";
-	for (unsigned k = first; k <= i && rc == 0; k++) {
-		rc = canon_header(CANON_RELAXED, set[k].aar, set[k].aar_len, out);
-		if (rc == 0)
-			rc = canon_header(CANON_RELAXED, set[k].ams,
-					  set[k].ams_len, out);
-		if (rc == 0 && k < i)
-			rc = canon_header(CANON_RELAXED, set[k].seal,
-					  set[k].seal_len, out);
-	}
-	if (rc == 0 &&
-	    (dkim_field_without_b(set[i].seal, set[i].seal_len, &last,
-				  error_r) < 0 ||
-	     canon_header(CANON_RELAXED, last.data, last.len, out) < 0))
-		rc = -1;
-	if (rc == 0) { /* like DKIM: without the seal's final CRLF */
-		out->len -= 2;
-		out->data[out->len] = '\0';
-		*error_r = NULL;
-	}
-	buf_free(&last);
+	for (unsigned k = first; k <= i; k++)
+		if (set_head(&set[k], out) < 0 ||
+		    (k < i && canon_header(CANON_RELAXED, set[k].seal,
+					   set[k].seal_len, out) < 0))
+			return -1;
+	if (seal_unsigned(&set[i], out, error_r) < 0)
+		return -1;
+	*error_r = NULL;
+	return 0;
+}
+
+/* One step of arc_seal_hashes: set i's head into run, the hash of what
+ * seal i signs into hash, then seal i itself into run. */
+static int hash_step(const struct arc_set *s, EVP_MD_CTX *run, EVP_MD_CTX *one,
+		     struct buf *c, unsigned char hash[32], const char **error_r)
+{
+	*error_r = "out of memory";
+	buf_clear(c);
+	if (set_head(s, c) < 0 || EVP_DigestUpdate(run, c->data, c->len) != 1 ||
+	    EVP_MD_CTX_copy_ex(one, run) != 1)
+		return -1;
+	buf_clear(c);
+	if (seal_unsigned(s, c, error_r) < 0)
+		return -1;
+	if (EVP_DigestUpdate(one, c->data, c->len) != 1 ||
+	    EVP_DigestFinal_ex(one, hash, NULL) != 1)
+		return -1;
+	buf_clear(c);
+	if (canon_header(CANON_RELAXED, s->seal, s->seal_len, c) < 0 ||
+	    EVP_DigestUpdate(run, c->data, c->len) != 1)
+		return -1;
+	*error_r = NULL;
+	return 0;
+}
+
+int arc_seal_hashes(const struct arc_set set[], unsigned n,
+		    unsigned char (*hash)[32], const char **error_r)
+{
+	EVP_MD_CTX *run = EVP_MD_CTX_new(), *one = EVP_MD_CTX_new();
+	struct buf c;
+	buf_init(&c, 0);
+	int rc = run != NULL && one != NULL &&
+			 EVP_DigestInit_ex(run, EVP_sha256(), NULL) == 1
+		 ? 0 : -1;
+	*error_r = "out of memory";
+	for (unsigned i = 1; i <= n && rc == 0; i++)
+		rc = hash_step(&set[i], run, one, &c, hash[i], error_r);
+	EVP_MD_CTX_free(run);
+	EVP_MD_CTX_free(one);
+	buf_free(&c);
 	return rc;
 }

@@ -2,9 +2,9 @@
 #include "mailauth/key.h"
 
 #include "lib/base64.h"
+#include "mailauth/rsakey.h"
 #include "mailauth/tags.h"
 
-#include <openssl/x509.h>
 #include <string.h>
 
 /* p= decoded, blanks left out (FWS may fold it). */
@@ -33,19 +33,9 @@ static int load_key(struct dkim_key *k, const struct buf *der,
 		}
 		k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, p, 32);
 	} else {
-		k->pkey = d2i_PUBKEY(NULL, &p, (long)der->len);
-		if (k->pkey != NULL &&
-		    (EVP_PKEY_base_id(k->pkey) != EVP_PKEY_RSA ||
-		     p != (const unsigned char *)der->data + der->len)) {
-			EVP_PKEY_free(k->pkey);
-			k->pkey = NULL;
-		}
-		if (k->pkey != NULL && EVP_PKEY_bits(k->pkey) < DKIM_RSA_MIN_BITS) {
-			*error_r = "the RSA key is shorter than 1024 bits";
-			EVP_PKEY_free(k->pkey);
-			k->pkey = NULL;
+		k->pkey = rsakey_read(p, der->len, error_r);
+		if (k->pkey == NULL)
 			return -1;
-		}
 	}
 	if (k->pkey == NULL) {
 		*error_r = "p= is not a valid public key";

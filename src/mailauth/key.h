@@ -1,17 +1,20 @@
 /* key: DKIM key records (RFC 6376 3.6.1), as TXT at
  * SELECTOR._domainkey.DOMAIN: "v=DKIM1; k=rsa|ed25519; p=BASE64; ...".
  * Pure code (OpenSSL only to check the key): an RSA key must be a
- * SubjectPublicKeyInfo of at least 1024 bits (RFC 8301 3.2), an Ed25519
+ * SubjectPublicKeyInfo (or a bare RSAPublicKey) of 1024 to 4096 bits
+ * with a small exponent (rsakey.h), an Ed25519
  * key 32 raw bytes (RFC 8463 4.2); an empty p= is a revoked key. */
 #ifndef POSTERN_MAILAUTH_KEY_H
 #define POSTERN_MAILAUTH_KEY_H
+
+#include "mailauth/rsakey.h"
 
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 enum dkim_key_type { DKIM_KEY_RSA, DKIM_KEY_ED25519 };
-enum { DKIM_RSA_MIN_BITS = 1024, DKIM_KEY_RECORD_MAX = 4096 };
+enum { DKIM_KEY_RECORD_MAX = 4096 };
 
 struct dkim_key {
 	int type;       /* enum dkim_key_type */

@@ -6,6 +6,7 @@
 #include "mailauth/dkim.h"
 #include "mailauth/tags.h"
 
+#include <openssl/rsa.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -220,8 +221,8 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
 	return check_fields(&t, sig, error_r);
 }
 
-int dkim_sig_check(const struct dkim_sig *sig, const struct dkim_key *key,
-		   const char *data, size_t len, const char **error_r)
+int dkim_sig_check_hash(const struct dkim_sig *sig, const struct dkim_key *key,
+			const unsigned char hash[32], const char **error_r)
 {
 	bool ed = sig->alg == DKIM_ED25519_SHA256;
 	if (key->pkey == NULL || (ed != (key->type == DKIM_KEY_ED25519))) {
@@ -229,22 +230,34 @@ int dkim_sig_check(const struct dkim_sig *sig, const struct dkim_key *key,
 					     : "the key is of another type";
 		return -1;
 	}
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = 0;
+	if (ed) { /* RFC 8463 3: Ed25519 over the SHA-256 hash */
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		ok = md != NULL &&
+		     EVP_DigestVerifyInit(md, NULL, NULL, NULL, key->pkey) == 1 &&
+		     EVP_DigestVerify(md, sig->b, sig->b_len, hash, 32) == 1;
+		EVP_MD_CTX_free(md);
+	} else { /* RSASSA-PKCS1-v1_5 over the SHA-256 hash */
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key->pkey, NULL);
+		ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
+		     EVP_PKEY_verify(ctx, sig->b, sig->b_len, hash, 32) == 1;
+		EVP_PKEY_CTX_free(ctx);
+	}
+	return ok ? 1 : 0;
+}
+
+int dkim_sig_check(const struct dkim_sig *sig, const struct dkim_key *key,
+		   const char *data, size_t len, const char **error_r)
+{
 	unsigned char hash[32];
 	unsigned hl = 0;
-	int ok = 0;
-	if (md != NULL && ed) { /* RFC 8463 3: Ed25519 over the SHA-256 hash */
-		ok = EVP_Digest(data, len, hash, &hl, EVP_sha256(), NULL) == 1 &&
-		     EVP_DigestVerifyInit(md, NULL, NULL, NULL, key->pkey) == 1 &&
-		     EVP_DigestVerify(md, sig->b, sig->b_len, hash, hl) == 1;
-	} else if (md != NULL) {
-		ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
-					  key->pkey) == 1 &&
-		     EVP_DigestVerify(md, sig->b, sig->b_len,
-				      (const unsigned char *)data, len) == 1;
+	if (EVP_Digest(data, len, hash, &hl, EVP_sha256(), NULL) != 1) {
+		*error_r = "out of memory";
+		return -1;
 	}
-	EVP_MD_CTX_free(md);
-	return ok ? 1 : 0;
+	return dkim_sig_check_hash(sig, key, hash, error_r);
 }
 
 int dkim_sig_verify_header(const struct dkim_sig *sig, const struct dkim_key *key,

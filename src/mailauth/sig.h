@@ -62,5 +62,8 @@ int dkim_sig_verify_header(const struct dkim_sig *sig, const struct dkim_key *ke
  * key: 1 yes, 0 no, -1 with *error_r. */
 int dkim_sig_check(const struct dkim_sig *sig, const struct dkim_key *key,
 		   const char *data, size_t len, const char **error_r);
+/* The same with the data's SHA-256 hash: what both algorithms sign. */
+int dkim_sig_check_hash(const struct dkim_sig *sig, const struct dkim_key *key,
+			const unsigned char hash[32], const char **error_r);
 
 #endif

@@ -71,21 +71,34 @@ static void feed(void *arg, const char *p, size_t n)
 		arc_seal_body(r->seal, p, n);
 }
 
+/* The domain's RSA signing key: RFC 8617 defines rsa-sha256 alone, and
+ * receivers check nothing else. NULL when it has none. */
+static const struct dkim_signing_key *rsa_key(const struct dkim_signing_key *k,
+					      size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (k[i].alg == DKIM_RSA_SHA256)
+			return &k[i];
+	return NULL;
+}
+
 /* A forward: get the sealer going (it hashes the body with the checks),
  * unless the chain cannot be sealed on (RFC 8617 5.1.2: its newest seal
- * says cv=fail, or it has 50 sets) or the domain has no key. */
+ * says cv=fail, or it has 50 sets) or the domain has no RSA key. */
 static void start_seal(struct authres_job *r, const char *queue_id)
 {
 	struct dkim_signing_key keys[DKIM_SIGN_KEYS_MAX];
+	const struct dkim_signing_key *k = NULL;
 	const struct arc_verified *a = arc_verify_result(r->arc);
 	int64_t now = (int64_t)time(NULL);
 	const char *why = NULL;
 	if (a->sealed_fail || a->sets >= ARC_SETS_MAX)
 		why = "the chain ends with cv=fail or is full";
 	else if ((r->ring = dkim_keyring_get()) == NULL ||
-		 dkim_keyring_signers(r->ring, r->seal_domain, now, keys) == 0)
-		why = "the domain has no DKIM key";
-	else if ((r->seal = arc_seal_new(&keys[0], now)) == NULL)
+		 (k = rsa_key(keys, dkim_keyring_signers(r->ring, r->seal_domain,
+							  now, keys))) == NULL)
+		why = "the domain has no RSA DKIM key";
+	else if ((r->seal = arc_seal_new(k, now)) == NULL)
 		why = "out of memory";
 	if (why != NULL)
 		log_info("queue=%s event=arc-seal result=skipped domain=%s "
@@ -93,14 +106,22 @@ static void start_seal(struct authres_job *r, const char *queue_id)
 }
 
 /* Our ARC Set, on top of the message: the Authentication-Results just
- * made is what it carries. A failure is logged; the message goes on. */
-static int add_seal(struct authres_job *r, const struct buf *field,
-		    struct spool_msg *msg, const char *queue_id)
+ * made is what it carries. Not when the chain could not be checked for
+ * want of a key now (sealing cv=fail would end a chain that may be good);
+ * a failure is logged, and the message goes on either way. */
+static void add_seal(struct authres_job *r, const struct buf *field,
+		     struct spool_msg *msg, const char *queue_id)
 {
 	static const char name[] = "Authentication-Results: ";
 	const struct arc_verified *a = arc_verify_result(r->arc);
 	struct buf value, set;
 	const char *why = "out of memory";
+	if (a->temporary) {
+		log_info("queue=%s event=arc-seal result=skipped domain=%s "
+			 "reason=\"the chain could not be checked now\"",
+			 queue_id, r->seal_domain);
+		return;
+	}
 	buf_init(&value, 0);
 	buf_init(&set, 0);
 	int rc = buf_append(&value, field->data + strlen(name),
@@ -120,7 +141,6 @@ static int add_seal(struct authres_job *r, const struct buf *field,
 			 "reason=\"%s\"", queue_id, r->seal_domain, why);
 	buf_free(&value);
 	buf_free(&set);
-	return 0;
 }
 
 static void log_arc(const struct arc_verify *v, const char *queue_id)
@@ -276,9 +296,11 @@ int smtpd_authres_run(struct authres_job *r, struct spool_msg *msg,
 	    add_spf(&field, &r->spf_helo, "smtp.helo") < 0 ||
 	    (r->dmarc != NULL &&
 	     add_dmarc(&field, r->dmarc, applied, r->override) < 0) ||
-	    authres_end(&field) < 0 ||
-	    (r->seal != NULL && add_seal(r, &field, msg, queue_id) < 0) ||
-	    spool_msg_prepend(msg, field.data, field.len) < 0)
+	    authres_end(&field) < 0)
+		goto out;
+	if (r->seal != NULL)
+		add_seal(r, &field, msg, queue_id);
+	if (spool_msg_prepend(msg, field.data, field.len) < 0)
 		goto out;
 	rc = 0;
 out:

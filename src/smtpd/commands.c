@@ -445,12 +445,12 @@ static bool add_targets(struct session *s, const struct mailbox *mb,
 	for (size_t i = 0; i < t->n; i++) {
 		if (has_target(env, t->mailbox[i], t->outside[i]))
 			continue;
-		if (t->outside[i] && s->tx.forward_domain[0] == '\0')
-			snprintf(s->tx.forward_domain,
-				 sizeof(s->tx.forward_domain), "%s", mb->domain);
 		if (envelope_add_rcpt(env, t->outside[i] ? t->mailbox[i] : addr,
 				      t->outside[i] ? "" : t->mailbox[i]) < 0)
 			return false;
+		if (t->outside[i] && s->tx.forward_domain[0] == '\0')
+			snprintf(s->tx.forward_domain,
+				 sizeof(s->tx.forward_domain), "%s", mb->domain);
 	}
 	return true;
 }

@@ -39,7 +39,7 @@ struct inbound {
 	unsigned pending;      /* answers and checks still to come */
 	struct event *timer;
 	struct key_lookup q[DKIM_VERIFY_MAX];
-	struct key_lookup arc_q[ARC_SETS_MAX + 1];
+	struct key_lookup arc_q[ARC_KEYS_MAX];
 	struct spf_run *spf[SPF_RUNS];
 };
 
@@ -252,7 +252,7 @@ void smtpd_inbound_start(struct session *s)
 	if (in != NULL)
 		in->r.arc = arc_verify_new(s->tx.headers.data ? s->tx.headers.data
 							      : "",
-					   s->tx.headers.len, (int64_t)time(NULL));
+					   s->tx.headers.len);
 	if (in != NULL)
 		in->r.dmarc = dmarc_new(s->sd->psl, s->tx.headers.data ? s->tx.headers.data
 									 : "",

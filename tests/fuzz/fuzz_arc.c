@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *sep = memmem(p, size, "\n\n", 2);
 	size_t hdr_len = sep != NULL ? (size_t)(sep - p) + 1 : size;
 	size_t body = sep != NULL ? hdr_len + 1 : size;
-	struct arc_verify *v = arc_verify_new(p, hdr_len, 1700000000);
+	struct arc_verify *v = arc_verify_new(p, hdr_len);
 	if (v == NULL)
 		return 0;
 	const char *txt[] = {key};

@@ -65,6 +65,54 @@ def test_validation(tmp_path, scenario, case):
     assert cv == want, reason
 
 
+def test_a_key_lookup_that_fails_for_now_is_temporary(tmp_path):
+    """A chain that cannot be checked for want of a key now fails, marked
+    temporary (the server then does not seal it as cv=fail)."""
+    scenario, case = suite_case("cv_pass_i2_1")
+    scenario = dict(scenario, **{"txt-records": {
+        name: "TEMPFAIL" for name in scenario["txt-records"]}})
+    got = run_stub(tmp_path, scenario, case["message"], "verify")
+    assert got.stdout.rstrip("\n").split("\t") == [
+        "fail", "ARC-Message-Signature i=2: a key lookup failed", "temporary"], got.stdout
+
+
+def test_a_failed_chain_with_a_field_added_is_not_sealed(tmp_path):
+    """RFC 8617 5.1.2: the newest seal says cv=fail; a duplicate field
+    added to the chain must not make it look merely broken and sealable."""
+    scenario, case = suite_case("cv_fail_i1_as_cv_fail")
+    message = "ARC-Authentication-Results: i=1; added.example; none\n" + case["message"]
+    pem = tmp_path / "key.pem"
+    pem.write_text(load("arc-draft-sign-tests.yml")[1]["privatekey"])
+    (tmp_path / "authres").write_text("mx.example.net; arc=fail")
+    got = run_stub(tmp_path, scenario, message, "sign", str(pem), "example.org", "dummy",
+                   "12345", "from:to", "fail", str(tmp_path / "authres"))
+    assert got.returncode == 0 and got.stdout == "", got.stdout
+
+
+def test_a_chain_naming_too_many_keys_fails_without_lookups(tmp_path):
+    """Eleven sets, each sealed with its own selector: more keys than
+    ARC_KEYS_MAX (10) is a failure before any lookup."""
+    scenario = load("arc-draft-sign-tests.yml")[1]
+    pem = tmp_path / "key.pem"
+    pem.write_text(scenario["privatekey"])
+    (tmp_path / "authres").write_text("mx.example.net; arc=pass")
+    rec = re.sub(r"\s+", "", scenario["txt-records"]["dummy._domainkey.example.org"])
+    keys = {f"s{i}._domainkey.example.org": rec for i in range(12)}
+    message = load("arc-draft-validation-tests.yml")[0]["tests"]["cv_base1"]["message"]
+    for i in range(11):
+        s2 = dict(scenario, **{"txt-records": keys})
+        got = run_stub(tmp_path, s2, message, "sign", str(pem), "example.org", f"s{i}",
+                       "12345", "from:to", "none" if i == 0 else "pass",
+                       str(tmp_path / "authres"))
+        assert got.returncode == 0 and got.stdout, got.stderr
+        message = got.stdout + message
+        check = run_stub(tmp_path, s2, message, "verify").stdout
+        if i < 9:
+            assert check.startswith("pass\t"), (i, check)
+    assert check.rstrip("\n").split("\t") == [
+        "fail", "ARC-Seal i=1: the chain names too many keys"], check
+
+
 def tags(value):
     """A field value's tags, blanks removed from b= and bh=."""
     out = {}

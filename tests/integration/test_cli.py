@@ -155,11 +155,14 @@ def test_aliases(srv):
     # the alias must be ours; a target elsewhere is a forward
     p = srv.cli("alias", "add", "x@other.example", f"alice@{DOMAIN}", check=False)
     assert p.returncode == 1 and "other.example is not a local domain" in p.stderr
-    assert srv.cli("alias", "add", f"x@{DOMAIN}", "someone@other.example").stdout == \
-        f"added x@{DOMAIN} -> someone@other.example (forwarded elsewhere)\n"
+    # (its local part keeps its case: only the final host may ignore it)
+    assert srv.cli("alias", "add", f"x@{DOMAIN}", "Some.One@Other.Example").stdout == \
+        f"added x@{DOMAIN} -> Some.One@other.example (forwarded elsewhere)\n"
     p = srv.cli("alias", "add", f"y@{DOMAIN}", "@other.example", check=False)
     assert p.returncode != 0
-    srv.cli("alias", "del", f"x@{DOMAIN}")
+    p = srv.cli("alias", "add", f"@{DOMAIN}", "someone@other.example", check=False)
+    assert p.returncode == 1 and "a catch-all cannot forward elsewhere" in p.stderr
+    srv.cli("alias", "del", f"x@{DOMAIN}", "some.one@other.example")
     assert srv.cli("alias", "list").stdout == (
         f"@{DOMAIN}\tteam@{DOMAIN}\nteam@{DOMAIN}\talice@{DOMAIN}\n"
         f"team@{DOMAIN}\tbob@{DOMAIN}\n")

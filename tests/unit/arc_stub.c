@@ -3,13 +3,14 @@
  * from a file, as the suite gives them; no DNS.
  *
  *   arc_stub verify MSG KEYS
- *     out: cv <TAB> reason
+ *     out: cv <TAB> reason [<TAB> temporary]
  *   arc_stub sign MSG KEYS PEM DOMAIN SELECTOR T H CV AUTHRES
  *     out: the ARC-Seal, ARC-Message-Signature and ARC-Authentication-
  *          Results fields (validating MSG's chain with KEYS first: no
  *          output when its newest seal says cv=fail)
  *
- * KEYS: lines "name <TAB> TXT record". Not a unit test (no test_ prefix). */
+ * KEYS: lines "name <TAB> TXT record" ("TEMPFAIL" for a failed lookup).
+ * Not a unit test (no test_ prefix). */
 #include "mail/header.h"
 #include "mailauth/arc.h"
 
@@ -65,8 +66,12 @@ static void answer_keys(struct arc_verify *v, char *keys)
 		for (size_t i = 0; i < n; i++)
 			if (strcasecmp(names[i], arc_verify_key_name(v, k)) == 0)
 				txt[found++] = values[i];
-		arc_verify_key(v, k, found ? DKIM_LOOKUP_OK : DKIM_LOOKUP_NONE,
-			       txt, found);
+		if (found == 1 && strcmp(txt[0], "TEMPFAIL") == 0)
+			arc_verify_key(v, k, DKIM_LOOKUP_TEMPFAIL, NULL, 0);
+		else
+			arc_verify_key(v, k, found ? DKIM_LOOKUP_OK
+						   : DKIM_LOOKUP_NONE,
+				       txt, found);
 	}
 }
 
@@ -75,7 +80,7 @@ static struct arc_verify *verify(const char *msg, size_t len, char *keys,
 {
 	size_t body;
 	*hdr_len = header_section(msg, len, &body);
-	struct arc_verify *v = arc_verify_new(msg, *hdr_len, 0);
+	struct arc_verify *v = arc_verify_new(msg, *hdr_len);
 	if (v == NULL)
 		exit(2);
 	answer_keys(v, keys);
@@ -148,8 +153,9 @@ int main(int argc, char **argv)
 	} else {
 		struct arc_verify *v = verify(msg, len, keys, &hdr_len);
 		const struct arc_verified *r = arc_verify_result(v);
-		printf("%s\t%s\n", arc_result_name(r->result),
-		       r->reason ? r->reason : "");
+		printf("%s\t%s%s\n", arc_result_name(r->result),
+		       r->reason ? r->reason : "",
+		       r->temporary ? "\ttemporary" : "");
 		arc_verify_free(&v);
 	}
 	free(msg);

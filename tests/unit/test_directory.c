@@ -420,6 +420,13 @@ static void forwards(void **state)
 	assert_true(out.outside[0] != out.outside[1]);
 	assert_string_equal(out.mailbox[out.outside[0] ? 1 : 0], "bob@example.org");
 	dir_targets_free(&out);
+	/* a target whose domain was ours when the alias was made, and went
+	 * away, leads nowhere: it does not become a forward */
+	assert_int_equal(dir_domain_add(d, "gone.example"), 0);
+	assert_int_equal(dir_alias_add(d, "old@example.org", "y@gone.example"), 0);
+	assert_int_equal(dir_domain_del(d, "gone.example"), 0);
+	assert_int_equal(dir_resolve(d, "old@example.org", "+", &out), DIR_NO_TARGET);
+	dir_targets_free(&out);
 	/* a user's own address is never outside */
 	assert_int_equal(dir_resolve(d, "alice@example.org", "+", &out), DIR_FOUND);
 	assert_false(out.outside[0]);
