@@ -1,7 +1,8 @@
 /* dns: postern dns DOMAIN -- the records a domain of ours must publish, in
- * zone-file form, ready to paste: MX, SPF, each published DKIM key, DMARC
- * and TLS-RPT. postern dns check DOMAIN asks DNS for each and says, line
- * by line, what is there, missing or different. */
+ * zone-file form, ready to paste: MX, SPF, each published DKIM key, DMARC,
+ * MTA-STS (its TXT record, and the policy file to serve over HTTPS) and
+ * TLS-RPT. postern dns check DOMAIN asks DNS for each and says, line by
+ * line, what is there, missing or different. */
 #include "cli/cli.h"
 
 #include "db/dkim.h"
@@ -9,6 +10,7 @@
 #include "net/dns.h"
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,9 +110,26 @@ static int add_keys(struct directory *d, const char *domain,
 	return rc;
 }
 
+/* The MTA-STS policy file (RFC 8461 3.2) for our MX, and its id: the
+ * start of the file's SHA-256 in hex, so the id changes exactly when the
+ * policy does (RFC 8461 3.1: senders refetch on a new id). */
+static void mta_sts_policy(const struct config *cfg, char *text, size_t n,
+			   char id[21])
+{
+	unsigned char md[32];
+	unsigned len = 0;
+	snprintf(text, n,
+		 "version: STSv1\nmode: %s\nmx: %s\nmax_age: 604800\n",
+		 cfg->dns_mta_sts_mode ? "enforce" : "testing", cfg->hostname);
+	EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
+	for (int i = 0; i < 10; i++)
+		snprintf(id + 2 * i, 3, "%02x", md[i]);
+}
+
 static int collect(struct cli *cli, struct directory *d, const char *domain,
 		   struct records *rs)
 {
+	char policy[1024], id[21];
 	char owner[512], text[1024];
 	if (add(rs, domain, DNS_T_MX, cli->cfg.hostname, "MX") < 0 ||
 	    add(rs, domain, DNS_T_TXT, "v=spf1 mx -all", "SPF") < 0 ||
@@ -121,13 +140,34 @@ static int collect(struct cli *cli, struct directory *d, const char *domain,
 		 "v=DMARC1; p=quarantine; rua=mailto:postmaster@%s", domain);
 	if (add(rs, owner, DNS_T_TXT, text, "DMARC") < 0)
 		return -1;
+	mta_sts_policy(&cli->cfg, policy, sizeof(policy), id);
+	snprintf(owner, sizeof(owner), "_mta-sts.%s", domain);
+	snprintf(text, sizeof(text), "v=STSv1; id=%s", id);
+	if (add(rs, owner, DNS_T_TXT, text, "MTA-STS") < 0)
+		return -1;
 	snprintf(owner, sizeof(owner), "_smtp._tls.%s", domain);
 	snprintf(text, sizeof(text), "v=TLSRPTv1; rua=mailto:postmaster@%s",
 		 domain);
 	return add(rs, owner, DNS_T_TXT, text, "TLS-RPT");
 }
 
-static void print_records(const char *domain, const struct records *rs)
+/* What the TXT record announces: a file to serve over HTTPS. */
+static void print_policy(const char *domain, const char *policy)
+{
+	printf("; MTA-STS (RFC 8461): serve this file as "
+	       "https://mta-sts.%s/.well-known/mta-sts.txt\n"
+	       "; (mta-sts.%s needs an address and a certificate valid for "
+	       "it), then publish the record below:\n",
+	       domain, domain);
+	for (const char *p = policy; *p != '\0';) {
+		size_t n = strcspn(p, "\n");
+		printf(";   %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
+static void print_records(const char *domain, const char *policy,
+			  const struct records *rs)
 {
 	bool dkim = false;
 	printf("; the DNS records of %s\n", domain);
@@ -142,9 +182,19 @@ static void print_records(const char *domain, const struct records *rs)
 			dkim = true;
 		} else if (strcmp(r->what, "DMARC") == 0 && !dkim) {
 			printf("; no DKIM key yet: postern dkim keygen %s\n", domain);
+		} else if (strcmp(r->what, "MTA-STS") == 0) {
+			print_policy(domain, policy);
 		}
 		print_txt(r->owner, r->text);
 	}
+}
+
+static void print_with_policy(struct cli *cli, const char *domain,
+			      const struct records *rs)
+{
+	char policy[1024], id[21];
+	mta_sts_policy(&cli->cfg, policy, sizeof(policy), id);
+	print_records(domain, policy, rs);
 }
 
 /* ------------------------------------------------------------ check */
@@ -366,7 +416,7 @@ int cli_dns(struct cli *cli)
 	if (rc == 0 && checking)
 		rc = dns_check(cli, dns, &rs);
 	else if (rc == 0)
-		print_records(domain, &rs);
+		print_with_policy(cli, domain, &rs);
 	records_free(&rs);
 	return rc == 0 ? 0 : 1;
 }

@@ -56,6 +56,7 @@ static const char *const tls_policy_names[] = {"none", "may", "encrypt",
 					       NULL};
 static const char *const log_level_names[] = {"error", "warn", "info",
 					      "debug", NULL};
+static const char *const mta_sts_modes[] = {"testing", "enforce", NULL};
 
 struct param {
 	enum section section;
@@ -213,6 +214,12 @@ static const struct param params[] = {
 	 "Where DNS questions go: `system` forwards to the name servers of "
 	 "/etc/resolv.conf, `recursive` asks the root servers and down, and "
 	 "a list of addresses forwards there, such as 127.0.0.1@5353."},
+	{SEC_DNS, "mta_sts_mode", T_ENUM, C(dns_mta_sts_mode), "testing", 0, 0,
+	 mta_sts_modes,
+	 "The MTA-STS policy (RFC 8461) postern dns prints for our domains: "
+	 "testing (senders report TLS failures but deliver anyway) or "
+	 "enforce (they deliver only over verified TLS to our MX: only with "
+	 "a publicly trusted certificate, once TLS-RPT reports are clean)."},
 	{SEC_DNS, "trust_anchor", T_STRING, C(dns_trust_anchor),
 	 "/usr/share/dns/root.key", 0, 0, NULL,
 	 "DNSSEC trust anchor file (Debian package dns-root-data); answers "

@@ -112,6 +112,7 @@ struct config {
 	/* [dns] */
 	char *dns_resolver;
 	char *dns_trust_anchor;
+	int dns_mta_sts_mode; /* 0 testing, 1 enforce */
 	/* [outbound] */
 	uint64_t outbound_port;
 	int outbound_tls; /* enum tls_policy */

@@ -453,6 +453,28 @@ def test_many_keys(make_server, pki):
     assert p.returncode == 1 and "waiting to sign already" in p.stderr
 
 
+def test_dns_prints_the_mta_sts_policy_and_its_record(make_server):
+    """RFC 8461: the policy file to serve (for our MX) and the TXT record
+    whose id changes exactly when the file does: checked here against the
+    printed file, with Python's hashlib, and with [dns] mta_sts_mode."""
+    import hashlib
+    ids = {}
+    for mode in ("testing", "enforce"):
+        s = make_server(settings={"dns": {"mta_sts_mode": mode}}, start=False)
+        out = s.cli("dns", DOMAIN).stdout
+        assert (f"; MTA-STS (RFC 8461): serve this file as "
+                f"https://mta-sts.{DOMAIN}/.well-known/mta-sts.txt") in out
+        policy = "".join(line[4:] + "\n" for line in out.splitlines()
+                         if line.startswith(";   "))
+        assert policy == (f"version: STSv1\nmode: {mode}\nmx: {HOST}\n"
+                          "max_age: 604800\n"), policy
+        m = re.search(rf'^_mta-sts\.{re.escape(DOMAIN)}\.\tIN TXT\t"v=STSv1; id=(\w+)"$',
+                      out, re.M)
+        assert m and m.group(1) == hashlib.sha256(policy.encode()).hexdigest()[:20], out
+        ids[mode] = m.group(1)
+    assert ids["testing"] != ids["enforce"]
+
+
 def test_dns_check_says_what_is_missing_or_differs(make_server):
     s = make_server(start=False)
     s.cli("dkim", "keygen", DOMAIN)
@@ -463,7 +485,7 @@ def test_dns_check_says_what_is_missing_or_differs(make_server):
     dns = f"127.0.0.1@{z.port}"
     p = s.cli("dns", "check", DOMAIN, "--dns", dns, check=False)
     lines = p.stdout.splitlines()
-    assert p.returncode == 0 and len(lines) == 6, p.stdout + p.stderr
+    assert p.returncode == 0 and len(lines) == 7, p.stdout + p.stderr
     assert all(line.startswith("ok ") for line in lines), p.stdout
     assert f"ok        {DOMAIN} MX" in lines
     # a different SPF record, no DMARC record, one DKIM key replaced
