@@ -90,6 +90,24 @@ out:
 	return rc;
 }
 
+int mkdir_synced(const char *path, mode_t mode)
+{
+	char parent[PATH_MAX];
+	if (mkdir(path, mode) < 0)
+		return errno == EEXIST ? 0 : -1;
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		return fsync_dir(".");
+	size_t n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= sizeof(parent)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(parent, path, n);
+	parent[n] = '\0';
+	return fsync_dir(parent);
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[PATH_MAX];
@@ -103,13 +121,11 @@ int mkdir_p(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		if (mkdir_synced(tmp, mode) < 0)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
+	return mkdir_synced(tmp, mode);
 }
 
 int fsync_dir(const char *path)

@@ -20,7 +20,11 @@ int writev_all(int fd, struct iovec *iov, int iovcnt);
 /* Read the whole file into a malloc'd buffer of at most max bytes (plus a
  * terminating NUL). Returns 0, or -1 with errno (EFBIG when over max). */
 int read_file(const char *path, size_t max, char **data_r, size_t *len_r);
-/* mkdir -p with mode for every created component. */
+/* mkdir, and when it made the directory, fsync its parent: a file put in
+ * a new directory and fsync'd is not durable until the directory's own
+ * entry is. 0 when it exists now (made or found), -1 with errno. */
+int mkdir_synced(const char *path, mode_t mode);
+/* mkdir -p with mode for every created component, each made durably. */
 int mkdir_p(const char *path, mode_t mode);
 /* fsync a directory by path. */
 int fsync_dir(const char *path);

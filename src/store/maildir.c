@@ -33,7 +33,7 @@ int maildir_create(const char *root)
 		return -1;
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/%s", root, subdirs[i]);
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		if (mkdir_synced(path, 0700) < 0)
 			return -1;
 	}
 	return 0;
