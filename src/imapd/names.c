@@ -74,14 +74,14 @@ int imapd_write_mailbox(const struct imap_session *s, struct buf *out,
 			const char *name, size_t len)
 {
 	if (s->utf8)
-		return imap_write_string(out, name, len);
+		return imap_write_astring(out, name, len);
 	struct buf m;
 	const char *why;
 	buf_init(&m, 0);
 	int rc = imap_mutf7_encode(name, len, &m, &why) < 0
 			 ? -1
-			 : imap_write_string(out, m.data != NULL ? m.data : "",
-					     m.len);
+			 : imap_write_astring(out, m.data != NULL ? m.data : "",
+					      m.len);
 	buf_free(&m);
 	return rc;
 }

@@ -75,7 +75,7 @@ int imapd_updates(struct imap_session *s, struct buf *out,
 	/* from the last down: each EXPUNGE renumbers only those after it */
 	for (size_t i = ch.n_expunged; i-- > 0;)
 		buf_appendf(out, "* %u EXPUNGE\r\n", ch.expunged_seqs[i]);
-	if (ch.n_new > 0 || ch.n_expunged > 0)
+	if (ch.n_new > 0) /* an EXPUNGE already says the count went down */
 		buf_appendf(out, "* %zu EXISTS\r\n", store_mailbox_count(s->mb));
 	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
 	for (size_t i = 0; i < ch.n_changed; i++) {

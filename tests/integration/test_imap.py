@@ -307,3 +307,269 @@ def test_commands_need_their_state(srv):
     assert r.until("g") == ['* NAMESPACE (("" "/")) NIL NIL', "g OK NAMESPACE completed"]
     r.send("h ENABLE IMAP4rev2\r\n")
     assert r.until("h") == ["* ENABLED IMAP4rev2", "h OK ENABLE completed"]
+
+
+# ------------------------------------------------------------------ folders
+
+def test_list_shows_inbox_and_special_use_folders(srv):
+    m = starttls(srv, f"carol@{DOMAIN}")
+    typ, data = m.list()
+    assert typ == "OK"
+    lines = [d.decode() for d in data]
+    assert lines[0] == '(\\HasNoChildren) "/" INBOX'
+    for name in ("Archive", "Drafts", "Junk", "Sent", "Trash"):
+        assert f'(\\HasNoChildren \\{name}) "/" {name}' in lines, lines
+    typ, data = m._simple_command("LIST", "(SPECIAL-USE)", '""', "*",
+                                  "RETURN", "(STATUS (MESSAGES UIDNEXT))")
+    assert typ == "OK"
+    untagged = m.untagged_responses
+    lists = [d.decode() for d in untagged.pop("LIST")]
+    assert len(lists) == 5 and all("INBOX" not in x for x in lists)
+    status = [d.decode() for d in untagged.pop("STATUS")]
+    assert 'Sent (MESSAGES 0 UIDNEXT 1)' in status
+    m.logout()
+
+
+def test_create_rename_delete_subscribe_and_hierarchy(srv):
+    m = starttls(srv, f"carol@{DOMAIN}")
+    assert m.create("Projects/2024/Q1")[0] == "OK"
+    assert m.create("Caf&AOk-")[0] == "OK"   # modified UTF-7 for "Café"
+    assert os.path.isdir(os.path.join(srv.maildir("carol"), ".Caf&AOk-"))
+    assert m.create("Caf&AOk")[0] == "NO"    # invalid modified UTF-7
+    typ, data = m.list('""', "Projects/%")
+    assert [d.decode() for d in data] == ['(\\NonExistent \\HasChildren) "/" Projects/2024']
+    typ, data = m.list('""', "*")
+    names = [d.decode().split(' "/" ')[1] for d in data]
+    assert "Projects" in names and "Projects/2024/Q1" in names
+    assert m.create("Projects/2024/Q1")[1][0].startswith(b"[ALREADYEXISTS]")
+    assert m.rename("Projects", "Work")[1][0].startswith(b"[NONEXISTENT]")
+    assert m.create("Projects")[0] == "OK"
+    assert m.rename("Projects", "Work")[0] == "OK"
+    typ, data = m.list("Work/", "*")
+    assert [d.decode() for d in data] == ['(\\NonExistent \\HasChildren) "/" Work/2024',
+                                         '(\\HasNoChildren) "/" Work/2024/Q1']
+    assert m.list('""', "Projects*")[1] == [None]
+    assert m.subscribe("Work/2024/Q1")[0] == "OK"
+    typ, data = m.lsub('""', "*")
+    assert b'"/" Work/2024/Q1' in b"".join(data)
+    typ, data = m._simple_command("LIST", "(SUBSCRIBED)", '""', "*")
+    assert b"\\Subscribed" in b"".join(m.untagged_responses.pop("LIST"))
+    assert m.unsubscribe("Work/2024/Q1")[0] == "OK"
+    assert m.delete("Work/2024/Q1")[0] == "OK"
+    assert m.delete("INBOX")[0] == "NO"
+    typ, data = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN SIZE)")
+    assert typ == "OK" and re.match(rb'INBOX \(MESSAGES 0 UIDNEXT 1 UIDVALIDITY \d+ UNSEEN 0 SIZE 0\)', data[0])
+    m.logout()
+
+
+@pytest.mark.parametrize("name", ["../x", "a/../../b", "/etc", "a//b", ".", "x/.."])
+def test_names_that_leave_the_tree_are_refused(srv, name):
+    m = starttls(srv, f"carol@{DOMAIN}")
+    typ, data = m.create(f'"{name}"')
+    assert typ == "NO", data
+    typ, data = m.select(f'"{name}"')
+    assert typ == "NO", data
+    assert not os.path.exists(os.path.join(srv.data, "mail", DOMAIN, "x"))
+    m.logout()
+
+
+def test_other_users_mail_is_not_reachable(srv):
+    deliver(srv, f"dave@{DOMAIN}")
+    m = starttls(srv, f"erin@{DOMAIN}")
+    for name in ("../dave", "../dave/INBOX", "%2E%2E/dave"):
+        assert m.select(f'"{name}"')[0] == "NO"
+    assert m.select("INBOX")[1] == [b"0"]
+    m.logout()
+
+
+# ------------------------------------------------------------------ messages
+
+def test_delivered_message_is_fetched_byte_exact(srv):
+    deliver(srv, ALICE)
+    srv.wait_messages(1, "alice")
+    m = starttls(srv)
+    typ, data = m.select("INBOX")
+    assert typ == "OK" and int(data[0]) >= 1
+    n = data[0].decode()
+    stored = srv.read_message(srv.messages("alice")[-1])
+    typ, data = m.fetch(n, "(BODY.PEEK[] RFC822.SIZE FLAGS UID INTERNALDATE)")
+    assert typ == "OK"
+    body = data[0][1]
+    crlf = re.sub(rb"(?<!\r)\n", b"\r\n", stored)
+    assert body == crlf
+    assert body.endswith(MESSAGE)
+    meta = data[0][0].decode() + data[1].decode()
+    assert f"RFC822.SIZE {len(crlf)}" in meta
+    assert "FLAGS ()" in meta and "INTERNALDATE" in meta
+    typ, data = m.fetch(n, "(ENVELOPE BODYSTRUCTURE)")
+    meta = data[0].decode() if isinstance(data[0], bytes) else data[0][0].decode()
+    assert '"Hello over IMAP"' in meta
+    assert '(("Bob Example" NIL "bob" "example.test"))' in meta
+    assert '("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 27 2' in meta
+    typ, data = m.fetch(n, "(BODY.PEEK[HEADER.FIELDS (Subject)] BODY.PEEK[TEXT]<6.4>)")
+    assert data[0][1] == b"Subject: Hello over IMAP\r\n\r\n"
+    assert data[1][1] == b"line"
+    m.logout()
+
+
+def test_seen_set_by_body_not_by_peek_and_persists(srv):
+    deliver(srv, f"dave@{DOMAIN}")
+    srv.wait_messages(2, "dave")
+    m = starttls(srv, f"dave@{DOMAIN}")
+    m.select("INBOX")
+    typ, data = m.fetch("1", "(BODY.PEEK[])")
+    assert typ == "OK"
+    assert m.fetch("1", "FLAGS")[1][0] == b"1 (FLAGS ())"
+    typ, data = m.fetch("1", "(BODY[TEXT])")
+    assert b"FLAGS (\\Seen)" in data[0][0] or b"FLAGS (\\Seen)" in b"".join(
+        x if isinstance(x, bytes) else x[0] for x in data)
+    m.store("2", "+FLAGS", "(\\Flagged $Work)")
+    m.logout()
+    m = implicit(srv, f"dave@{DOMAIN}")
+    m.select("INBOX", readonly=True)
+    typ, data = m.fetch("1:2", "(UID FLAGS)")
+    assert re.match(rb"1 \(UID \d+ FLAGS \(\\Seen\)\)", data[0])
+    assert re.match(rb"2 \(UID \d+ FLAGS \(\\Flagged \$Work\)\)", data[1])
+    # EXAMINE is read-only: BODY[] does not set \Seen, STORE is refused
+    m.fetch("2", "(BODY[])")
+    assert m.fetch("2", "FLAGS")[1][0] == b"2 (FLAGS (\\Flagged $Work))"
+    assert m.store("2", "+FLAGS", "(\\Seen)")[0] == "NO"
+    m.logout()
+
+
+def test_two_sessions_one_expunges_the_other_sees_it(srv):
+    user = f"erin@{DOMAIN}"
+    for i in range(3):
+        deliver(srv, user, MESSAGE.replace(b"First", b"Number %d" % i))
+    srv.wait_messages(3, "erin")
+    a = starttls(srv, user)
+    b = implicit(srv, user)
+    assert a.select("INBOX")[1] == [b"3"]
+    assert b.select("INBOX")[1] == [b"3"]
+    typ, data = a.uid("FETCH", "1:*", "(UID)")
+    uids_before = [re.search(rb"UID (\d+)", d).group(1) for d in data]
+    a.store("2", "+FLAGS.SILENT", "(\\Deleted)")
+    typ, data = a.expunge()
+    assert data == [b"2"]
+    b.noop()
+    assert b.untagged_responses.pop("EXPUNGE") == [b"2"]
+    typ, data = b.fetch("1:*", "(UID)")
+    uids_after = [re.search(rb"UID (\d+)", d).group(1) for d in data]
+    assert uids_after == [uids_before[0], uids_before[2]]
+    # a new delivery shows up as EXISTS after NOOP
+    deliver(srv, user)
+    srv.wait_messages(3, "erin")
+    b.untagged_responses.pop("EXISTS", None)
+    b.noop()
+    assert b.untagged_responses.get("EXISTS") == [b"3"]
+    a.logout()
+    b.logout()
+    # UIDs are stable across reconnects
+    c = starttls(srv, user)
+    c.select("INBOX")
+    typ, data = c.fetch("1:2", "(UID)")
+    assert [re.search(rb"UID (\d+)", d).group(1) for d in data] == uids_after
+    c.logout()
+
+
+def test_two_sessions_expunge_raw(srv):
+    """The EXPUNGE response as it is on the wire."""
+    user = f"carol@{DOMAIN}"
+    deliver(srv, user)
+    deliver(srv, user)
+    srv.wait_messages(2, "carol")
+    a = starttls(srv, user)
+    a.select("INBOX")
+    r = Raw(srv.imaps, client_context(srv.pki))
+    r.line()
+    r.send(f'a LOGIN {user} "{PASSWORD}"\r\nb SELECT INBOX\r\n')
+    r.until("b")
+    a.store("1", "+FLAGS", "(\\Deleted)")
+    a.expunge()
+    r.send("c NOOP\r\n")
+    assert r.until("c") == ["* 1 EXPUNGE", "c OK NOOP completed"]
+    a.logout()
+
+
+def test_append_with_appenduid_then_fetch(srv):
+    m = starttls(srv, f"carol@{DOMAIN}")
+    msg = b"From: carol@example.test\r\nSubject: draft\r\n\r\nbody\r\n"
+    typ, data = m.append("Drafts", "(\\Draft $Pending)",
+                         imaplib.Time2Internaldate(1700000000), msg)
+    assert typ == "OK"
+    mo = re.match(rb"\[APPENDUID (\d+) (\d+)\] APPEND completed", data[0])
+    assert mo, data
+    uid = mo.group(2).decode()
+    m.select("Drafts")
+    typ, data = m.uid("FETCH", uid, "(FLAGS INTERNALDATE BODY.PEEK[] RFC822.SIZE)")
+    meta = data[0][0].decode() + data[1].decode()
+    assert "FLAGS (\\Draft $Pending)" in meta
+    assert 'INTERNALDATE "14-Nov-2023 22:13:20 +0000"' in meta
+    assert f"RFC822.SIZE {len(msg)}" in meta
+    assert data[0][1] == msg
+    assert m.append("NoSuchFolder", None, None, msg)[1][0].startswith(b"[TRYCREATE]")
+    m.logout()
+
+
+def test_copy_and_move_with_copyuid(srv):
+    user = f"dave@{DOMAIN}"
+    m = starttls(srv, user)
+    m.select("INBOX")
+    n = int(m.select("INBOX")[1][0])
+    assert n >= 2
+    typ, data = m.uid("FETCH", "1:*", "(UID)")
+    uids = [int(re.search(rb"UID (\d+)", d).group(1)) for d in data]
+    typ, data = m.copy("1:2", "Archive")
+    assert typ == "OK"
+    mo = re.match(rb"\[COPYUID (\d+) (\S+) (\S+)\] COPY completed", data[0])
+    assert mo and mo.group(2) == f"{uids[0]}:{uids[1]}".encode(), data
+    assert mo.group(3) == b"1:2"
+    typ, data = m._simple_command("MOVE", "1", "Trash")
+    assert typ == "OK"
+    assert m.untagged_responses.pop("EXPUNGE") == [b"1"]
+    oks = b" ".join(m.untagged_responses.pop("OK", []))
+    assert b"[COPYUID" in oks
+    assert m.status("Trash", "(MESSAGES)")[1][0].endswith(b"(MESSAGES 1)")
+    assert m.status("Archive", "(MESSAGES)")[1][0].endswith(b"(MESSAGES 2)")
+    assert m.copy("1", "Nowhere")[1][0].startswith(b"[TRYCREATE]")
+    m.logout()
+
+
+def test_curl_lists_and_fetches(srv):
+    deliver(srv, f"bob@{DOMAIN}")
+    srv.wait_messages(1, "bob")
+    base = ["curl", "-sS", "--cacert", srv.pki["ca"], "--resolve",
+            f"{HOST}:{srv.imaps}:127.0.0.1", "-u", f"{BOB}:{PASSWORD}"]
+    out = subprocess.run(base + [f"imaps://{HOST}:{srv.imaps}/"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert '"/" INBOX' in out.stdout and "\\Sent" in out.stdout
+    out = subprocess.run(base + [f"imaps://{HOST}:{srv.imaps}/INBOX;UID=1"],
+                         capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.endswith(MESSAGE)
+    # over STARTTLS, with the TLS required
+    out = subprocess.run(["curl", "-sS", "--ssl-reqd", "--cacert", srv.pki["ca"],
+                          "--resolve", f"{HOST}:{srv.imap}:127.0.0.1", "-u",
+                          f"{BOB}:{PASSWORD}",
+                          f"imap://{HOST}:{srv.imap}/INBOX;UID=1;SECTION=HEADER.FIELDS%20(SUBJECT)"],
+                         capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == b"Subject: Hello over IMAP\r\n\r\n"
+
+
+def test_idle_sees_new_mail_within_a_second(srv):
+    user = f"erin@{DOMAIN}"
+    r = Raw(srv.imaps, client_context(srv.pki))
+    r.line()
+    r.send(f'a LOGIN {user} "{PASSWORD}"\r\nb SELECT INBOX\r\n')
+    lines = r.until("b")
+    exists = int(next(x for x in lines if x.endswith("EXISTS")).split()[1])
+    r.send("c IDLE\r\n")
+    assert r.line() == "+ idling"
+    t = time.time()
+    deliver(srv, user)
+    assert r.line() == f"* {exists + 1} EXISTS"
+    assert time.time() - t < 3
+    r.send("DONE\r\n")
+    assert r.line() == "c OK IDLE terminated"
