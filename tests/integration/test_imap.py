@@ -573,3 +573,51 @@ def test_idle_sees_new_mail_within_a_second(srv):
     assert time.time() - t < 3
     r.send("DONE\r\n")
     assert r.line() == "c OK IDLE terminated"
+
+
+def test_search(srv):
+    user = f"bob@{DOMAIN}"
+    m = starttls(srv, user)
+    for i, (subj, flags) in enumerate([("alpha report", "(\\Seen)"),
+                                       ("beta notes", "(\\Flagged $Todo)"),
+                                       ("Alpha again", None)]):
+        msg = (f"From: Zed <zed@example.org>\r\nTo: {user}\r\nCc: cc@example.org\r\n"
+               f"Subject: {subj}\r\nDate: 0{i + 1} Mar 2024 09:00:00 +0100\r\n\r\n"
+               f"body number {i} {'x' * (1000 * i)}\r\n").encode()
+        m.append("Archive", flags, imaplib.Time2Internaldate(1710000000 + 86400 * i), msg)
+    m.select("Archive")
+
+    def search(*keys):
+        typ, data = m.search(None, *keys)
+        assert typ == "OK", data
+        return data[0].decode()
+    assert search("ALL") == "1 2 3"
+    assert search("SUBJECT", "alpha") == "1 3"
+    assert search("SEEN") == "1" and search("UNSEEN") == "2 3"
+    assert search("FLAGGED") == "2" and search("KEYWORD", "$Todo") == "2"
+    assert search("UNKEYWORD", "$Todo") == "1 3" and search("KEYWORD", "$None") == ""
+    assert search("OR", "SEEN", "FLAGGED") == "1 2"
+    assert search("NOT", "(SEEN FLAGGED)") == "1 2 3"
+    assert search("NOT", "SEEN", "NOT", "FLAGGED") == "3"
+    assert search("LARGER", "1000") == "2 3" and search("SMALLER", "1000") == "1"
+    assert search("BODY", '"NUMBER 2"') == "3" and search("TEXT", "zed@") == "1 2 3"
+    assert search("HEADER", "Cc", "cc@") == "1 2 3" and search("FROM", "nobody") == ""
+    assert search("SENTON", "02-Mar-2024") == "2"
+    assert search("SENTSINCE", "2-Mar-2024") == "2 3"
+    assert search("SENTBEFORE", "2-Mar-2024") == "1"
+    assert search("SINCE", "10-Mar-2024") == "2 3"       # internal dates
+    assert search("BEFORE", "10-Mar-2024") == "1"
+    assert search("ON", "10-Mar-2024") == "2"
+    assert search("2:*", "NEW") == "" and search("OLD", "1,3") == "1 3"
+    assert search("CHARSET", "UTF-8", "ALL") == "1 2 3"
+    typ, data = m.uid("SEARCH", "SUBJECT", "beta")
+    assert typ == "OK" and data[0].decode().isdigit()
+    typ, data = m._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT ALL)", "ALL")
+    assert typ == "OK"
+    es = m.untagged_responses.pop("ESEARCH")[0].decode()
+    assert es.endswith("MIN 1 MAX 3 COUNT 3 ALL 1:3"), es
+    typ, data = m._simple_command("SEARCH", "CHARSET", "KOI8-R", "ALL")
+    assert typ == "NO" and b"BADCHARSET" in data[0]
+    with pytest.raises(imaplib.IMAP4.error, match="Unknown search key"):
+        m.search(None, "NOSUCHKEY")
+    m.logout()
