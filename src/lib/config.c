@@ -178,7 +178,7 @@ static const struct param params[] = {
 	{SEC_IMAP, "max_message_size", T_SIZE, C(imap_max_message_size), "35M",
 	 1024, 2048 * MiB, NULL,
 	 "Largest message APPEND takes (and so the largest literal after "
-	 "login); larger: NO [TOOBIG]."},
+	 "login); larger: BAD [TOOBIG], refused before a byte of it is read."},
 	{SEC_IMAP, "max_errors", T_UINT, C(imap_max_errors), "20", 1, 1000,
 	 NULL, "BAD replies in one session before BYE and disconnect."},
 
