@@ -221,6 +221,11 @@ void imapd_resume(struct imap_session *s)
 {
 	if (s->conn == NULL)
 		return;
+	if (s->w->stopping) { /* the stop came while the command ran */
+		s->phase = IP_COMMAND;
+		imapd_close_with(s, "Server shutting down");
+		return;
+	}
 	s->phase = IP_COMMAND;
 	conn_resume_read(s->conn);
 	imapd_await_command(s);
@@ -480,6 +485,16 @@ void imapd_process_input(struct imap_session *s)
 
 /* ------------------------------------------------------------ events */
 
+/* The handshake had its own timer: back to what is left of the login
+ * deadline, which runs from the connection. */
+static void login_deadline(struct imap_session *s)
+{
+	uint64_t limit = s->d->cfg->imap_timeout_login_ms;
+	uint64_t used = monotonic_ms() - s->started_ms;
+	if (s->state == IMAP_STATE_NOT_AUTH)
+		conn_set_timeout(s->conn, used < limit ? limit - used : 1);
+}
+
 static void tls_ready(struct imap_session *s)
 {
 	struct tls_info info;
@@ -488,12 +503,14 @@ static void tls_ready(struct imap_session *s)
 	log_info("session=%s event=tls version=%s cipher=%s bits=%d", s->id,
 		 info.version, info.cipher, info.bits);
 	if (s->ls->cfg->tls == LISTENER_TLS_IMPLICIT) {
+		login_deadline(s);
 		greet(s);
 		return;
 	}
 	/* RFC 9051 6.2.1: no greeting after STARTTLS; the client asks for
 	 * CAPABILITY again */
 	s->phase = IP_COMMAND;
+	login_deadline(s);
 }
 
 static void on_timeout(struct imap_session *s)

@@ -621,3 +621,40 @@ def test_search(srv):
     with pytest.raises(imaplib.IMAP4.error, match="Unknown search key"):
         m.search(None, "NOSUCHKEY")
     m.logout()
+
+
+def test_login_and_idle_timeouts(make_server):
+    s = imap_server(make_server, {"imap": {"timeout_login": "1s",
+                                           "timeout_idle": "1s"}})
+    r = Raw(s.imap)
+    r.line()
+    r.send("a STARTTLS\r\n")
+    r.line()
+    r.sock = client_context(s.pki).wrap_socket(r.sock, server_hostname="localhost")
+    r.send("b NOOP\r\n")          # NOOPs do not extend the login deadline
+    assert r.line() == "b OK NOOP completed"
+    t = time.time()
+    assert r.line() == "* BYE Login timeout"
+    assert r.closed() and time.time() - t < 3
+    r = Raw(s.imaps, client_context(s.pki))
+    r.line()
+    r.send(f'a LOGIN {ALICE} "{PASSWORD}"\r\n')
+    r.until("a")
+    assert r.line() == "* BYE Autologout; idle for too long"
+    assert r.closed()
+
+
+def test_append_non_synchronising_literal(srv):
+    r = Raw(srv.imaps, client_context(srv.pki))
+    r.line()
+    msg = b"Subject: literal+\r\n\r\nhi\r\n"
+    r.send(f'a LOGIN {ALICE} "{PASSWORD}"\r\n'.encode() +
+           b"b APPEND Drafts (\\Seen) {%d+}\r\n" % len(msg) + msg + b"\r\n")
+    r.until("a")
+    line = r.line()
+    assert re.match(r"b OK \[APPENDUID \d+ \d+\] APPEND completed", line), line
+    # a synchronising one waits for the continuation
+    r.send(b"c APPEND Drafts {%d}\r\n" % len(msg))
+    assert r.line() == "+ Ready for literal data"
+    r.send(msg + b"\r\n")
+    assert r.line().startswith("c OK [APPENDUID")
