@@ -11,6 +11,8 @@
 #include "net/tls.h"
 #include "queue/scheduler.h"
 #include "queue/spool.h"
+#include "imapd/server.h"
+#include "policy/penalty.h"
 #include "smtpd/server.h"
 
 #include <event2/thread.h>
@@ -31,6 +33,11 @@ struct server {
 	struct spool *spool;
 	struct scheduler *sched;
 	struct smtpd *smtpd;
+	struct imapd *imapd;
+	struct penalty *penalty; /* failed logins, SMTP and IMAP alike */
+	/* the listening sockets by protocol (copies of socks[]) */
+	struct listen_socket *smtp_socks, *imap_socks;
+	size_t n_smtp, n_imap;
 };
 
 static void setup_logging(const struct config *cfg)
@@ -86,6 +93,22 @@ static void found(void *arg, const struct envelope *env)
 	scheduler_submit(arg, env->id, true);
 }
 
+/* SMTP workers watch the mx and submission sockets, IMAP workers the
+ * imap and imaps ones. */
+static void split_sockets(struct server *sv)
+{
+	sv->smtp_socks = calloc(sv->n_socks + 1, sizeof(*sv->smtp_socks));
+	sv->imap_socks = calloc(sv->n_socks + 1, sizeof(*sv->imap_socks));
+	if (sv->smtp_socks == NULL || sv->imap_socks == NULL)
+		fatal("out of memory");
+	for (size_t i = 0; i < sv->n_socks; i++) {
+		if (config_role_is_imap(sv->socks[i].cfg->role))
+			sv->imap_socks[sv->n_imap++] = sv->socks[i];
+		else
+			sv->smtp_socks[sv->n_smtp++] = sv->socks[i];
+	}
+}
+
 static void start(struct server *sv)
 {
 	const struct config *cfg = sv->cfg;
@@ -104,9 +127,20 @@ static void start(struct server *sv)
 		fatal("cannot start the scheduler");
 	long n = spool_recover(sv->spool, found, sv->sched);
 	log_info("queue event=recovered messages=%ld", n);
-	struct smtpd_deps deps = {cfg, sv->socks, sv->n_socks, sv->tls,
-				  sv->spool, sv->sched};
+	split_sockets(sv);
+	sv->penalty = penalty_new(cfg->auth_failure_delay_ms,
+				  cfg->auth_failure_delay_max_ms,
+				  cfg->auth_failure_memory_ms);
+	if (sv->penalty == NULL)
+		fatal("out of memory");
+	struct smtpd_deps deps = {cfg,	     sv->smtp_socks, sv->n_smtp,
+				  sv->tls,   sv->spool,	     sv->sched,
+				  sv->penalty};
 	sv->smtpd = smtpd_start(&deps);
+	/* after smtpd_start, which makes data_dir/secret */
+	struct imapd_deps ideps = {cfg, sv->imap_socks, sv->n_imap, sv->tls,
+				   sv->penalty};
+	sv->imapd = imapd_start(&ideps);
 	for (size_t i = 0; i < sv->n_socks; i++)
 		log_info("listener=%s event=listening address=%s role=%s tls=%s",
 			 sv->socks[i].cfg->name, sv->socks[i].address,
@@ -116,7 +150,11 @@ static void start(struct server *sv)
 
 static void stop(struct server *sv)
 {
+	imapd_stop(&sv->imapd);
 	smtpd_stop(&sv->smtpd);
+	penalty_free(&sv->penalty);
+	free(sv->smtp_socks);
+	free(sv->imap_socks);
 	scheduler_stop(&sv->sched);
 	spool_close(&sv->spool);
 	tls_server_free(&sv->tls);

@@ -24,6 +24,7 @@ enum section {
 	SEC_MAIN,
 	SEC_TLS,
 	SEC_SMTP,
+	SEC_IMAP,
 	SEC_QUEUE,
 	SEC_DELIVERY,
 	SEC_AUTH,
@@ -39,13 +40,14 @@ enum section {
 };
 
 static const char *const section_names[SEC_COUNT] = {
-	"",	    "tls",	  "smtp",     "queue",
+	"",	    "tls",	  "smtp",     "imap",	"queue",
 	"delivery", "auth",	  "submission", "dns", "outbound", "dkim", "dmarc", "listener",
 	"certificate", "route"};
 
 enum param_type { T_STRING, T_BOOL, T_UINT, T_SIZE, T_DURATION, T_ENUM };
 
-static const char *const role_names[] = {"mx", "submission", NULL};
+static const char *const role_names[] = {"mx", "submission", "imap",
+					 "imaps", NULL};
 static const char *const listener_tls_names[] = {"none", "starttls",
 						  "implicit", NULL};
 static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
@@ -159,6 +161,27 @@ static const struct param params[] = {
 	 "then counts as temperror."},
 	{SEC_SMTP, "chunking", T_BOOL, C(smtp_chunking), "yes", 0, 0, NULL,
 	 "Offer CHUNKING (BDAT, RFC 3030); checked as strictly as DATA."},
+
+	{SEC_IMAP, "max_connections", T_UINT, C(imap_max_connections), "1000",
+	 1, 1000000, NULL, "Simultaneous IMAP connections; more are refused."},
+	{SEC_IMAP, "max_connections_per_ip", T_UINT,
+	 C(imap_max_connections_per_ip), "20", 1, 1000000, NULL,
+	 "Simultaneous IMAP connections from one IPv4 address or IPv6 /64 "
+	 "(a mail program opens several per account)."},
+	{SEC_IMAP, "timeout_login", T_DURATION, C(imap_timeout_login_ms), "1m",
+	 100, 3600000, NULL,
+	 "Time a client has, from connecting, to log in; also the longest wait "
+	 "for a command before login."},
+	{SEC_IMAP, "timeout_idle", T_DURATION, C(imap_timeout_idle_ms), "30m",
+	 100, 86400000, NULL,
+	 "Longest silence of a logged-in client, IDLE included (RFC 9051 5.4 "
+	 "asks for at least 30 minutes; shorter values are for tests)."},
+	{SEC_IMAP, "max_message_size", T_SIZE, C(imap_max_message_size), "35M",
+	 1024, 2048 * MiB, NULL,
+	 "Largest message APPEND takes (and so the largest literal after "
+	 "login); larger: BAD [TOOBIG], refused before a byte of it is read."},
+	{SEC_IMAP, "max_errors", T_UINT, C(imap_max_errors), "20", 1, 1000,
+	 NULL, "BAD replies in one session before BYE and disconnect."},
 
 	{SEC_QUEUE, "retry_min", T_DURATION, C(queue_retry_min_ms), "5m", 100,
 	 86400000, NULL, "First wait before a deferred delivery is retried."},
@@ -325,7 +348,9 @@ static const struct param params[] = {
 	 "separated by spaces. Required."},
 	{SEC_LISTENER, "role", T_ENUM, L(role), "mx", 0, 0, role_names,
 	 "mx: receive mail for local domains from anyone (port 25); "
-	 "submission: authenticated sending (ports 587, 465)."},
+	 "submission: authenticated sending (ports 587, 465); imap: reading "
+	 "mail over IMAP with STARTTLS (143); imaps: IMAP with TLS from the "
+	 "first byte (993; tls is then implicit)."},
 	{SEC_LISTENER, "tls", T_ENUM, L(tls), "starttls", 0, 0,
 	 listener_tls_names,
 	 "starttls: offer STARTTLS (RFC 3207); implicit: TLS from the first "
@@ -417,7 +442,12 @@ int config_load_secrets(struct config *cfg, struct buf *errors)
 
 const char *config_role_name(int role)
 {
-	return role >= 0 && role < 2 ? role_names[role] : "?";
+	return role >= 0 && role < 4 ? role_names[role] : "?";
+}
+
+bool config_role_is_imap(int role)
+{
+	return role == ROLE_IMAP || role == ROLE_IMAPS;
 }
 
 const char *config_listener_tls_name(int tls)
@@ -792,6 +822,14 @@ static void at(struct parse_ctx *ctx, enum section sec, const char *key)
 	ctx->line = find_param(sec, key, &idx) != NULL ? ctx->set_line[idx] : 0;
 }
 
+/* imaps is IMAP over TLS from the first byte (RFC 8314): its tls, whose
+ * default is starttls, becomes implicit. */
+static void imap_listener_tls(struct listener_config *l)
+{
+	if (l->role == ROLE_IMAPS && l->tls == LISTENER_TLS_STARTTLS)
+		l->tls = LISTENER_TLS_IMPLICIT;
+}
+
 static void check_listener(struct parse_ctx *ctx, const struct config *cfg,
 			   const struct listener_config *l)
 {
@@ -826,6 +864,12 @@ static void check_listener(struct parse_ctx *ctx, const struct config *cfg,
 	if (l->client_certs != CLIENT_CERTS_NONE && cfg->tls_client_ca[0] == '\0')
 		add_error(ctx, "listener '%s': client_certificates needs [tls] "
 			       "client_ca", l->name);
+	if (config_role_is_imap(l->role) && l->tls == LISTENER_TLS_NONE)
+		add_error(ctx, "listener '%s': IMAP needs tls = starttls or "
+			       "implicit (nobody may log in without TLS)", l->name);
+	if (l->role == ROLE_IMAP && l->tls == LISTENER_TLS_IMPLICIT)
+		add_error(ctx, "listener '%s': use role = imaps for IMAP with "
+			       "implicit TLS", l->name);
 	if (l->require_tls && l->tls == LISTENER_TLS_NONE)
 		add_error(ctx, "listener '%s': require_tls needs tls = starttls "
 			       "or implicit", l->name);
@@ -935,8 +979,10 @@ static void check_config(struct parse_ctx *ctx, struct config *cfg)
 	if (cfg->n_listeners == 0)
 		add_error(ctx, "no [listener NAME] section: the server would "
 			       "not listen anywhere");
-	for (size_t i = 0; i < cfg->n_listeners; i++)
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		imap_listener_tls(&cfg->listeners[i]);
 		check_listener(ctx, cfg, &cfg->listeners[i]);
+	}
 	for (size_t i = 0; i < cfg->n_routes; i++)
 		check_route(ctx, &cfg->routes[i]);
 	for (size_t i = 0; i < cfg->n_certs; i++) {

@@ -14,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum listener_role { ROLE_MX, ROLE_SUBMISSION };
+/* mx and submission speak SMTP; imap (STARTTLS, 143) and imaps (TLS from
+ * the first byte, 993) speak IMAP (src/imapd/). */
+enum listener_role { ROLE_MX, ROLE_SUBMISSION, ROLE_IMAP, ROLE_IMAPS };
 enum listener_tls { LISTENER_TLS_NONE, LISTENER_TLS_STARTTLS, LISTENER_TLS_IMPLICIT };
 enum tls_min_version { TLS_MIN_1_2, TLS_MIN_1_3 };
 enum client_certs { CLIENT_CERTS_NONE, CLIENT_CERTS_REQUEST, CLIENT_CERTS_REQUIRE };
@@ -104,6 +106,13 @@ struct config {
 	uint64_t smtp_timeout_tls_ms;
 	bool smtp_chunking;
 	uint64_t smtp_timeout_auth_dns_ms;
+	/* [imap] */
+	uint64_t imap_max_connections;
+	uint64_t imap_max_connections_per_ip;
+	uint64_t imap_timeout_login_ms;
+	uint64_t imap_timeout_idle_ms;
+	uint64_t imap_max_message_size;
+	uint64_t imap_max_errors;
 	/* [queue] */
 	uint64_t queue_retry_min_ms;
 	uint64_t queue_retry_max_ms;
@@ -165,6 +174,8 @@ void config_reference(struct buf *out);
 
 /* Names of enum values, for logs and the reference. */
 const char *config_role_name(int role);
+/* Does a listener of this role speak IMAP (rather than SMTP)? */
+bool config_role_is_imap(int role);
 const char *config_listener_tls_name(int tls);
 const char *config_tls_policy_name(int policy);
 /* The route for a destination domain (lower case): its own, else "*",

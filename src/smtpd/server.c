@@ -242,9 +242,7 @@ struct smtpd *smtpd_start(const struct smtpd_deps *deps)
 	sd->sched = deps->sched;
 	const struct config *cfg = deps->cfg;
 	sd->ipcount = ipcount_new();
-	sd->penalty = penalty_new(cfg->auth_failure_delay_ms,
-				  cfg->auth_failure_delay_max_ms,
-				  cfg->auth_failure_memory_ms);
+	sd->penalty = deps->penalty; /* the caller's: IMAP shares it */
 	sd->psl = psl_load_file(cfg->dmarc_public_suffix_list);
 	if (sd->psl == NULL) {
 		log_warn("smtpd event=no-public-suffix-list file=%s note=\"the "
@@ -304,7 +302,6 @@ void smtpd_stop(struct smtpd **sdp)
 		worker_free(sd, &sd->workers[i]);
 	free(sd->workers);
 	ipcount_free(&sd->ipcount);
-	penalty_free(&sd->penalty);
 	if (sd->psl != NULL && sd->psl != psl_builtin())
 		psl_free(sd->psl);
 	explicit_bzero(sd->secret, sizeof(sd->secret));

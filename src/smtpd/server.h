@@ -24,6 +24,7 @@ struct smtpd_deps {
 	struct tls_server *tls; /* NULL when no listener uses TLS */
 	struct spool *spool;
 	struct scheduler *sched;
+	struct penalty *penalty; /* failed logins, shared with IMAP */
 };
 
 /* Start the workers. NULL on failure. */

@@ -209,4 +209,4 @@ def test_example_config_is_valid(srv, pki):
     with open(path, "w") as f:
         f.write(text)
     p = run(BIN, "-c", path, "config", "check")
-    assert p.stdout == f"{path}: configuration OK (1 listener)\n"
+    assert p.stdout == f"{path}: configuration OK (3 listeners)\n"

@@ -23,7 +23,9 @@ def test_demo_script(workdir):
     env = dict(os.environ, POSTERN_BIN=BIN, POSTERN_DEMO_DIR=demo_dir,
                POSTERN_DEMO_SMTP_PORT=str(port),
                POSTERN_DEMO_SUBMISSION_PORT=str(free_port()),
-               POSTERN_DEMO_SUBMISSIONS_PORT=str(free_port()))
+               POSTERN_DEMO_SUBMISSIONS_PORT=str(free_port()),
+               POSTERN_DEMO_IMAP_PORT=str(free_port()),
+               POSTERN_DEMO_IMAPS_PORT=str(free_port()))
     out_path = os.path.join(workdir, "demo.out")
     with open(out_path, "wb") as out:
         proc = subprocess.Popen([SCRIPT], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -61,6 +63,15 @@ def test_demo_script(workdir):
         with open(os.path.join(mailbox, newest), "rb") as f:
             data = f.read()
         assert b"with ESMTPSA" in data and b"Subject: Sent as demo@example.test" in data
+        # the curl commands the demo prints read the mailbox over IMAPS
+        list_cmd, fetch_cmd = re.findall(r"^    (curl .*)$", text, re.M)
+        p = subprocess.run(list_cmd, shell=True, capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert '"/" INBOX' in p.stdout and "\\Sent" in p.stdout
+        p = subprocess.run(fetch_cmd, shell=True, capture_output=True, timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert b"Subject: Hello Postern\r\n" in p.stdout
         # signed with the demo keys, whose records the demo printed: dkimpy
         # verifies both signatures against those records
         assert b"Authentication-Results: mx.example.test;\n\tauth=pass " \

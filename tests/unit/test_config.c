@@ -633,7 +633,9 @@ static void enum_names(void **state)
 {
 	assert_string_equal(config_role_name(ROLE_MX), "mx");
 	assert_string_equal(config_role_name(ROLE_SUBMISSION), "submission");
-	assert_string_equal(config_role_name(2), "?");
+	assert_string_equal(config_role_name(ROLE_IMAP), "imap");
+	assert_string_equal(config_role_name(ROLE_IMAPS), "imaps");
+	assert_string_equal(config_role_name(4), "?");
 	assert_string_equal(config_role_name(-1), "?");
 	assert_string_equal(config_listener_tls_name(LISTENER_TLS_NONE),
 	                    "none");

@@ -1,0 +1,527 @@
+/* auth: LOGIN (RFC 9051 6.2.3) and AUTHENTICATE (RFC 9051 6.2.2, RFC 4959
+ * SASL-IR) with PLAIN (RFC 4616) and SCRAM-SHA-256(-PLUS) (RFC 7677, RFC
+ * 9266), against the same directory, hashes and failed-login penalty as
+ * submission (smtpd/auth.c; policy/penalty.h is shared, so guesses over
+ * IMAP slow down guesses over SMTP and back).
+ *
+ * Nothing is looked at before TLS: LOGIN and AUTHENTICATE get NO
+ * [PRIVACYREQUIRED] and the capability list names no mechanism. Password
+ * checks (argon2id) run on the auth pool; an unknown user costs a dummy
+ * hash check, like a wrong password. After a login the user's Maildir and
+ * its special-use folders are made where missing (store_create_defaults),
+ * on the same pool thread, before the OK. */
+#include "imapd/imapd.h"
+
+#include "lib/base64.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+#include "lib/util.h"
+#include "mail/address.h"
+#include "sasl/plain.h"
+#include "sasl/scram.h"
+#include "store/folders.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum mech { M_PLAIN, M_SCRAM, M_SCRAM_PLUS, M_LOGIN_CMD, M_COUNT };
+
+static const char *const mech_names[M_COUNT] = {
+	"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "LOGIN"};
+
+struct imap_auth {
+	enum mech mech;
+	int step;
+	struct buf response;
+	struct scram_server scram;
+	bool scram_real;
+	unsigned char cbind[TLS_EXPORTER_LEN];
+	/* the first step, once any penalty wait is over */
+	char user[SASL_NAME_MAX + 1];
+	char password[PASSWORD_MAX + 1];
+	size_t password_len;
+	bool have_password; /* LOGIN, or PLAIN with an initial response */
+};
+
+/* A login check on the auth pool: the password (unless SCRAM proved it),
+ * then the user's quota and Maildir. */
+struct login_job {
+	struct imap_session *s;
+	char user[SASL_NAME_MAX + 1];
+	char password[PASSWORD_MAX + 1];
+	size_t password_len;
+	bool check_password;
+	const char *dummy_hash;
+	const char *data_dir;
+	bool ok;
+	uint64_t quota;
+	char root[MAILDIR_PATH_MAX];
+	const char *error; /* the Maildir could not be made */
+};
+
+void imapd_auth_abort(struct imap_session *s)
+{
+	struct imap_auth *a = s->auth;
+	if (a == NULL)
+		return;
+	buf_wipe(&a->response);
+	scram_server_free(&a->scram);
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+	s->auth = NULL;
+}
+
+static bool configured(const struct imap_session *s, enum mech m)
+{
+	const char *cursor = s->d->cfg->auth_mechanisms, *word;
+	size_t n;
+	while (next_word(&cursor, &word, &n))
+		if (strlen(mech_names[m]) == n &&
+		    strncasecmp(word, mech_names[m], n) == 0)
+			return true;
+	return false;
+}
+
+static bool usable(struct imap_session *s, enum mech m)
+{
+	SSL *ssl = s->conn != NULL ? conn_ssl(s->conn) : NULL;
+	unsigned char cb[TLS_EXPORTER_LEN];
+	if (ssl == NULL || m == M_LOGIN_CMD || !configured(s, m))
+		return false;
+	if (m == M_SCRAM_PLUS)
+		return tls_channel_binding(ssl, cb);
+	return true;
+}
+
+void imapd_auth_capabilities(struct imap_session *s, struct buf *out)
+{
+	for (enum mech m = 0; m < M_COUNT; m++)
+		if (usable(s, m))
+			buf_appendf(out, " AUTH=%s", mech_names[m]);
+}
+
+/* ------------------------------------------------------------ outcomes */
+
+static void on_failure_delay(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_session *s = arg;
+	conn_resume_read(s->conn);
+	imapd_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
+	if (s->auth_failures >= s->d->cfg->auth_max_failures) {
+		imapd_close_with(s, "Too many failed logins");
+		return;
+	}
+	imapd_resume(s);
+	imapd_process_input(s);
+}
+
+/* Hold the session (no reading) until cb runs after ms. */
+static void arm_timer(struct imap_session *s, uint64_t ms,
+		      void (*cb)(evutil_socket_t, short, void *))
+{
+	if (s->timer == NULL)
+		s->timer = evtimer_new(s->w->base, cb, s);
+	else
+		event_assign(s->timer, s->w->base, -1, 0, cb, s);
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
+			     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+	s->phase = IP_AUTH_WAIT;
+	conn_pause_read(s->conn);
+	evtimer_add(s->timer, &tv);
+}
+
+/* A failed login: answered only after the penalty it earns. The user name
+ * is logged, the password never. */
+static void fail(struct imap_session *s, const char *mech, const char *user)
+{
+	char v[SASL_NAME_MAX * 4 + 8];
+	s->auth_failures++;
+	uint64_t delay = penalty_fail(s->d->penalty, (struct sockaddr *)&s->peer,
+				      monotonic_ms());
+	log_warn("session=%s event=auth result=fail protocol=imap mech=%s "
+		 "user=%s ip=%s failures=%u delay_ms=%llu",
+		 s->id, mech, log_value(v, sizeof(v), user, strlen(user)),
+		 s->peer_ip, s->auth_failures, (unsigned long long)delay);
+	imapd_auth_abort(s);
+	arm_timer(s, delay, on_failure_delay);
+}
+
+static void succeed(struct imap_session *s, const char *mech,
+		    const struct login_job *j)
+{
+	imapd_auth_abort(s);
+	imapd_logged_in(s, j->user, j->quota);
+	snprintf(s->root, sizeof(s->root), "%s", j->root);
+	log_info("session=%s event=auth result=ok protocol=imap mech=%s "
+		 "user=%s ip=%s",
+		 s->id, mech, s->user, s->peer_ip);
+	struct buf caps;
+	buf_init(&caps, 0);
+	imapd_capabilities(s, &caps);
+	imapd_tagged(s, "OK", "[CAPABILITY %s] Logged in", buf_cstr(&caps));
+	buf_free(&caps);
+	imapd_resume(s);
+}
+
+/* ------------------------------------------------------------ the check */
+
+static void login_done(void *arg);
+
+/* The user's quota and Maildir, made with its special-use folders where
+ * missing: every later command can count on INBOX existing. */
+static void prepare_user(struct login_job *j)
+{
+	struct directory *d = directory_thread();
+	struct dir_user u;
+	if (d != NULL && dir_user_get(d, j->user, &u) == 1)
+		j->quota = u.quota;
+	if (d != NULL)
+		dir_user_clear(&u);
+	if (maildir_root(j->data_dir, j->user, j->root) < 0)
+		j->error = "mailbox path too long";
+	else if (store_create_defaults(j->root, &j->error) < 0)
+		log_error("imapd event=mailbox-unavailable user=%s error=\"%s\"",
+			  j->user, j->error);
+}
+
+static void login_thread(void *arg)
+{
+	struct login_job *j = arg;
+	ascii_lower(j->user, strlen(j->user));
+	if (j->check_password) {
+		struct directory *d = directory_thread();
+		struct dir_user u;
+		int found = d != NULL ? dir_user_get(d, j->user, &u) : -1;
+		/* the same argon2 work whether or not the user exists */
+		int match = password_verify(found == 1 ? u.password
+						       : j->dummy_hash,
+					    j->password, j->password_len);
+		j->ok = found == 1 && match == 1;
+		if (d != NULL)
+			dir_user_clear(&u);
+		explicit_bzero(j->password, sizeof(j->password));
+	}
+	if (j->ok)
+		prepare_user(j);
+	if (inbox_post(j->s->w->inbox, login_done, j) < 0)
+		abort();
+}
+
+static void login_done(void *arg)
+{
+	struct login_job *j = arg;
+	struct imap_session *s = j->s;
+	s->jobs--;
+	if (!imapd_session_free_if_gone(s) && s->conn != NULL) {
+		const char *mech = s->auth != NULL ? mech_names[s->auth->mech]
+						   : "?";
+		conn_resume_read(s->conn);
+		if (j->ok && j->error != NULL) {
+			imapd_auth_abort(s);
+			imapd_tagged(s, "NO", "[UNAVAILABLE] Mailbox unavailable");
+			imapd_resume(s);
+		} else if (j->ok) {
+			succeed(s, mech, j);
+		} else {
+			fail(s, mech, j->user);
+		}
+		imapd_process_input(s);
+	}
+	explicit_bzero(j, sizeof(*j));
+	free(j);
+}
+
+/* Check user (and password, unless SCRAM proved it) off the loop. */
+static void check_login(struct imap_session *s, const char *user,
+			const char *password, size_t n, bool check)
+{
+	struct login_job *j = calloc(1, sizeof(*j));
+	if (j == NULL || n > PASSWORD_MAX || strlen(user) > SASL_NAME_MAX) {
+		free(j);
+		fail(s, mech_names[s->auth->mech], user);
+		return;
+	}
+	j->s = s;
+	snprintf(j->user, sizeof(j->user), "%s", user);
+	if (check)
+		memcpy(j->password, password, n);
+	j->password_len = n;
+	j->check_password = check;
+	j->ok = !check;
+	j->dummy_hash = s->d->dummy_hash;
+	j->data_dir = s->d->cfg->data_dir;
+	s->phase = IP_AUTH_WAIT;
+	conn_pause_read(s->conn);
+	s->jobs++;
+	if (pool_submit(s->d->auth_pool, login_thread, j) < 0) {
+		s->jobs--;
+		explicit_bzero(j, sizeof(*j));
+		free(j);
+		imapd_auth_abort(s);
+		imapd_tagged(s, "NO", "[UNAVAILABLE] Try again later");
+		imapd_resume(s);
+	}
+}
+
+/* ------------------------------------------------------------ SASL */
+
+static void challenge(struct imap_session *s, const void *data, size_t n)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	base64_encode(data, n, &b);
+	imapd_printf(s, "+ %s", buf_cstr(&b));
+	buf_free(&b);
+	s->phase = IP_AUTH;
+	conn_flush(s->conn);
+}
+
+static void malformed(struct imap_session *s, const char *why)
+{
+	imapd_auth_abort(s);
+	imapd_tagged(s, "BAD", "%s", why);
+	imapd_resume(s);
+}
+
+static void plain_step(struct imap_session *s, const char *data, size_t n)
+{
+	struct sasl_plain p;
+	if (sasl_plain_parse(data, n, &p) < 0) {
+		malformed(s, "Malformed PLAIN response");
+		return;
+	}
+	/* no acting for someone else: an authzid must be oneself */
+	if (p.authzid[0] != '\0' && strcasecmp(p.authzid, p.authcid) != 0)
+		fail(s, "PLAIN", p.authcid);
+	else
+		check_login(s, p.authcid, p.passwd, p.passwd_len, true);
+	explicit_bzero(&p, sizeof(p));
+}
+
+/* SCRAM: the user's stored keys, or made-up ones no password opens. A
+ * small SQLite read on the loop, as smtpd/auth.c does. */
+static void scram_lookup(struct imap_session *s, struct scram_credentials *c)
+{
+	struct imap_auth *a = s->auth;
+	char user[SCRAM_USER_MAX + 1];
+	struct dir_user u;
+	struct directory *d = directory_thread();
+	snprintf(user, sizeof(user), "%s", a->scram.user);
+	ascii_lower(user, strlen(user));
+	a->scram_real = d != NULL && dir_user_get(d, user, &u) == 1 &&
+			scram_credentials_decode(u.scram, c) == 0;
+	if (d != NULL)
+		dir_user_clear(&u);
+	if (!a->scram_real)
+		scram_fake_credentials(s->d->secret, user, c);
+}
+
+static enum scram_result scram_final(struct imap_session *s, const char *data,
+				     size_t n, struct buf *out)
+{
+	struct imap_auth *a = s->auth;
+	bool plus = a->mech == M_SCRAM_PLUS;
+	if (plus && !tls_channel_binding(conn_ssl(s->conn), a->cbind))
+		return SCRAM_FAIL;
+	enum scram_result r = scram_client_final(
+		&a->scram, data, n, plus ? a->cbind : NULL,
+		plus ? sizeof(a->cbind) : 0, out);
+	return r == SCRAM_OK && !a->scram_real ? SCRAM_FAIL : r;
+}
+
+static void scram_step(struct imap_session *s, const char *data, size_t n)
+{
+	struct imap_auth *a = s->auth;
+	struct buf out;
+	struct scram_credentials cred;
+	enum scram_result r;
+	if (a->step == 2) { /* the client's empty answer to server-final */
+		if (n != 0) {
+			malformed(s, "Unexpected SCRAM data");
+			return;
+		}
+		check_login(s, a->scram.user, "", 0, false);
+		return;
+	}
+	buf_init(&out, SCRAM_MSG_MAX);
+	if (a->step == 0) {
+		r = scram_client_first(&a->scram, data, n,
+				       usable(s, M_SCRAM_PLUS));
+		if (r == SCRAM_OK) {
+			scram_lookup(s, &cred);
+			scram_server_first(&a->scram, &cred, &out);
+			explicit_bzero(&cred, sizeof(cred));
+		}
+	} else {
+		r = scram_final(s, data, n, &out);
+	}
+	if (r == SCRAM_MALFORMED)
+		malformed(s, "Malformed SCRAM message");
+	else if (r == SCRAM_FAIL)
+		fail(s, mech_names[a->mech], a->scram.user);
+	else {
+		a->step++;
+		challenge(s, out.data, out.len);
+	}
+	buf_free(&out);
+}
+
+static void step(struct imap_session *s, const char *data, size_t n)
+{
+	if (s->auth->mech == M_PLAIN)
+		plain_step(s, data, n);
+	else
+		scram_step(s, data, n);
+}
+
+void imapd_auth_line(struct imap_session *s, const char *line, size_t len)
+{
+	struct imap_auth *a = s->auth;
+	if (a == NULL) {
+		imapd_resume(s);
+		return;
+	}
+	if (len == 1 && line[0] == '*') { /* RFC 9051 6.2.2: cancelled */
+		imapd_auth_abort(s);
+		imapd_tagged(s, "BAD", "Authentication cancelled");
+		imapd_resume(s);
+		return;
+	}
+	buf_clear(&a->response);
+	if (base64_decode(line, len, &a->response) < 0) {
+		malformed(s, "Malformed base64");
+		return;
+	}
+	step(s, a->response.data != NULL ? a->response.data : "",
+	     a->response.len);
+}
+
+/* Start the exchange, once any penalty wait is over. */
+static void begin(struct imap_session *s)
+{
+	struct imap_auth *a = s->auth;
+	if (a->mech == M_LOGIN_CMD) {
+		check_login(s, a->user, a->password, a->password_len, true);
+		explicit_bzero(a->password, sizeof(a->password));
+	} else if (a->have_password) {
+		step(s, a->response.data != NULL ? a->response.data : "",
+		     a->response.len);
+	} else {
+		challenge(s, "", 0); /* "+ ": go ahead */
+	}
+}
+
+static void on_penalty_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_session *s = arg;
+	conn_resume_read(s->conn);
+	begin(s);
+	conn_flush(s->conn);
+}
+
+/* Every attempt waits for its slot first (policy/penalty.h). */
+static void start(struct imap_session *s)
+{
+	uint64_t wait = penalty_wait(s->d->penalty, (struct sockaddr *)&s->peer,
+				     monotonic_ms());
+	if (wait > 0)
+		arm_timer(s, wait, on_penalty_over);
+	else
+		begin(s);
+}
+
+static struct imap_auth *new_auth(struct imap_session *s, enum mech m)
+{
+	struct imap_auth *a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		imapd_tagged(s, "NO", "[UNAVAILABLE] Out of memory");
+		return NULL;
+	}
+	a->mech = m;
+	buf_init(&a->response, IMAP_SASL_LINE_MAX);
+	scram_server_init(&a->scram, m == M_SCRAM_PLUS);
+	s->auth = a;
+	return a;
+}
+
+static bool refuse_plaintext(struct imap_session *s)
+{
+	if (s->tls)
+		return false;
+	/* RFC 9051 6.2.3: LOGINDISABLED; nothing sent is looked at */
+	imapd_tagged(s, "NO", "[PRIVACYREQUIRED] Use STARTTLS first");
+	return true;
+}
+
+void imapd_cmd_login(struct imap_session *s, const struct imap_command *cmd)
+{
+	const char *user, *pass;
+	size_t ulen, plen;
+	if (refuse_plaintext(s))
+		return;
+	if (cmd->n_top != 2 || !imap_arg_astring(&cmd->args[0], &user, &ulen) ||
+	    !imap_arg_astring(&cmd->args[cmd->args[0].next], &pass, &plen)) {
+		imapd_tagged(s, "BAD", "Syntax: LOGIN user password");
+		return;
+	}
+	if (ulen == 0 || ulen > SASL_NAME_MAX || memchr(user, '\0', ulen) ||
+	    !utf8_valid(user, ulen) || plen > PASSWORD_MAX) {
+		imapd_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication "
+				      "failed");
+		return;
+	}
+	struct imap_auth *a = new_auth(s, M_LOGIN_CMD);
+	if (a == NULL)
+		return;
+	memcpy(a->user, user, ulen);
+	memcpy(a->password, pass, plen);
+	a->password_len = plen;
+	start(s);
+}
+
+static enum mech find_mech(const char *name, size_t n)
+{
+	for (enum mech m = 0; m < M_LOGIN_CMD; m++)
+		if (strlen(mech_names[m]) == n &&
+		    strncasecmp(name, mech_names[m], n) == 0)
+			return m;
+	return M_COUNT;
+}
+
+void imapd_cmd_authenticate(struct imap_session *s,
+			    const struct imap_command *cmd)
+{
+	const char *name, *ir = NULL;
+	size_t n, irn = 0;
+	if (refuse_plaintext(s))
+		return;
+	if (cmd->n_top < 1 || cmd->n_top > 2 ||
+	    cmd->args[0].type != IMAP_ARG_ATOM ||
+	    !imap_arg_astring(&cmd->args[0], &name, &n) ||
+	    (cmd->n_top == 2 &&
+	     (cmd->args[1].type != IMAP_ARG_ATOM ||
+	      !imap_arg_astring(&cmd->args[1], &ir, &irn)))) {
+		imapd_tagged(s, "BAD", "Syntax: AUTHENTICATE mechanism "
+				       "[initial-response]");
+		return;
+	}
+	enum mech m = find_mech(name, n);
+	if (m == M_COUNT || !usable(s, m)) {
+		imapd_tagged(s, "NO", "Unsupported authentication mechanism");
+		return;
+	}
+	struct imap_auth *a = new_auth(s, m);
+	if (a == NULL)
+		return;
+	/* RFC 4959: "=" is an empty initial response */
+	a->have_password = ir != NULL;
+	if (ir != NULL && !(irn == 1 && ir[0] == '=') &&
+	    base64_decode(ir, irn, &a->response) < 0) {
+		malformed(s, "Malformed base64");
+		return;
+	}
+	start(s);
+}

@@ -1,0 +1,549 @@
+/* fetch: FETCH and UID FETCH (RFC 9051 6.4.5, 7.5.2; RFC 3516 BINARY),
+ * STORE and UID STORE (6.4.6). The attributes are parsed on the loop
+ * (imapd/fetchitem.h); the job reads each message whole (it is bounded by
+ * the message size limit), parses its MIME structure only when an item
+ * needs it, and stops after IMAP_CHUNK bytes of responses so that the
+ * client reads them before the next messages are loaded. */
+#include "imapd/imapd.h"
+
+#include "imapd/bodystructure.h"
+#include "imapd/crlf.h"
+#include "imapd/envelope.h"
+#include "imapd/fetchbody.h"
+#include "imapd/fetchitem.h"
+#include "imapd/imapstr.h"
+#include "lib/log.h"
+#include "mail/mime.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct fetch_ctx {
+	const struct imap_command *cmd;
+	struct fetch_list list;
+	bool uid;        /* UID FETCH: UID in every response */
+	bool need_text;  /* some item reads the message */
+	bool need_mime;  /* some item needs its structure */
+	bool sets_seen;  /* a BODY[...] without .PEEK */
+	size_t *idx, n, pos;
+	bool failed;     /* a message could not be read */
+};
+
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time
+ * SP zone DQUOTE (RFC 9051 9), in UTC. */
+static void write_date_time(struct buf *out, int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	gmtime_r(&tt, &tm);
+	buf_appendf(out, "\"%2d-%s-%04d %02d:%02d:%02d +0000\"", tm.tm_mday,
+		    months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+}
+
+/* What the attributes need, decided once per command. */
+static void plan(struct fetch_ctx *c)
+{
+	for (size_t i = 0; i < c->list.n; i++) {
+		const struct fetch_att *a = &c->list.v[i];
+		switch (a->kind) {
+		case FETCH_FLAGS:
+		case FETCH_INTERNALDATE:
+		case FETCH_UID:
+		case FETCH_MODSEQ:
+		case FETCH_RFC822_SIZE:
+			break;
+		case FETCH_ENVELOPE:
+		case FETCH_BODY:
+		case FETCH_BODYSTRUCTURE:
+		case FETCH_BINARY_SIZE:
+			c->need_text = c->need_mime = true;
+			break;
+		case FETCH_RFC822:
+		case FETCH_RFC822_HEADER:
+		case FETCH_RFC822_TEXT:
+		case FETCH_BODY_SECTION:
+		case FETCH_BINARY:
+			c->need_text = c->need_mime = true;
+			if (!a->peek)
+				c->sets_seen = true;
+			break;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ items */
+
+static const char *const text_names[] = {"", "HEADER", "HEADER.FIELDS",
+					 "HEADER.FIELDS.NOT", "TEXT", "MIME"};
+
+/* "[1.2.HEADER.FIELDS (From To)]" as the client asked. */
+static void write_section(struct buf *out, const struct fetch_section *sec)
+{
+	buf_append_byte(out, '[');
+	for (size_t i = 0; i < sec->n_parts; i++)
+		buf_appendf(out, "%s%u", i ? "." : "", sec->parts[i]);
+	if (sec->text != FETCH_TEXT_NONE)
+		buf_appendf(out, "%s%s", sec->n_parts ? "." : "",
+			    text_names[sec->text]);
+	if (sec->text == FETCH_TEXT_HEADER_FIELDS ||
+	    sec->text == FETCH_TEXT_HEADER_FIELDS_NOT) {
+		buf_append_str(out, " (");
+		for (size_t i = 0; i < sec->n_fields; i++) {
+			if (i)
+				buf_append_byte(out, ' ');
+			imap_write_astring(out, sec->fields[i].p,
+					   sec->fields[i].len);
+		}
+		buf_append_byte(out, ')');
+	}
+	buf_append_byte(out, ']');
+}
+
+static void write_name(struct buf *out, const struct fetch_att *a)
+{
+	switch (a->kind) {
+	case FETCH_RFC822:
+		buf_append_str(out, "RFC822");
+		return;
+	case FETCH_RFC822_HEADER:
+		buf_append_str(out, "RFC822.HEADER");
+		return;
+	case FETCH_RFC822_TEXT:
+		buf_append_str(out, "RFC822.TEXT");
+		return;
+	default:
+		break;
+	}
+	buf_append_str(out, a->kind == FETCH_BODY_SECTION ? "BODY"
+			    : a->kind == FETCH_BINARY   ? "BINARY"
+							: "BINARY.SIZE");
+	write_section(out, &a->section);
+	/* RFC 9051 7.5.2: a partial fetch answers with its origin only */
+	if (a->partial && a->kind != FETCH_BINARY_SIZE)
+		buf_appendf(out, "<%u>", a->origin);
+}
+
+/* The bytes of a section; NIL when there is no such part. */
+static void write_body(struct buf *out, const char *msg, size_t len,
+		       const struct mime_msg *m, const struct fetch_att *a)
+{
+	struct buf part;
+	buf_init(&part, 0);
+	write_name(out, a);
+	buf_append_byte(out, ' ');
+	if (a->kind == FETCH_BINARY_SIZE) {
+		uint64_t size = 0;
+		enum fetchbody_result r = fetchbody_binary_size(msg, len, m, a,
+								&size);
+		if (r == FETCHBODY_OK)
+			buf_appendf(out, "%llu", (unsigned long long)size);
+		else
+			buf_append_str(out, "NIL");
+		return;
+	}
+	enum fetchbody_result r = fetchbody_get(msg, len, m, a, &part);
+	const char *p = part.data != NULL ? part.data : "";
+	if (r != FETCHBODY_OK)
+		buf_append_str(out, "NIL"); /* no part, or an unknown CTE */
+	else if (a->kind == FETCH_BINARY && memchr(p, '\0', part.len) != NULL)
+		imap_write_literal8(out, p, part.len);
+	else
+		imap_write_literal(out, p, part.len);
+	buf_free(&part);
+}
+
+struct loaded {
+	char *data;
+	size_t len;
+	struct mime_msg *mime;
+};
+
+static uint64_t rfc822_size(const struct store_msg *m, const struct loaded *l)
+{
+	if (m->crlf_size > 0)
+		return m->crlf_size;
+	return l->data != NULL ? l->len + crlf_bare_lfs(l->data, 0, l->len)
+			       : m->size;
+}
+
+static void write_item(struct imap_session *s, const struct fetch_att *a,
+		       size_t idx, const struct loaded *l, struct buf *out)
+{
+	const struct store_msg *m = &store_mailbox_msgs(s->mb)[idx];
+	int64_t t = 0;
+	const char *why;
+	switch (a->kind) {
+	case FETCH_FLAGS:
+		buf_append_str(out, "FLAGS ");
+		imapd_write_flags(s->mb, m, out);
+		break;
+	case FETCH_UID:
+		buf_appendf(out, "UID %u", m->uid);
+		break;
+	case FETCH_MODSEQ:
+		buf_appendf(out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+		break;
+	case FETCH_INTERNALDATE:
+		store_mailbox_internaldate(s->mb, idx, &t, &why);
+		buf_append_str(out, "INTERNALDATE ");
+		write_date_time(out, t);
+		break;
+	case FETCH_RFC822_SIZE:
+		buf_appendf(out, "RFC822.SIZE %llu",
+			    (unsigned long long)rfc822_size(m, l));
+		break;
+	case FETCH_ENVELOPE:
+		buf_append_str(out, "ENVELOPE ");
+		imap_envelope_part(out, l->mime, mime_root(l->mime));
+		break;
+	case FETCH_BODY:
+	case FETCH_BODYSTRUCTURE:
+		buf_append_str(out, a->kind == FETCH_BODY ? "BODY "
+							  : "BODYSTRUCTURE ");
+		imap_bodystructure_write(out, l->data, l->len, l->mime,
+					 a->kind == FETCH_BODYSTRUCTURE);
+		break;
+	default:
+		write_body(out, l->data, l->len, l->mime, a);
+		break;
+	}
+}
+
+/* ------------------------------------------------------------ messages */
+
+static int load(struct imap_session *s, size_t idx, bool mime,
+		struct loaded *l, const char **why)
+{
+	const struct store_msg *m = &store_mailbox_msgs(s->mb)[idx];
+	uint64_t max = s->d->cfg->imap_max_message_size * 2;
+	int fd = store_mailbox_open_msg(s->mb, idx, why);
+	if (fd < 0)
+		return -1;
+	size_t cap = m->size < max ? (size_t)m->size + 1 : (size_t)max + 1;
+	l->data = malloc(cap);
+	l->len = 0;
+	ssize_t r = 0;
+	while (l->data != NULL && l->len < cap &&
+	       (r = read(fd, l->data + l->len, cap - l->len)) > 0)
+		l->len += (size_t)r;
+	close(fd);
+	if (l->data == NULL || r < 0) {
+		*why = "cannot read the message";
+		return -1;
+	}
+	if (l->len > max) { /* it grew past any size we accept: cut it */
+		l->len = (size_t)max;
+	}
+	if (mime && (l->mime = mime_parse(l->data, l->len)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+static void unload(struct loaded *l)
+{
+	mime_msg_free(&l->mime);
+	free(l->data);
+	memset(l, 0, sizeof(*l));
+}
+
+static bool asked(const struct fetch_ctx *c, enum fetch_kind k)
+{
+	for (size_t i = 0; i < c->list.n; i++)
+		if (c->list.v[i].kind == k)
+			return true;
+	return false;
+}
+
+/* "* seq FETCH (...)" for one message; false when it is gone. */
+static bool fetch_one(struct imap_session *s, struct fetch_ctx *c, size_t idx,
+		      bool seen_now, struct buf *out)
+{
+	struct loaded l = {0};
+	const char *why;
+	const struct store_msg *m = &store_mailbox_msgs(s->mb)[idx];
+	bool need_text = c->need_text ||
+			 (m->crlf_size == 0 && asked(c, FETCH_RFC822_SIZE));
+	if (need_text && load(s, idx, c->need_mime, &l, &why) < 0) {
+		log_warn("session=%s event=fetch-failed uid=%u error=\"%s\"",
+			 s->id, m->uid, why);
+		unload(&l);
+		return false;
+	}
+	const char *sep = "";
+	buf_appendf(out, "* %zu FETCH (", idx + 1);
+	if (c->uid && !asked(c, FETCH_UID)) {
+		buf_appendf(out, "UID %u", m->uid);
+		sep = " ";
+	}
+	for (size_t i = 0; i < c->list.n; i++) {
+		buf_append_str(out, sep);
+		write_item(s, &c->list.v[i], idx, &l, out);
+		sep = " ";
+	}
+	/* RFC 9051 6.4.5: a \Seen set by this FETCH is reported */
+	if (seen_now && !asked(c, FETCH_FLAGS)) {
+		buf_appendf(out, "%sFLAGS ", sep);
+		imapd_write_flags(s->mb, m, out);
+	}
+	buf_append_str(out, ")\r\n");
+	unload(&l);
+	return true;
+}
+
+/* \Seen for the messages of this chunk that lack it, in one store call
+ * (one fsync). *first_r..: the chunk's end. */
+static size_t chunk_end(const struct fetch_ctx *c)
+{
+	/* at most 64 messages between two looks at the output size */
+	return c->pos + 64 < c->n ? c->pos + 64 : c->n;
+}
+
+static void mark_seen(struct imap_session *s, struct fetch_ctx *c, size_t end,
+		      bool *seen_now)
+{
+	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
+	uint32_t uids[64];
+	size_t n = 0;
+	const char *why;
+	for (size_t k = c->pos; k < end; k++)
+		if (!(msgs[c->idx[k]].flags & STORE_SEEN)) {
+			uids[n++] = msgs[c->idx[k]].uid;
+			seen_now[k - c->pos] = true;
+		}
+	uint32_t *failed = NULL;
+	size_t n_failed = 0;
+	if (n > 0 && store_mailbox_set_flags(s->mb, uids, n, STORE_FLAGS_ADD,
+					     STORE_SEEN, 0, 0, &failed,
+					     &n_failed, &why) < 0)
+		log_warn("session=%s event=seen-failed error=\"%s\"", s->id, why);
+	free(failed);
+}
+
+static int fetch_run(struct imap_session *s, void *arg, struct buf *out)
+{
+	struct fetch_ctx *c = arg;
+	while (c->pos < c->n && out->len < IMAP_CHUNK) {
+		size_t end = chunk_end(c);
+		bool seen_now[64] = {false};
+		if (c->sets_seen && !s->readonly)
+			mark_seen(s, c, end, seen_now);
+		for (size_t k = c->pos; k < end; k++)
+			if (!fetch_one(s, c, c->idx[k], seen_now[k - c->pos], out))
+				c->failed = true;
+		c->pos = end;
+	}
+	if (c->pos < c->n)
+		return 0;
+	if (c->uid) /* RFC 9051 7.4.1: no EXPUNGE during FETCH, UID FETCH may */
+		imapd_updates(s, out, true);
+	if (c->failed)
+		buf_appendf(out, "%s NO Some messages could not be fetched "
+				 "(expunged meanwhile?)\r\n", s->tag);
+	else
+		buf_appendf(out, "%s OK %s completed\r\n", s->tag,
+			    c->cmd->def->name);
+	return 1;
+}
+
+static void fetch_end(struct imap_session *s, void *arg)
+{
+	struct fetch_ctx *c = arg;
+	fetch_list_free(&c->list);
+	free(c->idx);
+	free(c);
+}
+
+void imapd_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
+{
+	const char *why;
+	struct fetch_ctx *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		imapd_tagged(s, "NO", "[UNAVAILABLE] Out of memory");
+		return;
+	}
+	c->cmd = cmd;
+	c->uid = cmd->def->id == IMAP_CMD_UID_FETCH;
+	if (cmd->n_top != 2 || cmd->args[0].type != IMAP_ARG_ATOM) {
+		imapd_tagged(s, "BAD", "Syntax: FETCH sequence-set items");
+	} else if (fetch_list_parse(cmd->args, cmd->n_args, cmd->args[0].next,
+				    &c->list, &why) < 0 ||
+		   imapd_resolve_set(s->mb, cmd->args[0].str, cmd->args[0].len,
+				     c->uid, &c->idx, &c->n, &why) < 0) {
+		imapd_tagged(s, "BAD", "%s", why);
+	} else {
+		plan(c);
+		imapd_job_start(s, fetch_run, fetch_end, c);
+		return;
+	}
+	fetch_end(s, c);
+	imapd_await_command(s);
+}
+
+/* ------------------------------------------------------------ STORE */
+
+struct store_ctx {
+	const struct imap_command *cmd;
+	bool uid, silent;
+	enum store_flag_op op;
+	uint32_t flags;
+	const char *keywords[STORE_KEYWORDS_MAX];
+	size_t n_keywords;
+	size_t *idx, n;
+};
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} flag_names[] = {{"\\Seen", STORE_SEEN},	  {"\\Answered", STORE_ANSWERED},
+		  {"\\Flagged", STORE_FLAGGED}, {"\\Deleted", STORE_DELETED},
+		  {"\\Draft", STORE_DRAFT}};
+
+int imapd_parse_flag(const char *p, size_t n, uint32_t *flags,
+		     const char **keyword_r)
+{
+	*keyword_r = NULL;
+	for (size_t i = 0; i < 5; i++)
+		if (strlen(flag_names[i].name) == n &&
+		    strncasecmp(p, flag_names[i].name, n) == 0) {
+			*flags |= flag_names[i].bit;
+			return 0;
+		}
+	if (n == 0 || p[0] == '\\')
+		return -1; /* \Recent and unknown system flags */
+	*keyword_r = p;
+	return 0;
+}
+
+/* The flags of args[i] (a list) or of args[i..] (bare flags). */
+static bool store_flags(struct store_ctx *c, const struct imap_command *cmd,
+			uint32_t i)
+{
+	uint32_t end = cmd->n_args;
+	if (cmd->args[i].type == IMAP_ARG_LIST) {
+		end = cmd->args[i].next;
+		i++;
+	}
+	for (; i < end; i = cmd->args[i].next) {
+		const struct imap_arg *a = &cmd->args[i];
+		const char *kw;
+		if (a->type != IMAP_ARG_ATOM ||
+		    imapd_parse_flag(a->str, a->len, &c->flags, &kw) < 0)
+			return false;
+		if (kw != NULL) {
+			if (c->n_keywords == STORE_KEYWORDS_MAX)
+				return false;
+			c->keywords[c->n_keywords++] = kw;
+		}
+	}
+	return true;
+}
+
+static bool store_item(struct store_ctx *c, const struct imap_arg *a)
+{
+	const char *p = a->str;
+	size_t n = a->len;
+	if (a->type != IMAP_ARG_ATOM)
+		return false;
+	c->op = STORE_FLAGS_SET;
+	if (n > 0 && (p[0] == '+' || p[0] == '-')) {
+		c->op = p[0] == '+' ? STORE_FLAGS_ADD : STORE_FLAGS_REMOVE;
+		p++;
+		n--;
+	}
+	c->silent = n == 12 && strncasecmp(p, "FLAGS.SILENT", 12) == 0;
+	return c->silent || (n == 5 && strncasecmp(p, "FLAGS", 5) == 0);
+}
+
+static int store_run(struct imap_session *s, void *arg, struct buf *out)
+{
+	struct store_ctx *c = arg;
+	const char *why;
+	uint32_t kw = 0, *uids = malloc((c->n + 1) * sizeof(*uids));
+	uint32_t *failed = NULL;
+	size_t n_failed = 0;
+	if (uids == NULL) {
+		buf_appendf(out, "%s NO [UNAVAILABLE] Out of memory\r\n", s->tag);
+		return 1;
+	}
+	for (size_t i = 0; i < c->n_keywords; i++) {
+		int k = store_mailbox_keyword_index(
+			s->mb, c->keywords[i], strlen(c->keywords[i]),
+			c->op != STORE_FLAGS_REMOVE, &why);
+		if (k >= 0)
+			kw |= UINT32_C(1) << k;
+		else if (c->op != STORE_FLAGS_REMOVE)
+			goto fail;
+	}
+	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
+	for (size_t i = 0; i < c->n; i++)
+		uids[i] = msgs[c->idx[i]].uid;
+	if (store_mailbox_set_flags(s->mb, uids, c->n, c->op, c->flags, kw, 0,
+				    &failed, &n_failed, &why) < 0)
+		goto fail;
+	msgs = store_mailbox_msgs(s->mb);
+	for (size_t i = 0; i < c->n && !c->silent; i++) {
+		buf_appendf(out, "* %zu FETCH (", c->idx[i] + 1);
+		if (c->uid)
+			buf_appendf(out, "UID %u ", msgs[c->idx[i]].uid);
+		buf_append_str(out, "FLAGS ");
+		imapd_write_flags(s->mb, &msgs[c->idx[i]], out);
+		buf_append_str(out, ")\r\n");
+	}
+	if (c->uid)
+		imapd_updates(s, out, true);
+	buf_appendf(out, "%s OK %s completed\r\n", s->tag, c->cmd->def->name);
+	free(uids);
+	free(failed);
+	return 1;
+fail:
+	buf_appendf(out, "%s NO %s failed: %s\r\n", s->tag, c->cmd->def->name,
+		    why);
+	free(uids);
+	free(failed);
+	return 1;
+}
+
+static void store_end(struct imap_session *s, void *arg)
+{
+	struct store_ctx *c = arg;
+	free(c->idx);
+	free(c);
+}
+
+void imapd_cmd_store(struct imap_session *s, const struct imap_command *cmd)
+{
+	const char *why = "Syntax: STORE sequence-set [+-]FLAGS[.SILENT] (flags)";
+	struct store_ctx *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		imapd_tagged(s, "NO", "[UNAVAILABLE] Out of memory");
+		return;
+	}
+	c->cmd = cmd;
+	c->uid = cmd->def->id == IMAP_CMD_UID_STORE;
+	uint32_t item = cmd->n_top >= 3 ? cmd->args[0].next : 0;
+	if (cmd->n_top < 3 || cmd->args[0].type != IMAP_ARG_ATOM ||
+	    !store_item(c, &cmd->args[item]) ||
+	    !store_flags(c, cmd, cmd->args[item].next)) {
+		imapd_tagged(s, "BAD", "%s", why);
+	} else if (s->readonly) {
+		imapd_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
+	} else if (imapd_resolve_set(s->mb, cmd->args[0].str, cmd->args[0].len,
+				     c->uid, &c->idx, &c->n, &why) < 0) {
+		imapd_tagged(s, "BAD", "%s", why);
+	} else {
+		imapd_job_start(s, store_run, store_end, c);
+		return;
+	}
+	store_end(s, c);
+	imapd_await_command(s);
+}
