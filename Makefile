@@ -104,6 +104,8 @@ FUZZ_CFLAGS := -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
 # the library is compiled once for every target (fuzzer-no-link), then
 # each target links it: a change to one file rebuilds one object
 FUZZ_OBJS := $(FUZZ_LIB_SRCS:%.c=build/fuzz/obj/%.o)
+# made through the pattern rule below: keep them (not intermediate files)
+.SECONDARY: $(FUZZ_OBJS)
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -MMD -MP -c -o $@ $<
