@@ -5,6 +5,7 @@
 #   make demo       run a ready-to-try server in ./var/demo
 #   make bench      side-by-side figures with Postfix (not part of check)
 #   make bench-dkim DKIM sign/verify beside OpenDKIM and dkimpy (in make bench)
+#   make bench-imap IMAP beside Dovecot on the same Maildir (in make bench)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make docs       regenerate docs/configuration.md from the parameter table
 #   SANITIZE=1      build with ASan + UBSan (in build/asan)
@@ -13,11 +14,11 @@
 # Every user-facing target first makes sure the Debian packages are there, then
 # re-runs make, so that pkg-config is asked only once the libraries exist.
 ifndef POSTERN_DEPS_OK
-TARGETS := all check unit integration fuzz fuzz-check demo bench bench-dkim docs \
+TARGETS := all check unit integration fuzz fuzz-check demo bench bench-dkim bench-imap docs \
 	valgrind
 .PHONY: $(TARGETS) clean format
 $(TARGETS):
-	@scripts/install-deps $(if $(filter bench bench-dkim,$@),--bench)
+	@scripts/install-deps $(if $(filter bench bench-dkim bench-imap,$@),--bench)
 	@$(MAKE) --no-print-directory POSTERN_DEPS_OK=1 -j$$(nproc) $@
 clean:
 	rm -rf build
@@ -60,7 +61,7 @@ LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check unit integration fuzz fuzz-check demo bench bench-dkim docs \
+.PHONY: all check unit integration fuzz fuzz-check demo bench bench-dkim bench-imap docs \
 	valgrind
 all: $(BUILD)/postern
 
@@ -140,6 +141,9 @@ DKIM_BENCH_OBJS := $(filter $(BUILD)/src/mailauth/% $(BUILD)/src/lib/% \
 	$(BUILD)/src/mail/%,$(OBJS))
 bench-dkim: $(DKIM_BENCH_OBJS)
 	POSTERN_BUILD=$(abspath $(BUILD)) bench/dkim
+
+bench-imap: $(BUILD)/postern
+	POSTERN_BIN=$(abspath $(BUILD)/postern) bench/imap
 
 -include $(OBJS:.o=.d)
 endif
