@@ -93,7 +93,7 @@ valgrind: all $(BUILD)/tests/spf_stub $(BUILD)/tests/arc_stub
 # libFuzzer targets: built with clang, always with ASan+UBSan
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_LIB_SRCS := $(filter src/lib/% src/mail/% src/mailauth/% src/queue/qfile.c src/queue/spool.c src/mta/sts.c src/mta/tlsrpt.c src/sasl/plain.c src/sasl/scram.c src/imapd/% src/store/uidlist.c src/store/mdname.c,$(SRCS))
+FUZZ_LIB_SRCS := $(filter src/lib/% src/mail/% src/mailauth/% src/queue/qfile.c src/queue/spool.c src/mta/sts.c src/mta/tlsrpt.c src/sasl/plain.c src/sasl/scram.c src/imapd/% src/pop3d/parse.c src/pop3d/stuff.c src/store/uidlist.c src/store/mdname.c,$(SRCS))
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
