@@ -444,17 +444,21 @@ void pop3d_cmd_rset(struct pop3_session *s, const struct pop3_command *cmd)
 /* ------------------------------------------------------------ UPDATE */
 
 /* The UIDs (ascending, as the snapshot is) of the messages marked in
- * which, skipping those marked in skip; malloc'd. */
+ * which and not in skip (NULL: none skipped), leaving out those already
+ * \Seen when unseen_only; malloc'd. */
 static uint32_t *pick(const struct pop3_maildrop *m, const bool *which,
-		      const bool *skip, size_t *n_r)
+		      const bool *skip, bool unseen_only, size_t *n_r)
 {
 	const struct store_msg *msgs = store_mailbox_msgs(m->mb);
 	uint32_t *uids = malloc((m->n > 0 ? m->n : 1) * sizeof(*uids));
 	*n_r = 0;
-	for (size_t i = 0; uids != NULL && i < m->n; i++)
-		if (which[i] && (skip == NULL || !skip[i]) &&
-		    !(skip != NULL && (msgs[i].flags & STORE_SEEN)))
-			uids[(*n_r)++] = msgs[i].uid;
+	for (size_t i = 0; uids != NULL && i < m->n; i++) {
+		if (!which[i] || (skip != NULL && skip[i]))
+			continue;
+		if (unseen_only && (msgs[i].flags & STORE_SEEN))
+			continue;
+		uids[(*n_r)++] = msgs[i].uid;
+	}
 	return uids;
 }
 
@@ -464,7 +468,7 @@ static void mark_seen(struct pop3_session *s)
 {
 	struct pop3_maildrop *m = &s->drop;
 	size_t n;
-	uint32_t *uids = pick(m, m->retrieved, m->deleted, &n), *failed;
+	uint32_t *uids = pick(m, m->retrieved, m->deleted, true, &n), *failed;
 	size_t n_failed;
 	const char *why;
 	if (uids != NULL && n > 0 &&
@@ -487,7 +491,7 @@ static int update_run(struct pop3_session *s, void *arg, struct buf *out)
 	uint64_t octets;
 	const char *why = NULL;
 	totals(m, &left, &octets);
-	uint32_t *uids = pick(m, m->deleted, NULL, &n_del);
+	uint32_t *uids = pick(m, m->deleted, NULL, false, &n_del);
 	int rc = uids == NULL ? -1 : 0;
 	if (rc == 0 && n_del > 0)
 		rc = store_mailbox_expunge(m->mb, uids, n_del, false, &why);

@@ -595,3 +595,17 @@ def test_getmail_downloads_over_pop3s(srv, tmp_path):
     r = subprocess.run(cmd, capture_output=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert len(list(out.iterdir())) == 2
+
+
+def test_config_refuses_pop3_without_tls(make_server):
+    s = make_server(provision=False, start=False, listeners={
+        "plain": {"address": f"127.0.0.1:{free_port()}", "role": "pop3",
+                  "tls": "none"},
+        "wrong": {"address": f"127.0.0.1:{free_port()}", "role": "pop3",
+                  "tls": "implicit"},
+    })
+    p = s.cli("config", "check", check=False)
+    assert p.returncode != 0
+    out = p.stdout + p.stderr
+    assert "listener 'plain': POP3 needs tls = starttls or implicit" in out
+    assert "listener 'wrong': use role = pop3s for POP3 with implicit TLS" in out
