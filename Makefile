@@ -94,11 +94,12 @@ valgrind: all $(BUILD)/tests/spf_stub $(BUILD)/tests/arc_stub
 # libFuzzer targets: built with clang, always with ASan+UBSan
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-# the IMAP server's files (sessions, store jobs) are not pure: only the
-# parsers and formatters of src/imapd/ go into the fuzz targets
-IMAPD_SERVER_SRCS := $(addprefix src/imapd/,auth.c commands.c copy.c fetch.c \
-	folders.c names.c searchcmd.c select.c server.c session.c)
-FUZZ_LIB_SRCS := $(filter-out $(IMAPD_SERVER_SRCS),$(filter src/lib/% src/mail/% src/mailauth/% src/queue/qfile.c src/queue/spool.c src/mta/sts.c src/mta/tlsrpt.c src/sasl/plain.c src/sasl/scram.c src/imapd/% src/store/uidlist.c src/store/mdname.c,$(SRCS)))
+FUZZ_LIB_SRCS := $(filter src/lib/% src/mail/% src/mailauth/% src/queue/qfile.c src/queue/spool.c src/mta/sts.c src/mta/tlsrpt.c src/sasl/plain.c src/sasl/scram.c src/imapd/% src/pop3d/parse.c src/pop3d/stuff.c src/store/uidlist.c src/store/mdname.c,$(SRCS))
+# the IMAP server's own files (those that include imapd/imapd.h) need the
+# event loop, the network and the store: they stay out of the fuzz library,
+# which otherwise fails to link every target
+FUZZ_IMAPD_SERVER := $(shell grep -l '"imapd/imapd.h"' src/imapd/*.c)
+FUZZ_LIB_SRCS := $(filter-out $(FUZZ_IMAPD_SERVER),$(FUZZ_LIB_SRCS))
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)

@@ -13,6 +13,7 @@
 #include "queue/spool.h"
 #include "imapd/server.h"
 #include "policy/penalty.h"
+#include "pop3d/server.h"
 #include "smtpd/server.h"
 
 #include <event2/thread.h>
@@ -34,10 +35,11 @@ struct server {
 	struct scheduler *sched;
 	struct smtpd *smtpd;
 	struct imapd *imapd;
-	struct penalty *penalty; /* failed logins, SMTP and IMAP alike */
+	struct pop3d *pop3d;
+	struct penalty *penalty; /* failed logins, SMTP, IMAP, POP3 alike */
 	/* the listening sockets by protocol (copies of socks[]) */
-	struct listen_socket *smtp_socks, *imap_socks;
-	size_t n_smtp, n_imap;
+	struct listen_socket *smtp_socks, *imap_socks, *pop3_socks;
+	size_t n_smtp, n_imap, n_pop3;
 };
 
 static void setup_logging(const struct config *cfg)
@@ -94,16 +96,20 @@ static void found(void *arg, const struct envelope *env)
 }
 
 /* SMTP workers watch the mx and submission sockets, IMAP workers the
- * imap and imaps ones. */
+ * imap and imaps ones, POP3 workers the pop3 and pop3s ones. */
 static void split_sockets(struct server *sv)
 {
 	sv->smtp_socks = calloc(sv->n_socks + 1, sizeof(*sv->smtp_socks));
 	sv->imap_socks = calloc(sv->n_socks + 1, sizeof(*sv->imap_socks));
-	if (sv->smtp_socks == NULL || sv->imap_socks == NULL)
+	sv->pop3_socks = calloc(sv->n_socks + 1, sizeof(*sv->pop3_socks));
+	if (sv->smtp_socks == NULL || sv->imap_socks == NULL ||
+	    sv->pop3_socks == NULL)
 		fatal("out of memory");
 	for (size_t i = 0; i < sv->n_socks; i++) {
 		if (config_role_is_imap(sv->socks[i].cfg->role))
 			sv->imap_socks[sv->n_imap++] = sv->socks[i];
+		else if (config_role_is_pop3(sv->socks[i].cfg->role))
+			sv->pop3_socks[sv->n_pop3++] = sv->socks[i];
 		else
 			sv->smtp_socks[sv->n_smtp++] = sv->socks[i];
 	}
@@ -141,6 +147,9 @@ static void start(struct server *sv)
 	struct imapd_deps ideps = {cfg, sv->imap_socks, sv->n_imap, sv->tls,
 				   sv->penalty};
 	sv->imapd = imapd_start(&ideps);
+	struct pop3d_deps pdeps = {cfg, sv->pop3_socks, sv->n_pop3, sv->tls,
+				   sv->penalty};
+	sv->pop3d = pop3d_start(&pdeps);
 	for (size_t i = 0; i < sv->n_socks; i++)
 		log_info("listener=%s event=listening address=%s role=%s tls=%s",
 			 sv->socks[i].cfg->name, sv->socks[i].address,
@@ -150,11 +159,13 @@ static void start(struct server *sv)
 
 static void stop(struct server *sv)
 {
+	pop3d_stop(&sv->pop3d);
 	imapd_stop(&sv->imapd);
 	smtpd_stop(&sv->smtpd);
 	penalty_free(&sv->penalty);
 	free(sv->smtp_socks);
 	free(sv->imap_socks);
+	free(sv->pop3_socks);
 	scheduler_stop(&sv->sched);
 	spool_close(&sv->spool);
 	tls_server_free(&sv->tls);

@@ -25,6 +25,7 @@ enum section {
 	SEC_TLS,
 	SEC_SMTP,
 	SEC_IMAP,
+	SEC_POP3,
 	SEC_QUEUE,
 	SEC_DELIVERY,
 	SEC_AUTH,
@@ -40,14 +41,14 @@ enum section {
 };
 
 static const char *const section_names[SEC_COUNT] = {
-	"",	    "tls",	  "smtp",     "imap",	"queue",
+	"",	    "tls",	  "smtp",     "imap",	"pop3",	"queue",
 	"delivery", "auth",	  "submission", "dns", "outbound", "dkim", "dmarc", "listener",
 	"certificate", "route"};
 
 enum param_type { T_STRING, T_BOOL, T_UINT, T_SIZE, T_DURATION, T_ENUM };
 
-static const char *const role_names[] = {"mx", "submission", "imap",
-					 "imaps", NULL};
+static const char *const role_names[] = {"mx",   "submission", "imap",
+					 "imaps", "pop3",	"pop3s", NULL};
 static const char *const listener_tls_names[] = {"none", "starttls",
 						  "implicit", NULL};
 static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
@@ -182,6 +183,27 @@ static const struct param params[] = {
 	 "login); larger: BAD [TOOBIG], refused before a byte of it is read."},
 	{SEC_IMAP, "max_errors", T_UINT, C(imap_max_errors), "20", 1, 1000,
 	 NULL, "BAD replies in one session before BYE and disconnect."},
+
+	{SEC_POP3, "max_connections", T_UINT, C(pop3_max_connections), "1000",
+	 1, 1000000, NULL, "Simultaneous POP3 connections; more are refused."},
+	{SEC_POP3, "max_connections_per_ip", T_UINT,
+	 C(pop3_max_connections_per_ip), "10", 1, 1000000, NULL,
+	 "Simultaneous POP3 connections from one IPv4 address or IPv6 /64."},
+	{SEC_POP3, "timeout_login", T_DURATION, C(pop3_timeout_login_ms), "1m",
+	 100, 3600000, NULL,
+	 "Time a client has, from connecting, to log in."},
+	{SEC_POP3, "timeout_idle", T_DURATION, C(pop3_timeout_idle_ms), "10m",
+	 100, 86400000, NULL,
+	 "Longest silence of a logged-in client (RFC 1939 3 asks for at least "
+	 "10 minutes; shorter values are for tests). The maildrop lock is "
+	 "released when the session ends."},
+	{SEC_POP3, "max_errors", T_UINT, C(pop3_max_errors), "20", 1, 1000,
+	 NULL, "-ERR replies to bad commands in one session before the "
+	 "connection is closed."},
+	{SEC_POP3, "mark_seen", T_BOOL, C(pop3_mark_seen), "yes", 0, 0, NULL,
+	 "At QUIT, flag the messages retrieved with RETR (not TOP) as \\Seen "
+	 "(and so move them from new/ to cur/), as Dovecot does by default, so "
+	 "that an IMAP client of the same mailbox sees them as read."},
 
 	{SEC_QUEUE, "retry_min", T_DURATION, C(queue_retry_min_ms), "5m", 100,
 	 86400000, NULL, "First wait before a deferred delivery is retried."},
@@ -350,7 +372,9 @@ static const struct param params[] = {
 	 "mx: receive mail for local domains from anyone (port 25); "
 	 "submission: authenticated sending (ports 587, 465); imap: reading "
 	 "mail over IMAP with STARTTLS (143); imaps: IMAP with TLS from the "
-	 "first byte (993; tls is then implicit)."},
+	 "first byte (993; tls is then implicit); pop3: POP3 with STLS (110); "
+	 "pop3s: POP3 with TLS from the first byte (995; tls is then "
+	 "implicit)."},
 	{SEC_LISTENER, "tls", T_ENUM, L(tls), "starttls", 0, 0,
 	 listener_tls_names,
 	 "starttls: offer STARTTLS (RFC 3207); implicit: TLS from the first "
@@ -442,12 +466,17 @@ int config_load_secrets(struct config *cfg, struct buf *errors)
 
 const char *config_role_name(int role)
 {
-	return role >= 0 && role < 4 ? role_names[role] : "?";
+	return role >= 0 && role <= ROLE_POP3S ? role_names[role] : "?";
 }
 
 bool config_role_is_imap(int role)
 {
 	return role == ROLE_IMAP || role == ROLE_IMAPS;
+}
+
+bool config_role_is_pop3(int role)
+{
+	return role == ROLE_POP3 || role == ROLE_POP3S;
 }
 
 const char *config_listener_tls_name(int tls)
@@ -822,11 +851,12 @@ static void at(struct parse_ctx *ctx, enum section sec, const char *key)
 	ctx->line = find_param(sec, key, &idx) != NULL ? ctx->set_line[idx] : 0;
 }
 
-/* imaps is IMAP over TLS from the first byte (RFC 8314): its tls, whose
- * default is starttls, becomes implicit. */
+/* imaps and pop3s are IMAP and POP3 over TLS from the first byte (RFC
+ * 8314): their tls, whose default is starttls, becomes implicit. */
 static void imap_listener_tls(struct listener_config *l)
 {
-	if (l->role == ROLE_IMAPS && l->tls == LISTENER_TLS_STARTTLS)
+	if ((l->role == ROLE_IMAPS || l->role == ROLE_POP3S) &&
+	    l->tls == LISTENER_TLS_STARTTLS)
 		l->tls = LISTENER_TLS_IMPLICIT;
 }
 
@@ -869,6 +899,12 @@ static void check_listener(struct parse_ctx *ctx, const struct config *cfg,
 			       "implicit (nobody may log in without TLS)", l->name);
 	if (l->role == ROLE_IMAP && l->tls == LISTENER_TLS_IMPLICIT)
 		add_error(ctx, "listener '%s': use role = imaps for IMAP with "
+			       "implicit TLS", l->name);
+	if (config_role_is_pop3(l->role) && l->tls == LISTENER_TLS_NONE)
+		add_error(ctx, "listener '%s': POP3 needs tls = starttls or "
+			       "implicit (nobody may log in without TLS)", l->name);
+	if (l->role == ROLE_POP3 && l->tls == LISTENER_TLS_IMPLICIT)
+		add_error(ctx, "listener '%s': use role = pop3s for POP3 with "
 			       "implicit TLS", l->name);
 	if (l->require_tls && l->tls == LISTENER_TLS_NONE)
 		add_error(ctx, "listener '%s': require_tls needs tls = starttls "

@@ -15,8 +15,16 @@
 #include <stdint.h>
 
 /* mx and submission speak SMTP; imap (STARTTLS, 143) and imaps (TLS from
- * the first byte, 993) speak IMAP (src/imapd/). */
-enum listener_role { ROLE_MX, ROLE_SUBMISSION, ROLE_IMAP, ROLE_IMAPS };
+ * the first byte, 993) speak IMAP (src/imapd/); pop3 (STLS, 110) and pop3s
+ * (TLS from the first byte, 995) speak POP3 (src/pop3d/). */
+enum listener_role {
+	ROLE_MX,
+	ROLE_SUBMISSION,
+	ROLE_IMAP,
+	ROLE_IMAPS,
+	ROLE_POP3,
+	ROLE_POP3S
+};
 enum listener_tls { LISTENER_TLS_NONE, LISTENER_TLS_STARTTLS, LISTENER_TLS_IMPLICIT };
 enum tls_min_version { TLS_MIN_1_2, TLS_MIN_1_3 };
 enum client_certs { CLIENT_CERTS_NONE, CLIENT_CERTS_REQUEST, CLIENT_CERTS_REQUIRE };
@@ -113,6 +121,13 @@ struct config {
 	uint64_t imap_timeout_idle_ms;
 	uint64_t imap_max_message_size;
 	uint64_t imap_max_errors;
+	/* [pop3] */
+	uint64_t pop3_max_connections;
+	uint64_t pop3_max_connections_per_ip;
+	uint64_t pop3_timeout_login_ms;
+	uint64_t pop3_timeout_idle_ms;
+	uint64_t pop3_max_errors;
+	bool pop3_mark_seen;
 	/* [queue] */
 	uint64_t queue_retry_min_ms;
 	uint64_t queue_retry_max_ms;
@@ -176,6 +191,8 @@ void config_reference(struct buf *out);
 const char *config_role_name(int role);
 /* Does a listener of this role speak IMAP (rather than SMTP)? */
 bool config_role_is_imap(int role);
+/* Does a listener of this role speak POP3? */
+bool config_role_is_pop3(int role);
 const char *config_listener_tls_name(int tls);
 const char *config_tls_policy_name(int policy);
 /* The route for a destination domain (lower case): its own, else "*",

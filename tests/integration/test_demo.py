@@ -25,7 +25,9 @@ def test_demo_script(workdir):
                POSTERN_DEMO_SUBMISSION_PORT=str(free_port()),
                POSTERN_DEMO_SUBMISSIONS_PORT=str(free_port()),
                POSTERN_DEMO_IMAP_PORT=str(free_port()),
-               POSTERN_DEMO_IMAPS_PORT=str(free_port()))
+               POSTERN_DEMO_IMAPS_PORT=str(free_port()),
+               POSTERN_DEMO_POP3_PORT=str(free_port()),
+               POSTERN_DEMO_POP3S_PORT=str(free_port()))
     out_path = os.path.join(workdir, "demo.out")
     with open(out_path, "wb") as out:
         proc = subprocess.Popen([SCRIPT], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -64,7 +66,7 @@ def test_demo_script(workdir):
             data = f.read()
         assert b"with ESMTPSA" in data and b"Subject: Sent as demo@example.test" in data
         # the curl commands the demo prints read the mailbox over IMAPS
-        list_cmd, fetch_cmd = re.findall(r"^    (curl .*)$", text, re.M)
+        list_cmd, fetch_cmd = re.findall(r"^    (curl .*imaps://.*)$", text, re.M)
         p = subprocess.run(list_cmd, shell=True, capture_output=True, text=True,
                            timeout=30)
         assert p.returncode == 0, p.stdout + p.stderr
@@ -86,6 +88,14 @@ def test_demo_script(workdir):
         for i in range(2):
             assert d.verify(idx=i, dnsfunc=lambda name, timeout=5:
                             records.get(name.decode().rstrip(".")))
+        # the demo mailbox over pop3s, with the curl commands it printed
+        list_cmd, retr_cmd = re.findall(r"^    (curl .*pop3s://.*)$", text, re.M)
+        p = subprocess.run(list_cmd, shell=True, capture_output=True, timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert re.fullmatch(rb"1 \d+\r\n2 \d+\r\n", p.stdout)
+        p = subprocess.run(retr_cmd, shell=True, capture_output=True, timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert b"Subject: Hello Postern\r\n" in p.stdout
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0

@@ -635,7 +635,13 @@ static void enum_names(void **state)
 	assert_string_equal(config_role_name(ROLE_SUBMISSION), "submission");
 	assert_string_equal(config_role_name(ROLE_IMAP), "imap");
 	assert_string_equal(config_role_name(ROLE_IMAPS), "imaps");
-	assert_string_equal(config_role_name(4), "?");
+	assert_string_equal(config_role_name(ROLE_POP3), "pop3");
+	assert_string_equal(config_role_name(ROLE_POP3S), "pop3s");
+	assert_true(config_role_is_pop3(ROLE_POP3));
+	assert_true(config_role_is_pop3(ROLE_POP3S));
+	assert_false(config_role_is_pop3(ROLE_IMAPS));
+	assert_false(config_role_is_imap(ROLE_POP3));
+	assert_string_equal(config_role_name(ROLE_POP3S + 1), "?");
 	assert_string_equal(config_role_name(-1), "?");
 	assert_string_equal(config_listener_tls_name(LISTENER_TLS_NONE),
 	                    "none");
