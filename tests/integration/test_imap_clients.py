@@ -1,12 +1,10 @@
 """Real IMAP clients in batch mode against a real server over TLS with the
 test CA: mbsync (isync) syncing INBOX and a folder both ways, fetchmail
-downloading over IMAPS into an MDA that writes files. What each client
-leaves on our side and on its own is checked byte for byte.
-
-neomutt is not here: reading a folder needs its curses interface (batch
-mode only sends mail), and driving that through a pseudo-terminal with
-push/exec macros depends on terminal timing; such a test would fail for
-reasons that are not the server's."""
+downloading over IMAPS into an MDA that writes files, neomutt reading a
+folder (its interface on a pseudo-terminal made by script(1), driven by
+one push of keys given on the command line, which neomutt runs in order
+whatever the terminal's speed). What each client leaves on our side and
+on its own is checked byte for byte."""
 import glob
 import imaplib
 import os
@@ -235,7 +233,8 @@ cat > "$dir/msg.$n"
 """
 
 
-def test_fetchmail_downloads_over_imaps_and_deletes(srv, tmp_path):
+@pytest.mark.parametrize("tls", ["implicit", "starttls"])
+def test_fetchmail_downloads_over_tls_and_deletes(srv, tmp_path, tls):
     bodies = [message(1, "one"), message(2, "two")]
     for b in bodies:
         deliver(srv, b)
@@ -246,10 +245,14 @@ def test_fetchmail_downloads_over_imaps_and_deletes(srv, tmp_path):
     mda.write_text(MDA)
     mda.chmod(0o755)
     rc = tmp_path / "fetchmailrc"
+    # "ssl": TLS from the first byte; sslproto without it: STARTTLS, which
+    # sslcertck makes mandatory
+    port, mode = ((srv.imaps, "ssl") if tls == "implicit"
+                  else (srv.imap, "sslproto tls1.2+"))
     rc.write_text(
-        f'poll localhost protocol IMAP port {srv.imaps} auth password\n'
+        f'poll localhost protocol IMAP port {port} auth password\n'
         f'  user "{ALICE}" password "{PASSWORD}" is root here\n'
-        f'  ssl sslcertck sslcertfile "{srv.pki["ca"]}"\n'
+        f'  {mode} sslcertck sslcertfile "{srv.pki["ca"]}"\n'
         f'  mda "{mda} {out}"\n')
     rc.chmod(0o600)
     home = str(tmp_path)
@@ -264,6 +267,8 @@ def test_fetchmail_downloads_over_imaps_and_deletes(srv, tmp_path):
     # Received field: what arrives is what the server stored
     got = sorted(p.read_bytes() for p in out.iterdir())
     assert got == sorted(b.replace(b"\r\n", b"\n") for b in stored), log
+    if tls == "starttls":
+        assert "IMAP> A0001 STARTTLS" in log, log
     assert all(b"Body of message" in g for g in got)
     # fetched messages were deleted (fetchmail's default without --keep)
     assert server_box(srv, "INBOX") == {}
@@ -274,3 +279,76 @@ def test_fetchmail_downloads_over_imaps_and_deletes(srv, tmp_path):
                        capture_output=True, timeout=60)
     assert r.returncode == 1, r.stdout + r.stderr
     assert len(list(out.iterdir())) == 2
+
+
+# ------------------------------------------------------------------ neomutt
+
+NEOMUTTRC = """set imap_user="{user}"
+set imap_pass="{password}"
+set ssl_ca_certificates_file="{ca}"
+set ssl_force_tls=yes
+set folder="imaps://localhost:{port}/"
+set spoolfile="+INBOX"
+set mbox_type=mbox
+set confirmcreate=no
+set confirmappend=no
+set quit=yes
+set move=no
+set delete=yes
+set mark_old=no
+set wait_key=no
+set header_cache=""
+set message_cachedir=""
+"""
+
+
+def run_neomutt(s, home, box, keys):
+    rc = f"{home}/neomuttrc"
+    with open(rc, "w") as f:
+        f.write(NEOMUTTRC.format(user=ALICE, password=PASSWORD, ca=s.pki["ca"],
+                                 port=s.imaps))
+    argv = ["neomutt", "-n", "-F", rc, "-f",
+            f"imaps://localhost:{s.imaps}/{box}", "-e", f'push "{keys}"']
+    line = " ".join("'" + a.replace("'", "'\\''") + "'" for a in argv)
+    r = subprocess.run(["script", "-qec", line, "/dev/null"],
+                       env={"HOME": home, "PATH": os.environ["PATH"],
+                            "TERM": "vt100"},
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stdout[-3000:]
+    return r.stdout.decode(errors="replace")
+
+
+def mbox_messages(path):
+    """The messages of an mbox neomutt wrote, without the From_ line and the
+    Content-Length and Lines fields it adds."""
+    with open(path, "rb") as f:
+        parts = re.split(rb"(?m)^From [^\n]*\n", f.read())[1:]
+    out = []
+    for p in parts:
+        p = re.sub(rb"(?m)^(Content-Length|Lines): [^\n]*\n", b"", p)
+        out.append(p[:-1] if p.endswith(b"\n\n") else p)
+    return out
+
+
+def test_neomutt_reads_a_folder_and_flags_a_message(srv, tmp_path):
+    home = str(tmp_path)
+    m = login(srv)
+    assert m.create("Lists")[0] == "OK"
+    for n in (1, 2, 3):
+        assert m.append("Lists", None, None, message(n, f"list {n}"))[0] == "OK"
+    m.logout()
+    far = server_box(srv, "Lists")
+    out = f"{home}/saved.mbox"
+    # tag all, copy them to a local mbox, flag the first one, delete the
+    # third, sync (STORE and EXPUNGE), quit
+    run_neomutt(srv, home, "Lists",
+                f"<tag-pattern>~A<enter><tag-prefix><copy-message>{out}<enter>"
+                "<untag-pattern>~A<enter><first-entry><flag-message>"
+                "<last-entry><delete-message><sync-mailbox><quit>")
+    got = mbox_messages(out)
+    assert [plain(g) for g in got] == [plain(far[f"client-{n}@example.test"][1])
+                                       for n in (1, 2, 3)]
+    after = server_box(srv, "Lists")
+    assert set(after) == {"client-1@example.test", "client-2@example.test"}
+    assert after["client-1@example.test"][0] == ["\\Flagged"]
+    assert after["client-2@example.test"][0] == []
