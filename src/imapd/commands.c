@@ -114,7 +114,7 @@ void imapd_capabilities(struct imap_session *s, struct buf *out)
 	buf_append_str(out, " LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS MOVE "
 			    "UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS "
 			    "SPECIAL-USE ESEARCH UTF8=ACCEPT STATUS=SIZE "
-			    "BINARY");
+			    "BINARY CONDSTORE QRESYNC");
 }
 
 static bool no_args(struct imap_session *s, const struct imap_command *cmd)
@@ -194,7 +194,9 @@ static void cmd_id(struct imap_session *s, const struct imap_command *cmd)
 
 /* RFC 5161: extensions that change what we send. IMAP4rev2 (RFC 9051
  * 6.3.1) brings UTF-8 mailbox names and ESEARCH; UTF8=ACCEPT (RFC 6855)
- * UTF-8 names. Others are ignored, as the RFC says. */
+ * UTF-8 names; CONDSTORE MODSEQ in FETCH responses, QRESYNC (RFC 7162
+ * 3.2.3, which implies CONDSTORE) VANISHED instead of EXPUNGE. Others
+ * are ignored, as the RFC says. */
 static void cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct buf enabled;
@@ -212,6 +214,12 @@ static void cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 		} else if (imap_arg_atom_is(a, "UTF8=ACCEPT") && !s->utf8) {
 			s->utf8 = true;
 			buf_append_str(&enabled, " UTF8=ACCEPT");
+		} else if (imap_arg_atom_is(a, "CONDSTORE") && !s->condstore) {
+			s->condstore = true;
+			buf_append_str(&enabled, " CONDSTORE");
+		} else if (imap_arg_atom_is(a, "QRESYNC") && !s->qresync) {
+			s->qresync = s->condstore = true;
+			buf_append_str(&enabled, " QRESYNC");
 		}
 	}
 	imapd_printf(s, "* ENABLED%s", buf_cstr(&enabled));
