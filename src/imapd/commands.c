@@ -42,6 +42,9 @@ static imap_handler *const handlers[IMAP_CMD_COUNT] = {
 	[IMAP_CMD_STATUS] = imapd_cmd_status,
 	[IMAP_CMD_APPEND] = imapd_cmd_append,
 	[IMAP_CMD_IDLE] = cmd_idle,
+	[IMAP_CMD_GETQUOTA] = imapd_cmd_quota,
+	[IMAP_CMD_GETQUOTAROOT] = imapd_cmd_quota,
+	[IMAP_CMD_SETQUOTA] = imapd_cmd_quota,
 	[IMAP_CMD_CHECK] = imapd_cmd_noop,
 	[IMAP_CMD_CLOSE] = imapd_cmd_close,
 	[IMAP_CMD_UNSELECT] = imapd_cmd_close,
@@ -114,7 +117,7 @@ void imapd_capabilities(struct imap_session *s, struct buf *out)
 	buf_append_str(out, " LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS MOVE "
 			    "UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS "
 			    "SPECIAL-USE ESEARCH UTF8=ACCEPT STATUS=SIZE "
-			    "BINARY CONDSTORE QRESYNC");
+			    "BINARY CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE");
 }
 
 static bool no_args(struct imap_session *s, const struct imap_command *cmd)

@@ -262,6 +262,9 @@ int imapd_parse_flag(const char *p, size_t n, uint32_t *flags,
 void imapd_cmd_copy(struct imap_session *s, const struct imap_command *cmd);
 void imapd_cmd_append(struct imap_session *s, const struct imap_command *cmd);
 
+/* quota.c: GETQUOTA, GETQUOTAROOT, SETQUOTA */
+void imapd_cmd_quota(struct imap_session *s, const struct imap_command *cmd);
+
 /* searchcmd.c: SEARCH and UID SEARCH */
 void imapd_cmd_search(struct imap_session *s, const struct imap_command *cmd);
 

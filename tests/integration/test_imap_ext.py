@@ -24,7 +24,7 @@ def srv(workdir, pki):
     s.write_config()
     s.provision()
     for u in USERS:
-        s.add_user(f"{u}@{DOMAIN}", quota="20K" if u.startswith("q") else None)
+        s.add_user(f"{u}@{DOMAIN}", quota="20K" if u == "q1" else None)
     s.start()
     yield s
     s.stop()
@@ -207,3 +207,50 @@ def test_qresync_select_vanished_and_fetch(srv):
     for bad in ["(QRESYNC)", "(QRESYNC (0 1))", "(QRESYNC (1 0))", "(QRESYNC (1 1 x))",
                 "(QRESYNC (1 1 1:5 (1)))", "(FOO)", "()"]:
         assert c.cmd(f"SELECT INBOX {bad}")[1].startswith("BAD"), bad
+
+
+# ------------------------------------------------------------------ QUOTA
+
+def test_quota_roots_usage_and_overquota(srv):
+    r = Session(srv, "q1")
+    caps, _ = r.cmd("CAPABILITY", ok=True)
+    assert " QUOTA QUOTA=RES-STORAGE" in caps[0] and "QUOTASET" not in caps[0]
+    # 20K: 20480 bytes, 20 units of 1024 octets; nothing used yet
+    assert r.cmd("GETQUOTAROOT INBOX") == (
+        ['* QUOTAROOT INBOX ""', '* QUOTA "" (STORAGE 0 20)'],
+        "OK GETQUOTAROOT completed")
+    assert r.cmd("GETQUOTAROOT Sent")[0][0] == '* QUOTAROOT Sent ""'
+    assert r.cmd("GETQUOTAROOT Nowhere")[1] == "NO [NONEXISTENT] Mailbox does not exist"
+    body = b"Subject: q\r\n\r\n" + b"x" * 3000 + b"\r\n"
+    r.send(b"a1 APPEND INBOX {%d+}\r\n" % len(body) + body + b"\r\n")
+    assert r.until("a1")[-1].startswith("a1 OK [APPENDUID")
+    # 3017 bytes: 3 units, rounded up
+    assert r.cmd('GETQUOTA ""') == (['* QUOTA "" (STORAGE 3 20)'], "OK GETQUOTA completed")
+    assert r.cmd('GETQUOTA "other"')[1] == "NO [NONEXISTENT] No such quota root"
+    assert r.cmd('SETQUOTA "" (STORAGE 100)')[1] == \
+        "NO [NOPERM] Quotas are set by the administrator"
+    assert r.cmd("GETQUOTA")[1].startswith("BAD")
+    # over the limit: APPEND and COPY are refused with OVERQUOTA
+    big = b"Subject: big\r\n\r\n" + b"y" * 18000 + b"\r\n"
+    r.send(b"a2 APPEND INBOX {%d+}\r\n" % len(big) + big + b"\r\n")
+    line = r.until("a2")[-1]
+    assert line.startswith("a2 NO [OVERQUOTA]"), line
+    r.cmd("SELECT INBOX", ok=True)
+    copies = 0
+    while True:
+        _, tagged = r.cmd("COPY 1 Archive")
+        if not tagged.startswith("OK"):
+            break
+        copies += 1
+    assert tagged.startswith("NO [OVERQUOTA]") and copies == 5, (copies, tagged)
+    lines, _ = r.cmd("GETQUOTAROOT Archive", ok=True)
+    assert lines[1] == '* QUOTA "" (STORAGE 18 20)'
+    lines, _ = r.cmd("STATUS Archive (MESSAGES SIZE)", ok=True)
+    assert lines == [f"* STATUS Archive (MESSAGES 5 SIZE {5 * len(body)})"]
+
+
+def test_quota_without_a_limit(srv):
+    r = Session(srv, "q2")
+    assert r.cmd("GETQUOTAROOT INBOX") == (["* QUOTAROOT INBOX"],
+                                           "OK GETQUOTAROOT completed")
+    assert r.cmd('GETQUOTA ""')[1] == "NO [NONEXISTENT] No such quota root"
