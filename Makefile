@@ -95,8 +95,9 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 # the IMAP server's files (sessions, store jobs) are not pure: only the
 # parsers and formatters of src/imapd/ go into the fuzz targets
-IMAPD_SERVER_SRCS := $(addprefix src/imapd/,auth.c commands.c copy.c fetch.c \
-	folders.c names.c searchcmd.c select.c server.c session.c)
+IMAPD_SERVER_SRCS := $(addprefix src/imapd/,auth.c commands.c condstore.c \
+	copy.c fetch.c folders.c names.c quota.c searchcmd.c select.c server.c \
+	session.c sortcmd.c)
 FUZZ_LIB_SRCS := $(filter-out $(IMAPD_SERVER_SRCS),$(filter src/lib/% src/mail/% src/mailauth/% src/queue/qfile.c src/queue/spool.c src/mta/sts.c src/mta/tlsrpt.c src/sasl/plain.c src/sasl/scram.c src/imapd/% src/store/uidlist.c src/store/mdname.c,$(SRCS)))
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := address,undefined -fno-sanitize-recover=undefined
