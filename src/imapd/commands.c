@@ -60,6 +60,10 @@ static imap_handler *const handlers[IMAP_CMD_COUNT] = {
 	[IMAP_CMD_UID_COPY] = imapd_cmd_copy,
 	[IMAP_CMD_MOVE] = imapd_cmd_copy,
 	[IMAP_CMD_UID_MOVE] = imapd_cmd_copy,
+	[IMAP_CMD_SORT] = imapd_cmd_sort,
+	[IMAP_CMD_UID_SORT] = imapd_cmd_sort,
+	[IMAP_CMD_THREAD] = imapd_cmd_sort,
+	[IMAP_CMD_UID_THREAD] = imapd_cmd_sort,
 };
 
 /* Why a known command cannot run in this state. */
@@ -117,7 +121,8 @@ void imapd_capabilities(struct imap_session *s, struct buf *out)
 	buf_append_str(out, " LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS MOVE "
 			    "UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS "
 			    "SPECIAL-USE ESEARCH UTF8=ACCEPT STATUS=SIZE "
-			    "BINARY CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE");
+			    "BINARY CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE "
+			    "SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
 }
 
 static bool no_args(struct imap_session *s, const struct imap_command *cmd)

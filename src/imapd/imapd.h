@@ -267,6 +267,14 @@ void imapd_cmd_quota(struct imap_session *s, const struct imap_command *cmd);
 
 /* searchcmd.c: SEARCH and UID SEARCH */
 void imapd_cmd_search(struct imap_session *s, const struct imap_command *cmd);
+struct imap_search;
+/* On the pool: does message idx of the selected mailbox match (keywords
+ * bound already)? */
+bool imapd_search_matches(struct imap_session *s,
+			  const struct imap_search *search, size_t idx);
+
+/* sortcmd.c: SORT, THREAD and their UID forms */
+void imapd_cmd_sort(struct imap_session *s, const struct imap_command *cmd);
 
 /* condstore.c: CONDSTORE and QRESYNC (RFC 7162) pieces the commands share */
 enum { IMAP_KNOWN_UIDS_MAX = 4096 }; /* ranges in a client's UID set */

@@ -62,7 +62,8 @@ static size_t header_len(const char *p, size_t n)
 	return n;
 }
 
-static bool matches(struct imap_session *s, struct search_ctx *c, size_t i)
+bool imapd_search_matches(struct imap_session *s,
+			  const struct imap_search *search, size_t i)
 {
 	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
 	size_t count = store_mailbox_count(s->mb);
@@ -76,14 +77,14 @@ static bool matches(struct imap_session *s, struct search_ctx *c, size_t i)
 	store_mailbox_internaldate(s->mb, i, &sm.internaldate, &why);
 	char *data = NULL;
 	size_t len = 0;
-	if (c->search.needs_text && read_msg(s, i, &data, &len) == 0) {
+	if (search->needs_text && read_msg(s, i, &data, &len) == 0) {
 		sm.text = data;
 		sm.len = len;
 		sm.header_len = header_len(data, len);
 		if (m->crlf_size == 0)
 			sm.size = len + crlf_bare_lfs(data, 0, len);
 	}
-	bool r = imap_search_match(&c->search, &sm);
+	bool r = imap_search_match(search, &sm);
 	free(data);
 	return r;
 }
@@ -123,7 +124,7 @@ static int search_run(struct imap_session *s, void *arg, struct buf *out)
 	}
 	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
 	for (size_t i = 0; i < count; i++) {
-		if (!matches(s, c, i))
+		if (!imapd_search_matches(s, &c->search, i))
 			continue;
 		c->hits[c->n_hits++] = c->uid ? msgs[i].uid : (uint32_t)i + 1;
 		if (msgs[i].modseq > c->max_modseq)

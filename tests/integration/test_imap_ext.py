@@ -254,3 +254,58 @@ def test_quota_without_a_limit(srv):
     assert r.cmd("GETQUOTAROOT INBOX") == (["* QUOTAROOT INBOX"],
                                            "OK GETQUOTAROOT completed")
     assert r.cmd('GETQUOTA ""')[1] == "NO [NONEXISTENT] No such quota root"
+
+
+# ------------------------------------------------------------------ SORT, THREAD
+
+THREAD_SET = [
+    # subject, message-id, references, date (minute), from, size pad
+    ("Plans", "<p1@x>", "", 1, "zed", 0),
+    ("Re: Plans", "<p2@x>", "<p1@x>", 2, "amy", 300),
+    ("Lunch", "<l1@x>", "", 3, "bob", 100),
+    ("Re: Plans", "<p3@x>", "<p1@x> <p2@x>", 4, "cat", 50),
+    ("Re: Lunch", "<l2@x>", "", 0, "dan", 10),
+]
+
+
+def test_sort_and_thread(srv):
+    user = "st1"
+    for subj, mid, refs, minute, frm, pad in THREAD_SET:
+        body = (f"From: {frm}@imap-sender.example\r\nTo: {user}@{DOMAIN}\r\n"
+                f"Subject: {subj}\r\nDate: Mon, 02 Jan 2023 10:{minute:02d}:00 +0000\r\n"
+                f"Message-ID: {mid}\r\n" + (f"References: {refs}\r\n" if refs else "") +
+                "\r\n" + "x" * pad + "\r\n").encode()
+        deliver(srv, f"{user}@{DOMAIN}", body)
+        srv.wait_messages(THREAD_SET.index((subj, mid, refs, minute, frm, pad)) + 1, user)
+    r = Session(srv, user)
+    caps, _ = r.cmd("CAPABILITY", ok=True)
+    assert " SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES" in caps[0]
+    r.cmd("SELECT INBOX", ok=True)
+    lines, _ = r.cmd("UID FETCH 1:* UID", ok=True)
+    uid = [int(re.search(r"UID (\d+)", x).group(1)) for x in lines]
+    assert r.cmd("SORT (DATE) UTF-8 ALL") == (["* SORT 5 1 2 3 4"], "OK SORT completed")
+    assert r.cmd("SORT (REVERSE DATE) UTF-8 ALL")[0] == ["* SORT 4 3 2 1 5"]
+    assert r.cmd("SORT (FROM) US-ASCII ALL")[0] == ["* SORT 2 3 4 5 1"]
+    # base subjects LUNCH, LUNCH, PLANS x3; then by arrival (sequence)
+    assert r.cmd("SORT (SUBJECT) UTF-8 ALL")[0] == ["* SORT 3 5 1 2 4"]
+    assert r.cmd("SORT (SUBJECT REVERSE DATE) UTF-8 ALL")[0] == ["* SORT 3 5 4 2 1"]
+    assert r.cmd("SORT (SIZE) UTF-8 SUBJECT plans")[0] == ["* SORT 1 4 2"]
+    assert r.cmd("SORT (ARRIVAL) UTF-8 NOT FROM zed")[0] == ["* SORT 2 3 4 5"]
+    assert r.cmd("UID SORT (DATE) UTF-8 1:2")[0] == [f"* SORT {uid[0]} {uid[1]}"]
+    # REFERENCES: p1 <- p2 <- p3; l2 is a reply by subject to l1
+    assert r.cmd("THREAD REFERENCES UTF-8 ALL") == (["* THREAD (1 2 4)(3 5)"],
+                                                    "OK THREAD completed")
+    # ORDEREDSUBJECT: LUNCH (5 at 10:00 first, then 3), PLANS (1, 2, 4);
+    # threads by their first message's date
+    assert r.cmd("THREAD ORDEREDSUBJECT UTF-8 ALL")[0] == ["* THREAD (5 3)(1 (2)(4))"]
+    assert r.cmd("UID THREAD REFERENCES UTF-8 SUBJECT lunch")[0] == \
+        [f"* THREAD ({uid[2]} {uid[4]})"]
+    assert r.cmd("THREAD REFERENCES UTF-8 SUBJECT nothing")[0] == ["* THREAD"]
+    # refused: unknown key, algorithm, charset; missing parts
+    assert r.cmd("SORT (NAME) UTF-8 ALL")[1] == "BAD Unknown sort key"
+    assert r.cmd("SORT DATE UTF-8 ALL")[1].startswith("BAD")
+    assert r.cmd("SORT (DATE) KOI8-R ALL")[1] == \
+        "NO [BADCHARSET (UTF-8 US-ASCII)] Unknown charset"
+    assert r.cmd("THREAD BOGUS UTF-8 ALL")[1] == "BAD Unknown threading algorithm"
+    assert r.cmd("THREAD REFERENCES UTF-8")[1].startswith("BAD")
+    assert r.cmd("SORT (DATE) UTF-8 BOGUSKEY")[1].startswith("BAD")
