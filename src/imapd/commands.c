@@ -42,6 +42,9 @@ static imap_handler *const handlers[IMAP_CMD_COUNT] = {
 	[IMAP_CMD_STATUS] = imapd_cmd_status,
 	[IMAP_CMD_APPEND] = imapd_cmd_append,
 	[IMAP_CMD_IDLE] = cmd_idle,
+	[IMAP_CMD_GETQUOTA] = imapd_cmd_quota,
+	[IMAP_CMD_GETQUOTAROOT] = imapd_cmd_quota,
+	[IMAP_CMD_SETQUOTA] = imapd_cmd_quota,
 	[IMAP_CMD_CHECK] = imapd_cmd_noop,
 	[IMAP_CMD_CLOSE] = imapd_cmd_close,
 	[IMAP_CMD_UNSELECT] = imapd_cmd_close,
@@ -57,6 +60,10 @@ static imap_handler *const handlers[IMAP_CMD_COUNT] = {
 	[IMAP_CMD_UID_COPY] = imapd_cmd_copy,
 	[IMAP_CMD_MOVE] = imapd_cmd_copy,
 	[IMAP_CMD_UID_MOVE] = imapd_cmd_copy,
+	[IMAP_CMD_SORT] = imapd_cmd_sort,
+	[IMAP_CMD_UID_SORT] = imapd_cmd_sort,
+	[IMAP_CMD_THREAD] = imapd_cmd_sort,
+	[IMAP_CMD_UID_THREAD] = imapd_cmd_sort,
 };
 
 /* Why a known command cannot run in this state. */
@@ -114,7 +121,8 @@ void imapd_capabilities(struct imap_session *s, struct buf *out)
 	buf_append_str(out, " LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS MOVE "
 			    "UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS "
 			    "SPECIAL-USE ESEARCH UTF8=ACCEPT STATUS=SIZE "
-			    "BINARY");
+			    "BINARY CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE "
+			    "SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
 }
 
 static bool no_args(struct imap_session *s, const struct imap_command *cmd)
@@ -194,7 +202,9 @@ static void cmd_id(struct imap_session *s, const struct imap_command *cmd)
 
 /* RFC 5161: extensions that change what we send. IMAP4rev2 (RFC 9051
  * 6.3.1) brings UTF-8 mailbox names and ESEARCH; UTF8=ACCEPT (RFC 6855)
- * UTF-8 names. Others are ignored, as the RFC says. */
+ * UTF-8 names; CONDSTORE MODSEQ in FETCH responses, QRESYNC (RFC 7162
+ * 3.2.3, which implies CONDSTORE) VANISHED instead of EXPUNGE. Others
+ * are ignored, as the RFC says. */
 static void cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct buf enabled;
@@ -212,6 +222,12 @@ static void cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 		} else if (imap_arg_atom_is(a, "UTF8=ACCEPT") && !s->utf8) {
 			s->utf8 = true;
 			buf_append_str(&enabled, " UTF8=ACCEPT");
+		} else if (imap_arg_atom_is(a, "CONDSTORE") && !s->condstore) {
+			s->condstore = true;
+			buf_append_str(&enabled, " CONDSTORE");
+		} else if (imap_arg_atom_is(a, "QRESYNC") && !s->qresync) {
+			s->qresync = s->condstore = true;
+			buf_append_str(&enabled, " QRESYNC");
 		}
 	}
 	imapd_printf(s, "* ENABLED%s", buf_cstr(&enabled));

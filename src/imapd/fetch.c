@@ -31,6 +31,10 @@ struct fetch_ctx {
 	bool sets_seen;  /* a BODY[...] without .PEEK */
 	size_t *idx, n, pos;
 	bool failed;     /* a message could not be read */
+	/* RFC 7162 3.1.4, 3.2.6 */
+	bool changedsince_given, vanished;
+	uint64_t changedsince;
+	bool add_modseq; /* MODSEQ in every response, asked or not */
 };
 
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -290,11 +294,16 @@ static bool fetch_one(struct imap_session *s, struct fetch_ctx *c, size_t idx,
 		write_item(s, &c->list.v[i], idx, &l, out);
 		sep = " ";
 	}
-	/* RFC 9051 6.4.5: a \Seen set by this FETCH is reported */
+	/* RFC 9051 6.4.5: a \Seen set by this FETCH is reported, with its
+	 * new modseq once CONDSTORE is on (RFC 7162 3.2) */
 	if (seen_now && !asked(c, FETCH_FLAGS)) {
 		buf_appendf(out, "%sFLAGS ", sep);
 		imapd_write_flags(s->mb, m, out);
 	}
+	if ((c->add_modseq || (seen_now && s->condstore)) &&
+	    !asked(c, FETCH_MODSEQ))
+		buf_appendf(out, "%sMODSEQ (%llu)", sep,
+			    (unsigned long long)m->modseq);
 	buf_append_str(out, ")\r\n");
 	unload(&l);
 	return true;
@@ -332,6 +341,12 @@ static void mark_seen(struct imap_session *s, struct fetch_ctx *c, size_t end,
 static int fetch_run(struct imap_session *s, void *arg, struct buf *out)
 {
 	struct fetch_ctx *c = arg;
+	const char *why;
+	if (c->vanished && c->pos == 0) { /* before the FETCHes (3.2.6) */
+		imapd_vanished(s->mb, c->cmd->args[0].str, c->cmd->args[0].len,
+			       c->changedsince, out, &why);
+		c->vanished = false;
+	}
 	while (c->pos < c->n && out->len < IMAP_CHUNK) {
 		size_t end = chunk_end(c);
 		bool seen_now[64] = {false};
@@ -363,6 +378,53 @@ static void fetch_end(struct imap_session *s, void *arg)
 	free(c);
 }
 
+/* The FETCH modifiers, args[i] (i == n_args: none): (CHANGEDSINCE n
+ * [VANISHED]), RFC 7162 3.1.4 and 3.2.6. */
+static int fetch_modifiers(struct imap_session *s, struct fetch_ctx *c,
+			   const struct imap_command *cmd, uint32_t i,
+			   const char **error_r)
+{
+	if (i >= cmd->n_args)
+		return 0;
+	const struct imap_arg *l = &cmd->args[i];
+	*error_r = "Syntax: FETCH set items (CHANGEDSINCE modseq [VANISHED])";
+	if (l->type != IMAP_ARG_LIST || l->next != cmd->n_args)
+		return -1;
+	for (uint32_t k = i + 1; k < l->next; k = cmd->args[k].next) {
+		const struct imap_arg *a = &cmd->args[k];
+		if (imap_arg_atom_is(a, "CHANGEDSINCE") && a->next < l->next &&
+		    !c->changedsince_given &&
+		    imapd_arg_modseq(&cmd->args[a->next], true,
+				     &c->changedsince)) {
+			c->changedsince_given = true;
+			k = a->next;
+		} else if (imap_arg_atom_is(a, "VANISHED") && !c->vanished) {
+			c->vanished = true;
+		} else {
+			return -1;
+		}
+	}
+	/* VANISHED: UID FETCH with CHANGEDSINCE, after ENABLE QRESYNC */
+	if (c->vanished && (!c->changedsince_given || !c->uid || !s->qresync)) {
+		*error_r = "VANISHED needs UID FETCH, CHANGEDSINCE and "
+			   "ENABLE QRESYNC";
+		return -1;
+	}
+	c->add_modseq = c->changedsince_given;
+	return 0;
+}
+
+/* CHANGEDSINCE: keep the messages changed after it. */
+static void keep_changed(struct imap_session *s, struct fetch_ctx *c)
+{
+	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
+	size_t k = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (msgs[c->idx[i]].modseq > c->changedsince)
+			c->idx[k++] = c->idx[i];
+	c->n = k;
+}
+
 void imapd_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 {
 	const char *why;
@@ -373,14 +435,22 @@ void imapd_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	}
 	c->cmd = cmd;
 	c->uid = cmd->def->id == IMAP_CMD_UID_FETCH;
-	if (cmd->n_top != 2 || cmd->args[0].type != IMAP_ARG_ATOM) {
+	uint32_t items = cmd->n_top >= 2 ? cmd->args[0].next : 0;
+	if (cmd->n_top < 2 || cmd->n_top > 3 ||
+	    cmd->args[0].type != IMAP_ARG_ATOM) {
 		imapd_tagged(s, "BAD", "Syntax: FETCH sequence-set items");
-	} else if (fetch_list_parse(cmd->args, cmd->n_args, cmd->args[0].next,
+	} else if (fetch_list_parse(cmd->args, cmd->args[items].next, items,
 				    &c->list, &why) < 0 ||
+		   fetch_modifiers(s, c, cmd, cmd->args[items].next, &why) < 0 ||
 		   imapd_resolve_set(s->mb, cmd->args[0].str, cmd->args[0].len,
 				     c->uid, &c->idx, &c->n, &why) < 0) {
 		imapd_tagged(s, "BAD", "%s", why);
 	} else {
+		/* RFC 7162 3.1: MODSEQ and CHANGEDSINCE turn CONDSTORE on */
+		if (c->add_modseq || asked(c, FETCH_MODSEQ))
+			s->condstore = true;
+		if (c->changedsince_given)
+			keep_changed(s, c);
 		plan(c);
 		imapd_job_start(s, fetch_run, fetch_end, c);
 		return;
@@ -399,7 +469,15 @@ struct store_ctx {
 	const char *keywords[STORE_KEYWORDS_MAX];
 	size_t n_keywords;
 	size_t *idx, n;
+	bool unchanged_given; /* RFC 7162 3.1.3 UNCHANGEDSINCE */
+	uint64_t unchangedsince;
 };
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
 
 static const struct {
 	const char *name;
@@ -464,50 +542,110 @@ static bool store_item(struct store_ctx *c, const struct imap_arg *a)
 	return c->silent || (n == 5 && strncasecmp(p, "FLAGS", 5) == 0);
 }
 
+/* The store call; *failed_r: the UIDs UNCHANGEDSINCE kept unchanged. */
+static int store_apply(struct imap_session *s, struct store_ctx *c,
+		       uint32_t *uids, uint32_t **failed_r, size_t *n_failed,
+		       const char **why)
+{
+	uint32_t kw = 0;
+	for (size_t i = 0; i < c->n_keywords; i++) {
+		int k = store_mailbox_keyword_index(
+			s->mb, c->keywords[i], strlen(c->keywords[i]),
+			c->op != STORE_FLAGS_REMOVE, why);
+		if (k >= 0)
+			kw |= UINT32_C(1) << k;
+		else if (c->op != STORE_FLAGS_REMOVE)
+			return -1;
+	}
+	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
+	for (size_t i = 0; i < c->n; i++)
+		uids[i] = msgs[c->idx[i]].uid;
+	if (c->unchanged_given && c->unchangedsince == 0) {
+		/* every message has a modseq above 0: all fail (3.1.3); the
+		 * store reads 0 as "no condition" */
+		*failed_r = malloc((c->n + 1) * sizeof(**failed_r));
+		if (*failed_r == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		memcpy(*failed_r, uids, c->n * sizeof(*uids));
+		*n_failed = c->n;
+		return 0;
+	}
+	return store_mailbox_set_flags(s->mb, uids, c->n, c->op, c->flags, kw,
+				       c->unchangedsince, failed_r, n_failed,
+				       why);
+}
+
+static bool in_list(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* The FETCH responses of the messages changed; MODSEQ once CONDSTORE is
+ * on, even for .SILENT (RFC 7162 3.1.3). */
+static void store_responses(struct imap_session *s, struct store_ctx *c,
+			    const uint32_t *failed, size_t n_failed,
+			    struct buf *out)
+{
+	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct store_msg *m = &msgs[c->idx[i]];
+		if ((c->silent && !s->condstore) ||
+		    in_list(failed, n_failed, m->uid))
+			continue;
+		buf_appendf(out, "* %zu FETCH (", c->idx[i] + 1);
+		if (c->uid)
+			buf_appendf(out, "UID %u ", m->uid);
+		if (!c->silent) {
+			buf_append_str(out, "FLAGS ");
+			imapd_write_flags(s->mb, m, out);
+		}
+		if (s->condstore)
+			buf_appendf(out, "%sMODSEQ (%llu)", c->silent ? "" : " ",
+				    (unsigned long long)m->modseq);
+		buf_append_str(out, ")\r\n");
+	}
+}
+
+/* [MODIFIED set]: sequence numbers, or UIDs for UID STORE (3.1.3). */
+static void write_modified(struct imap_session *s, struct store_ctx *c,
+			   uint32_t *failed, size_t n_failed, struct buf *out)
+{
+	for (size_t i = 0; i < n_failed && !c->uid; i++)
+		failed[i] = (uint32_t)store_mailbox_find(s->mb, failed[i]) + 1;
+	qsort(failed, n_failed, sizeof(*failed), cmp_u32);
+	buf_append_str(out, " [MODIFIED ");
+	imapd_write_numbers(out, failed, n_failed);
+	buf_append_str(out, "]");
+}
+
 static int store_run(struct imap_session *s, void *arg, struct buf *out)
 {
 	struct store_ctx *c = arg;
 	const char *why;
-	uint32_t kw = 0, *uids = malloc((c->n + 1) * sizeof(*uids));
+	uint32_t *uids = malloc((c->n + 1) * sizeof(*uids));
 	uint32_t *failed = NULL;
 	size_t n_failed = 0;
 	if (uids == NULL) {
 		buf_appendf(out, "%s NO [UNAVAILABLE] Out of memory\r\n", s->tag);
 		return 1;
 	}
-	for (size_t i = 0; i < c->n_keywords; i++) {
-		int k = store_mailbox_keyword_index(
-			s->mb, c->keywords[i], strlen(c->keywords[i]),
-			c->op != STORE_FLAGS_REMOVE, &why);
-		if (k >= 0)
-			kw |= UINT32_C(1) << k;
-		else if (c->op != STORE_FLAGS_REMOVE)
-			goto fail;
-	}
-	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
-	for (size_t i = 0; i < c->n; i++)
-		uids[i] = msgs[c->idx[i]].uid;
-	if (store_mailbox_set_flags(s->mb, uids, c->n, c->op, c->flags, kw, 0,
-				    &failed, &n_failed, &why) < 0)
-		goto fail;
-	msgs = store_mailbox_msgs(s->mb);
-	for (size_t i = 0; i < c->n && !c->silent; i++) {
-		buf_appendf(out, "* %zu FETCH (", c->idx[i] + 1);
+	if (store_apply(s, c, uids, &failed, &n_failed, &why) < 0) {
+		buf_appendf(out, "%s NO %s failed: %s\r\n", s->tag,
+			    c->cmd->def->name, why);
+	} else {
+		store_responses(s, c, failed, n_failed, out);
 		if (c->uid)
-			buf_appendf(out, "UID %u ", msgs[c->idx[i]].uid);
-		buf_append_str(out, "FLAGS ");
-		imapd_write_flags(s->mb, &msgs[c->idx[i]], out);
-		buf_append_str(out, ")\r\n");
+			imapd_updates(s, out, true);
+		buf_appendf(out, "%s OK", s->tag);
+		if (n_failed > 0)
+			write_modified(s, c, failed, n_failed, out);
+		buf_appendf(out, " %s completed\r\n", c->cmd->def->name);
 	}
-	if (c->uid)
-		imapd_updates(s, out, true);
-	buf_appendf(out, "%s OK %s completed\r\n", s->tag, c->cmd->def->name);
-	free(uids);
-	free(failed);
-	return 1;
-fail:
-	buf_appendf(out, "%s NO %s failed: %s\r\n", s->tag, c->cmd->def->name,
-		    why);
 	free(uids);
 	free(failed);
 	return 1;
@@ -518,6 +656,20 @@ static void store_end(struct imap_session *s, void *arg)
 	struct store_ctx *c = arg;
 	free(c->idx);
 	free(c);
+}
+
+/* (UNCHANGEDSINCE n) at args[i] (RFC 7162 3.1.3; 0 allowed: it always
+ * fails). */
+static bool store_modifier(const struct imap_command *cmd, uint32_t i,
+			   struct store_ctx *c)
+{
+	const struct imap_arg *l = &cmd->args[i];
+	if (l->count != 2 || !imap_arg_atom_is(&cmd->args[i + 1],
+					       "UNCHANGEDSINCE"))
+		return false;
+	c->unchanged_given = true;
+	return imapd_arg_modseq(&cmd->args[cmd->args[i + 1].next], true,
+				&c->unchangedsince);
 }
 
 void imapd_cmd_store(struct imap_session *s, const struct imap_command *cmd)
@@ -531,6 +683,17 @@ void imapd_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 	c->cmd = cmd;
 	c->uid = cmd->def->id == IMAP_CMD_UID_STORE;
 	uint32_t item = cmd->n_top >= 3 ? cmd->args[0].next : 0;
+	if (cmd->n_top >= 4 && cmd->args[item].type == IMAP_ARG_LIST) {
+		if (!store_modifier(cmd, item, c)) {
+			imapd_tagged(s, "BAD", "Syntax: STORE set "
+					       "(UNCHANGEDSINCE modseq) ...");
+			store_end(s, c);
+			imapd_await_command(s);
+			return;
+		}
+		s->condstore = true; /* RFC 7162 3.1 */
+		item = cmd->args[item].next;
+	}
 	if (cmd->n_top < 3 || cmd->args[0].type != IMAP_ARG_ATOM ||
 	    !store_item(c, &cmd->args[item]) ||
 	    !store_flags(c, cmd, cmd->args[item].next)) {

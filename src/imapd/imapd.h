@@ -138,6 +138,11 @@ struct imap_session {
 	/* ENABLE (RFC 5161) */
 	bool rev2;  /* IMAP4rev2: ESEARCH replies, UTF-8 names */
 	bool utf8;  /* UTF8=ACCEPT (or rev2): mailbox names in UTF-8 */
+	/* RFC 7162: MODSEQ in every FETCH that carries flags once CONDSTORE
+	 * is on (ENABLE, or a command that uses it); QRESYNC (ENABLE only)
+	 * also turns EXPUNGE into VANISHED */
+	bool condstore;
+	bool qresync;
 	/* the selected mailbox (store fields: touched by jobs only) */
 	struct store_mailbox *mb;
 	bool readonly;             /* EXAMINE */
@@ -257,8 +262,56 @@ int imapd_parse_flag(const char *p, size_t n, uint32_t *flags,
 void imapd_cmd_copy(struct imap_session *s, const struct imap_command *cmd);
 void imapd_cmd_append(struct imap_session *s, const struct imap_command *cmd);
 
+/* quota.c: GETQUOTA, GETQUOTAROOT, SETQUOTA */
+void imapd_cmd_quota(struct imap_session *s, const struct imap_command *cmd);
+
 /* searchcmd.c: SEARCH and UID SEARCH */
 void imapd_cmd_search(struct imap_session *s, const struct imap_command *cmd);
+struct imap_search;
+/* On the pool: does message idx of the selected mailbox match (keywords
+ * bound already)? */
+bool imapd_search_matches(struct imap_session *s,
+			  const struct imap_search *search, size_t idx);
+
+/* sortcmd.c: SORT, THREAD and their UID forms */
+void imapd_cmd_sort(struct imap_session *s, const struct imap_command *cmd);
+
+/* condstore.c: CONDSTORE and QRESYNC (RFC 7162) pieces the commands share */
+enum { IMAP_KNOWN_UIDS_MAX = 4096 }; /* ranges in a client's UID set */
+
+/* QRESYNC's SELECT parameter (RFC 7162 3.2.5). */
+struct imap_qresync {
+	bool given;
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	const char *known_uids; /* a UID set, or NULL: every UID */
+	size_t known_len;
+};
+/* Parse SELECT/EXAMINE's optional parameter list, args[i] (i == n_args:
+ * none): (CONDSTORE) and/or (QRESYNC (uidvalidity modseq [known-uids
+ * [seq-match-data]])). seq-match-data is checked and then not used (we
+ * send every vanished UID of known-uids: see imapd_vanished). -1 with
+ * *error_r for BAD. */
+int imapd_select_params(const struct imap_command *cmd, uint32_t i,
+			bool *condstore, struct imap_qresync *q,
+			const char **error_r);
+/* A mod-sequence value (RFC 7162 7: 1..2^63-1; zero when zero_ok). */
+bool imapd_arg_modseq(const struct imap_arg *a, bool zero_ok, uint64_t *out);
+/* Ascending numbers as a compact set ("1:3,7"), appended. */
+void imapd_write_numbers(struct buf *out, const uint32_t *v, size_t n);
+/* "* VANISHED (EARLIER) uids" (RFC 7162 3.2.10): the UIDs of the set (NULL:
+ * 1:*) below UIDNEXT that are not in the mailbox, when anything changed
+ * after modseq. RFC 7162 3.2 wants each expunge's modseq tied to its UIDs;
+ * the store only records that an expunge happened, so this is a superset
+ * that can hold UIDs expunged before modseq (the client already removed
+ * those, and a UID it does not hold changes nothing for it). Never a UID
+ * that exists. -1 with *error_r for BAD. */
+int imapd_vanished(struct store_mailbox *mb, const char *set, size_t len,
+		   uint64_t modseq, struct buf *out, const char **error_r);
+/* After a QRESYNC SELECT's usual responses: VANISHED (EARLIER) and a
+ * FETCH (UID FLAGS MODSEQ) for each message changed after q->modseq. */
+void imapd_qresync_select(struct imap_session *s, const struct imap_qresync *q,
+			  struct buf *out);
 
 /* Sequence-set arguments: the snapshot indexes (0-based, ascending) that
  * a sequence set (uid false) or UID set names. -1 with *error_r for BAD.

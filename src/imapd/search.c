@@ -29,6 +29,7 @@ enum kind {
 	K_HEADER,
 	K_BODY,
 	K_TEXT,
+	K_MODSEQ,
 };
 
 struct search_node {
@@ -284,6 +285,32 @@ static int parse_string_key(struct pstate *p, const char *field, enum kind k,
 	return 0;
 }
 
+/* MODSEQ ["/flags/NAME" priv|shared|all] n (RFC 7162 3.1.5). */
+static int parse_modseq(struct pstate *p, uint32_t *i)
+{
+	struct search_node *x = new_node(p, K_MODSEQ);
+	const struct imap_arg *a = *i < p->n_args ? &p->args[*i] : NULL;
+	if (a != NULL && a->type == IMAP_ARG_QUOTED) {
+		const struct imap_arg *t = a->next < p->n_args
+						   ? &p->args[a->next]
+						   : NULL;
+		if (a->len < 8 || strncasecmp(a->str, "/flags/", 7) != 0 ||
+		    t == NULL ||
+		    !(is(t, "priv") || is(t, "shared") || is(t, "all")))
+			return bad(p, "Syntax: MODSEQ [\"/flags/name\" "
+				      "priv|shared|all] modseq");
+		*i = t->next;
+		a = *i < p->n_args ? &p->args[*i] : NULL;
+	}
+	if (a == NULL || a->type != IMAP_ARG_ATOM ||
+	    imap_parse_number(a->str, a->len, 19, INT64_MAX, &x->number) < 0)
+		return bad(p, "Missing mod-sequence");
+	*i = a->next;
+	x->end = (uint32_t)p->s->n;
+	p->s->modseq = true;
+	return 0;
+}
+
 static int parse_word(struct pstate *p, const struct imap_arg *a,
 		      uint32_t *i, unsigned depth)
 {
@@ -361,6 +388,8 @@ static int parse_word(struct pstate *p, const struct imap_arg *a,
 		x->end = (uint32_t)p->s->n;
 		return 0;
 	}
+	if (is(a, "MODSEQ"))
+		return parse_modseq(p, i);
 	if (is(a, "UID")) {
 		x = new_node(p, K_UID);
 		if (*i >= p->n_args || p->args[*i].type != IMAP_ARG_ATOM)
@@ -532,6 +561,8 @@ static bool match_leaf(const struct search_node *x, const struct search_msg *m)
 		return imap_seqset_contains(&x->set, m->seq, m->max_seq);
 	case K_UID:
 		return imap_seqset_contains(&x->set, m->uid, m->max_uid);
+	case K_MODSEQ:
+		return m->modseq >= x->number;
 	case K_LARGER:
 		return m->size > x->number;
 	case K_SMALLER:

@@ -18,7 +18,9 @@
  *                "SENTBEFORE" SP date / "SENTON" SP date / "SENTSINCE" SP
  *                date / "SMALLER" SP number64 / "UID" SP sequence-set /
  *                "UNDRAFT" / sequence-set / "(" search-key *(SP
- *                search-key) ")"
+ *                search-key) ")" /
+ *                "MODSEQ" [SP entry-name SP entry-type-req] SP
+ *                mod-sequence-valzer                        (RFC 7162)
  *   date       = date-text / DQUOTE date-text DQUOTE   ("1-Feb-1994")
  *
  * Strings match as case-insensitive ASCII substrings (RFC 9051 6.4.4
@@ -26,7 +28,11 @@
  * HEADER and the address keys look at every field of that name, folding
  * included; an empty HEADER string matches any message with the field.
  * Dates: BEFORE/ON/SINCE the internal date, SENT* the Date field, by day
- * only (no time, no zone), as the RFC says.
+ * only (no time, no zone), as the RFC says. MODSEQ matches a modseq at or
+ * above its value; the store keeps one modseq per message, not one per
+ * flag, so an entry name (a flag's "/flags/\\seen") is checked for its
+ * shape and then stands for the message's modseq, as RFC 7162 3.1.5
+ * allows.
  *
  * Limits: keys are at most the command's arguments (imapd/parse.h bounds
  * them); NOT and OR nest at most SEARCH_DEPTH_MAX deep, so matching
@@ -58,6 +64,8 @@ struct imap_search {
 	bool esearch;  /* RETURN was given: answer with ESEARCH */
 	unsigned ret;  /* SEARCH_RET_* (RETURN () means ALL) */
 	bool needs_text; /* some key reads the message */
+	bool modseq;     /* a MODSEQ key: the reply says the highest
+			    modseq of the hits (RFC 7162 3.1.5) */
 };
 
 /* Parse args[i..n_args) (what follows SEARCH). 0, or -1 with *error_r
@@ -82,6 +90,7 @@ struct search_msg {
 	uint32_t keywords;
 	uint64_t size;             /* RFC822.SIZE */
 	int64_t internaldate;
+	uint64_t modseq;
 	const char *text;          /* the message, when needs_text */
 	size_t len;
 	size_t header_len;         /* of text: the header, blank line in */

@@ -21,6 +21,7 @@ struct search_ctx {
 	bool uid;
 	uint32_t *hits; /* sequence numbers or UIDs, ascending */
 	size_t n_hits;
+	uint64_t max_modseq; /* of the hits, for a MODSEQ key */
 };
 
 static int keyword_index(void *ctx, const char *name, size_t len)
@@ -61,7 +62,8 @@ static size_t header_len(const char *p, size_t n)
 	return n;
 }
 
-static bool matches(struct imap_session *s, struct search_ctx *c, size_t i)
+bool imapd_search_matches(struct imap_session *s,
+			  const struct imap_search *search, size_t i)
 {
 	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
 	size_t count = store_mailbox_count(s->mb);
@@ -70,19 +72,19 @@ static bool matches(struct imap_session *s, struct search_ctx *c, size_t i)
 	struct search_msg sm = {
 		.seq = (uint32_t)i + 1, .uid = m->uid,
 		.max_seq = (uint32_t)count, .max_uid = msgs[count - 1].uid,
-		.flags = m->flags, .keywords = m->keywords,
+		.flags = m->flags, .keywords = m->keywords, .modseq = m->modseq,
 		.size = m->crlf_size ? m->crlf_size : m->size};
 	store_mailbox_internaldate(s->mb, i, &sm.internaldate, &why);
 	char *data = NULL;
 	size_t len = 0;
-	if (c->search.needs_text && read_msg(s, i, &data, &len) == 0) {
+	if (search->needs_text && read_msg(s, i, &data, &len) == 0) {
 		sm.text = data;
 		sm.len = len;
 		sm.header_len = header_len(data, len);
 		if (m->crlf_size == 0)
 			sm.size = len + crlf_bare_lfs(data, 0, len);
 	}
-	bool r = imap_search_match(&c->search, &sm);
+	bool r = imap_search_match(search, &sm);
 	free(data);
 	return r;
 }
@@ -101,16 +103,12 @@ static void write_esearch(struct imap_session *s, struct search_ctx *c,
 		buf_appendf(out, " COUNT %zu", c->n_hits);
 	if (c->n_hits > 0 && (ret & SEARCH_RET_ALL)) {
 		buf_append_str(out, " ALL ");
-		for (size_t i = 0; i < c->n_hits;) {
-			size_t j = i;
-			while (j + 1 < c->n_hits && c->hits[j + 1] == c->hits[j] + 1)
-				j++;
-			buf_appendf(out, "%s%u", i ? "," : "", c->hits[i]);
-			if (j > i)
-				buf_appendf(out, ":%u", c->hits[j]);
-			i = j + 1;
-		}
+		imapd_write_numbers(out, c->hits, c->n_hits);
 	}
+	/* RFC 7162 3.1.5: the highest modseq of what was found */
+	if (c->search.modseq && c->n_hits > 0)
+		buf_appendf(out, " MODSEQ %llu",
+			    (unsigned long long)c->max_modseq);
 	buf_append_str(out, "\r\n");
 }
 
@@ -125,16 +123,22 @@ static int search_run(struct imap_session *s, void *arg, struct buf *out)
 		return 1;
 	}
 	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
-	for (size_t i = 0; i < count; i++)
-		if (matches(s, c, i))
-			c->hits[c->n_hits++] = c->uid ? msgs[i].uid
-						      : (uint32_t)i + 1;
+	for (size_t i = 0; i < count; i++) {
+		if (!imapd_search_matches(s, &c->search, i))
+			continue;
+		c->hits[c->n_hits++] = c->uid ? msgs[i].uid : (uint32_t)i + 1;
+		if (msgs[i].modseq > c->max_modseq)
+			c->max_modseq = msgs[i].modseq;
+	}
 	if (c->search.esearch || s->rev2) {
 		write_esearch(s, c, out);
 	} else {
 		buf_append_str(out, "* SEARCH");
 		for (size_t i = 0; i < c->n_hits; i++)
 			buf_appendf(out, " %u", c->hits[i]);
+		if (c->search.modseq && c->n_hits > 0)
+			buf_appendf(out, " (MODSEQ %llu)",
+				    (unsigned long long)c->max_modseq);
 		buf_append_str(out, "\r\n");
 	}
 	if (c->uid) /* RFC 9051 7.4.1: only UID SEARCH may see EXPUNGEs */
@@ -163,6 +167,8 @@ void imapd_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	c->uid = cmd->def->id == IMAP_CMD_UID_SEARCH;
 	int rc = imap_search_parse(cmd->args, cmd->n_args, 0, &c->search, &why);
 	if (rc == 0) {
+		if (c->search.modseq) /* RFC 7162 3.1 */
+			s->condstore = true;
 		imapd_job_start(s, search_run, search_end, c);
 		return;
 	}

@@ -55,6 +55,32 @@ static void write_all_flags(struct store_mailbox *mb, struct buf *out,
 	buf_append_byte(out, ')');
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* EXPUNGE per message, from the last down (each renumbers only those
+ * after it); after ENABLE QRESYNC one VANISHED with the UIDs instead
+ * (RFC 7162 3.2.10). */
+static void write_expunges(struct imap_session *s, struct store_changes *ch,
+			   struct buf *out)
+{
+	if (ch->n_expunged == 0)
+		return;
+	if (!s->qresync) {
+		for (size_t i = ch->n_expunged; i-- > 0;)
+			buf_appendf(out, "* %u EXPUNGE\r\n",
+				    ch->expunged_seqs[i]);
+		return;
+	}
+	qsort(ch->expunged_uids, ch->n_expunged, sizeof(uint32_t), cmp_u32);
+	buf_append_str(out, "* VANISHED ");
+	imapd_write_numbers(out, ch->expunged_uids, ch->n_expunged);
+	buf_append_str(out, "\r\n");
+}
+
 int imapd_updates(struct imap_session *s, struct buf *out,
 		  bool expunges_allowed)
 {
@@ -72,9 +98,7 @@ int imapd_updates(struct imap_session *s, struct buf *out,
 		write_all_flags(s->mb, out, false);
 		buf_append_str(out, "\r\n");
 	}
-	/* from the last down: each EXPUNGE renumbers only those after it */
-	for (size_t i = ch.n_expunged; i-- > 0;)
-		buf_appendf(out, "* %u EXPUNGE\r\n", ch.expunged_seqs[i]);
+	write_expunges(s, &ch, out);
 	if (ch.n_new > 0) /* an EXPUNGE already says the count went down */
 		buf_appendf(out, "* %zu EXISTS\r\n", store_mailbox_count(s->mb));
 	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
@@ -85,6 +109,9 @@ int imapd_updates(struct imap_session *s, struct buf *out,
 		buf_appendf(out, "* %ld FETCH (UID %u FLAGS ", k + 1,
 			    msgs[k].uid);
 		imapd_write_flags(s->mb, &msgs[k], out);
+		if (s->condstore) /* RFC 7162 3.2: in every unsolicited FETCH */
+			buf_appendf(out, " MODSEQ (%llu)",
+				    (unsigned long long)msgs[k].modseq);
 		buf_append_str(out, ")\r\n");
 	}
 	if (ch.uidvalidity_changed)
@@ -179,6 +206,7 @@ struct select_ctx {
 	const struct imap_command *cmd;
 	bool examine;
 	bool ok;
+	struct imap_qresync qresync;
 	char folder[IMAP_FOLDER_NAME_MAX * 4 + 2];
 	struct buf name; /* UTF-8, for the rev2 LIST line */
 };
@@ -249,6 +277,7 @@ static int select_run(struct imap_session *s, void *arg, struct buf *out)
 	}
 	c->ok = true;
 	select_responses(s, c, out);
+	imapd_qresync_select(s, &c->qresync, out);
 	buf_appendf(out, "%s OK [%s] %s completed\r\n", s->tag,
 		    c->examine ? "READ-ONLY" : "READ-WRITE", verb);
 	return 1;
@@ -268,16 +297,27 @@ static void select_end(struct imap_session *s, void *arg)
 
 void imapd_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 {
-	if (cmd->n_top != 1) { /* no CONDSTORE/QRESYNC parameters yet */
-		imapd_tagged(s, "BAD", "Syntax: %s mailbox", cmd->def->name);
-		imapd_await_command(s);
-		return;
-	}
 	struct select_ctx *c = calloc(1, sizeof(*c));
+	const char *why = "Syntax: SELECT mailbox [(parameters)]";
+	bool condstore = false;
 	if (c == NULL) {
 		imapd_tagged(s, "NO", "[UNAVAILABLE] Out of memory");
 		return;
 	}
+	if (cmd->n_top < 1 || cmd->n_top > 2 ||
+	    imapd_select_params(cmd, cmd->args[0].next, &condstore,
+				&c->qresync, &why) < 0 ||
+	    (c->qresync.given && !s->qresync)) {
+		/* RFC 7162 3.2.5: QRESYNC only after ENABLE QRESYNC */
+		imapd_tagged(s, "BAD", "%s", c->qresync.given && !s->qresync
+					       ? "ENABLE QRESYNC first"
+					       : why);
+		free(c);
+		imapd_await_command(s);
+		return;
+	}
+	/* RFC 7162 3.1: SELECT (CONDSTORE) turns CONDSTORE on */
+	s->condstore = s->condstore || condstore;
 	c->cmd = cmd;
 	c->examine = cmd->def->id == IMAP_CMD_EXAMINE;
 	buf_init(&c->name, IMAP_MAILBOX_MAX);
