@@ -18,6 +18,8 @@
 enum { CLOSE_FLUSH_MS = 10000, LINE_MAX_OUT = 2048 };
 
 static void on_conn_event(struct conn *c, enum conn_event ev, void *arg);
+static void conn_event(struct imap_session *s, struct conn *c,
+		       enum conn_event ev);
 
 static void set_parser_limits(struct imap_session *s, bool pre_auth)
 {
@@ -39,7 +41,8 @@ static void greet(struct imap_session *s)
 	imapd_printf(s, "* OK [CAPABILITY %s] Postern IMAP ready",
 		     buf_cstr(&caps));
 	buf_free(&caps);
-	conn_flush(s->conn);
+	if (s->conn != NULL)
+		conn_flush(s->conn);
 }
 
 bool imapd_session_start(struct imap_worker *w, int fd,
@@ -106,8 +109,14 @@ static void unlink_session(struct imap_session *s)
 	w->n_sessions--;
 }
 
+static void job_finish(struct imap_session *s);
+
 static void session_destroy(struct imap_session *s)
 {
+	/* a job waiting for its output to be read when the client went:
+	 * its end function frees its context */
+	if (s->job.active)
+		job_finish(s);
 	imapd_auth_abort(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
@@ -134,16 +143,26 @@ void imapd_session_end(struct imap_session *s, const char *reason)
 	s->gone = true;
 	if (s->timer != NULL)
 		event_del(s->timer);
-	if (s->jobs == 0)
-		session_destroy(s);
+	imapd_session_free_if_gone(s);
 }
 
 bool imapd_session_free_if_gone(struct imap_session *s)
 {
-	if (!s->gone || s->jobs > 0)
+	if (!s->gone || s->jobs > 0 || s->busy > 0)
 		return false;
 	session_destroy(s);
 	return true;
+}
+
+void imapd_session_hold(struct imap_session *s)
+{
+	s->busy++;
+}
+
+bool imapd_session_release(struct imap_session *s)
+{
+	s->busy--;
+	return imapd_session_free_if_gone(s);
 }
 
 void imapd_write(struct imap_session *s, const char *data, size_t n)
@@ -202,6 +221,8 @@ void imapd_close_with(struct imap_session *s, const char *why)
 		return;
 	if (why != NULL)
 		imapd_printf(s, "* BYE %s", why);
+	if (s->conn == NULL)
+		return; /* the BYE did not fit */
 	s->phase = IP_CLOSING;
 	conn_pause_read(s->conn);
 	conn_notify_flushed(s->conn);
@@ -259,6 +280,8 @@ static bool job_drain(struct imap_session *s)
 	}
 	if (s->conn != NULL)
 		conn_flush(s->conn);
+	if (s->conn == NULL)
+		return false; /* gone: session_destroy ends the job */
 	if (j->sent < j->out.len) {
 		conn_notify_flushed(s->conn);
 		return false;
@@ -310,13 +333,14 @@ static void job_back(void *arg)
 	struct imap_session *s = arg;
 	s->jobs--;
 	s->job.running = false;
+	imapd_session_hold(s);
 	if (s->gone) {
 		s->job.more = false;
 		job_finish(s); /* frees the context */
-		imapd_session_free_if_gone(s);
-		return;
+	} else {
+		job_continue(s);
 	}
-	job_continue(s);
+	imapd_session_release(s);
 }
 
 static void job_thread(void *arg)
@@ -354,10 +378,18 @@ void imapd_job_start(struct imap_session *s, imap_job_run *run,
 	j->ctx = ctx;
 	j->active = true;
 	j->more = false;
+	if (s->conn == NULL) { /* a response before the job did not fit */
+		job_finish(s);
+		return;
+	}
 	if (s->phase == IP_COMMAND)
 		s->phase = IP_JOB;
 	conn_pause_read(s->conn);
 	conn_flush(s->conn); /* what was written before the job goes first */
+	if (s->conn == NULL) { /* the flush failed: nothing to run for */
+		job_finish(s);
+		return;
+	}
 	job_submit(s);
 }
 
@@ -534,6 +566,14 @@ static void on_timeout(struct imap_session *s)
 static void on_conn_event(struct conn *c, enum conn_event ev, void *arg)
 {
 	struct imap_session *s = arg;
+	imapd_session_hold(s);
+	conn_event(s, c, ev);
+	imapd_session_release(s);
+}
+
+static void conn_event(struct imap_session *s, struct conn *c,
+		       enum conn_event ev)
+{
 	switch (ev) {
 	case CONN_EV_INPUT:
 		imapd_process_input(s);
