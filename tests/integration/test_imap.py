@@ -734,3 +734,52 @@ def test_client_gone_during_fetch_leaks_nothing(make_server):
     r = tls_login(s)        # the server goes on
     r.send(b"n NOOP\r\n")
     assert r.until("n")[-1] == "n OK NOOP completed"
+
+
+def read_with_literals(r, tag):
+    """The response up to the tagged line: a list of lines, a literal's
+    bytes standing after the line that announced it. A literal whose bytes
+    do not come within 5 s fails the test."""
+    out = []
+    while True:
+        line = r.line()
+        out.append(line)
+        m = re.search(r"\{(\d+)\}$", line)
+        if m:
+            n = int(m.group(1))
+            r.sock.settimeout(5)
+            while len(r.buf) < n:
+                chunk = r.sock.recv(1 << 20)
+                assert chunk, "closed inside a literal"
+                r.buf += chunk
+            out.append(r.buf[:n])
+            r.buf = r.buf[n:]
+        elif line.startswith(tag + " "):
+            return out
+
+
+def test_fetch_never_announces_a_literal_it_does_not_send(make_server):
+    """Three messages near the size limit fill the job's output buffer: the
+    third literal was announced ({N}) without its bytes and the FETCH still
+    ended OK, so the client read what followed as the message. Each
+    message's response now goes whole, or waits for the client to read."""
+    s = imap_server(make_server, {"imap": {"max_message_size": "1M"}})
+    r = tls_login(s)
+    msgs = [big_message(900_000, bytes([0x61 + i])) for i in range(3)]
+    for m in msgs:
+        append(r, "INBOX", m)
+    r.send(b"s SELECT INBOX\r\n")
+    r.until("s")
+    r.send(b"f FETCH 1:3 BODY.PEEK[]\r\n")
+    out = read_with_literals(r, "f")
+    assert out == [f"* 1 FETCH (BODY[] {{{len(msgs[0])}}}", msgs[0], ")",
+                   f"* 2 FETCH (BODY[] {{{len(msgs[1])}}}", msgs[1], ")",
+                   f"* 3 FETCH (BODY[] {{{len(msgs[2])}}}", msgs[2], ")",
+                   "f OK FETCH completed"]
+    # one message whose items alone pass the buffer: refused, not cut
+    r.send(b"g FETCH 1 (BODY.PEEK[] BODY.PEEK[] BODY.PEEK[])\r\n")
+    assert read_with_literals(r, "g") == [
+        "g NO [LIMIT] The response to message 1 is too large; fetch fewer "
+        "items at once"]
+    r.send(b"n NOOP\r\n")
+    assert r.until("n") == ["n OK NOOP completed"]
