@@ -108,6 +108,9 @@ struct imap_job {
 	bool more;        /* run again after out is sent */
 	bool running;     /* on a pool thread now */
 	bool active;
+	/* set on the loop when the session goes: a long run (SEARCH over a
+	 * big mailbox) looks at it and stops, as nobody waits for it */
+	atomic_bool cancelled;
 };
 
 struct imap_session {

@@ -125,10 +125,13 @@ static int search_run(struct imap_session *s, void *arg, struct buf *out)
 		return 1;
 	}
 	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
+		if (atomic_load(&s->job.cancelled))
+			return 1; /* the client went: nobody reads the answer */
 		if (matches(s, c, i))
 			c->hits[c->n_hits++] = c->uid ? msgs[i].uid
 						      : (uint32_t)i + 1;
+	}
 	if (c->search.esearch || s->rev2) {
 		write_esearch(s, c, out);
 	} else {

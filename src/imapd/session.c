@@ -141,6 +141,7 @@ void imapd_session_end(struct imap_session *s, const char *reason)
 	conn_free(s->conn);
 	s->conn = NULL;
 	s->gone = true;
+	atomic_store(&s->job.cancelled, true);
 	if (s->timer != NULL)
 		event_del(s->timer);
 	imapd_session_free_if_gone(s);
@@ -378,6 +379,7 @@ void imapd_job_start(struct imap_session *s, imap_job_run *run,
 	j->ctx = ctx;
 	j->active = true;
 	j->more = false;
+	atomic_store(&j->cancelled, false);
 	if (s->conn == NULL) { /* a response before the job did not fit */
 		job_finish(s);
 		return;

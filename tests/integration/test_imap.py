@@ -783,3 +783,27 @@ def test_fetch_never_announces_a_literal_it_does_not_send(make_server):
         "items at once"]
     r.send(b"n NOOP\r\n")
     assert r.until("n") == ["n OK NOOP completed"]
+
+
+def test_search_strings_are_bounded_and_matched_in_linear_time(make_server):
+    """SEARCH matched substrings in O(message x string): "a...ab" of
+    1.5 MB over 3 MB of "a" held the only store thread (io_threads 1) for
+    hours, and every other user's command waited behind it. Strings are
+    at most 1 KB now, and matched in linear time."""
+    s = imap_server(make_server, {"": {"io_threads": "1"}})
+    r = tls_login(s)
+    append(r, "INBOX", b"Subject: x\r\n\r\n" + b"a" * 3_000_000 + b"\r\n")
+    r.send(b"s SELECT INBOX\r\n")
+    r.until("s")
+    needle = b"a" * 1_500_000 + b"b"
+    r.send(b"q SEARCH BODY {%d+}\r\n" % len(needle) + needle + b"\r\n")
+    assert r.until("q") == ["q BAD Search string too long (at most 1024 bytes)"]
+    # the longest string allowed over the whole message; another user is
+    # served meanwhile
+    r.send(b"q2 SEARCH BODY {1024+}\r\n" + b"a" * 1023 + b"b\r\n")
+    b = tls_login(s, BOB)
+    b.send(b"x SELECT INBOX\r\n")
+    assert b.until("x")[-1] == "x OK [READ-WRITE] SELECT completed"
+    assert r.until("q2") == ["* SEARCH", "q2 OK SEARCH completed"]
+    r.send(b"q3 SEARCH TEXT {1024+}\r\n" + b"A" * 1024 + b"\r\n")
+    assert r.until("q3") == ["* SEARCH 1", "q3 OK SEARCH completed"]
