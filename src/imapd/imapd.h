@@ -132,6 +132,10 @@ struct imap_session {
 	unsigned busy;
 	bool gone;         /* connection closed; freed after the last job */
 	bool waiting_flush;
+	/* bytes handed to the conn, and how many of them had left when a
+	 * job started or its timer last fired: a job whose output does not
+	 * move for the idle timeout ends the session */
+	uint64_t out_total, out_sent_mark;
 	uint64_t started_ms;
 	char tag[IMAP_TAG_MAX + 1]; /* of the command being handled */
 	/* login */

@@ -168,10 +168,20 @@ bool imapd_session_release(struct imap_session *s)
 
 void imapd_write(struct imap_session *s, const char *data, size_t n)
 {
-	if (s->conn != NULL && conn_write(s->conn, data, n) < 0) {
+	if (s->conn == NULL)
+		return;
+	if (conn_write(s->conn, data, n) < 0) {
 		log_warn("session=%s event=output-overflow", s->id);
 		imapd_session_end(s, "output overflow");
+		return;
 	}
+	s->out_total += n;
+}
+
+/* Bytes the socket took so far. */
+static uint64_t out_sent(const struct imap_session *s)
+{
+	return s->out_total - conn_output_pending(s->conn);
 }
 
 static void vline(struct imap_session *s, const char *prefix,
@@ -380,6 +390,11 @@ void imapd_job_start(struct imap_session *s, imap_job_run *run,
 	j->active = true;
 	j->more = false;
 	atomic_store(&j->cancelled, false);
+	if (s->conn != NULL && s->phase == IP_COMMAND) {
+		/* the idle timeout watches the job's output from now on */
+		s->out_sent_mark = out_sent(s);
+		conn_set_timeout(s->conn, s->d->cfg->imap_timeout_idle_ms);
+	}
 	if (s->conn == NULL) { /* a response before the job did not fit */
 		job_finish(s);
 		return;
@@ -547,6 +562,32 @@ static void tls_ready(struct imap_session *s)
 	login_deadline(s);
 }
 
+/* Output that waits and has not moved since the job started or the timer
+ * last fired: the client reads nothing, and would keep its session and up
+ * to a message of our memory for ever. */
+static bool output_stalled(struct imap_session *s)
+{
+	uint64_t sent = out_sent(s);
+	bool stalled = conn_output_pending(s->conn) > 0 &&
+		       sent == s->out_sent_mark;
+	s->out_sent_mark = sent;
+	return stalled;
+}
+
+/* After login, a client that still reads our output is not idle, nor is
+ * one whose job runs (a long SEARCH); one that reads none of it for the
+ * idle timeout is closed, without a BYE it would not read either. */
+static void output_timeout(struct imap_session *s)
+{
+	if (output_stalled(s)) {
+		log_info("session=%s event=timeout state=%u output=%zu", s->id,
+			 s->state, conn_output_pending(s->conn));
+		imapd_session_end(s, "output not read");
+		return;
+	}
+	conn_set_timeout(s->conn, s->d->cfg->imap_timeout_idle_ms);
+}
+
 static void on_timeout(struct imap_session *s)
 {
 	if (s->phase == IP_TLS) {
@@ -554,9 +595,9 @@ static void on_timeout(struct imap_session *s)
 		imapd_session_end(s, "TLS handshake timed out");
 	} else if (s->phase == IP_CLOSING) {
 		imapd_session_end(s, "closing response not read");
-	} else if (s->phase == IP_JOB) {
-		/* a long job (a big FETCH to a slow reader) is not idleness */
-		conn_set_timeout(s->conn, s->d->cfg->imap_timeout_idle_ms);
+	} else if (s->state != IMAP_STATE_NOT_AUTH &&
+		   (s->phase == IP_JOB || conn_output_pending(s->conn) > 0)) {
+		output_timeout(s);
 	} else {
 		log_info("session=%s event=timeout state=%u", s->id, s->state);
 		imapd_close_with(s, s->state == IMAP_STATE_NOT_AUTH

@@ -807,3 +807,20 @@ def test_search_strings_are_bounded_and_matched_in_linear_time(make_server):
     assert r.until("q2") == ["* SEARCH", "q2 OK SEARCH completed"]
     r.send(b"q3 SEARCH TEXT {1024+}\r\n" + b"A" * 1024 + b"\r\n")
     assert r.until("q3") == ["* SEARCH 1", "q3 OK SEARCH completed"]
+
+
+def test_client_that_never_reads_is_closed(make_server):
+    """A FETCH whose output the client never reads: the session stayed for
+    ever (the idle timer was re-armed while a job was under way), holding
+    up to a message of memory. It ends once the output has not moved for
+    timeout_idle."""
+    s = imap_server(make_server, {"imap": {"timeout_idle": "2s"}})
+    r = tls_login(s)
+    for i in range(3):
+        append(r, "INBOX", big_message(900_000))
+    r.send(b"s SELECT INBOX\r\n")
+    r.until("s")
+    r.send(b"g FETCH 1:* (" + b"BODY.PEEK[] " * 3 + b"BODY.PEEK[])\r\n")
+    t = time.time()
+    s.wait_log(r'event=disconnect reason="output not read"', timeout=15)
+    assert time.time() - t < 10
