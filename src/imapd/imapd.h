@@ -153,6 +153,7 @@ struct imap_session {
 	bool readonly;             /* EXAMINE */
 	char folder[IMAP_FOLDER_NAME_MAX * 4 + 2];
 	bool idle_poll_running;
+	bool mailbox_lost; /* a job sent BYE: its index was lost */
 	struct imap_job job;
 };
 

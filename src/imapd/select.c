@@ -87,9 +87,13 @@ int imapd_updates(struct imap_session *s, struct buf *out,
 		imapd_write_flags(s->mb, &msgs[k], out);
 		buf_append_str(out, ")\r\n");
 	}
-	if (ch.uidvalidity_changed)
+	if (ch.uidvalidity_changed) {
+		/* the session's UIDs mean nothing now: it ends once the
+		 * job's output is sent (job_continue) */
 		buf_append_str(out, "* BYE The mailbox index was lost; "
 				    "reconnect\r\n");
+		s->mailbox_lost = true;
+	}
 	store_changes_free(&ch);
 	return 0;
 }

@@ -332,6 +332,10 @@ static void job_continue(struct imap_session *s)
 	job_finish(s);
 	if (s->conn == NULL)
 		return;
+	if (s->mailbox_lost) { /* the BYE is sent: nothing may follow */
+		imapd_close_with(s, NULL);
+		return;
+	}
 	if (s->phase == IP_JOB)
 		imapd_resume(s);
 	else if (s->phase != IP_CLOSING)

@@ -824,3 +824,22 @@ def test_client_that_never_reads_is_closed(make_server):
     t = time.time()
     s.wait_log(r'event=disconnect reason="output not read"', timeout=15)
     assert time.time() - t < 10
+
+
+def test_lost_index_ends_the_session(make_server):
+    """The folder's index (dovecot-uidlist and its modseq file) vanishes
+    under a session: its UIDs mean nothing now, so after "* BYE" the
+    session is closed (it stayed open and went on answering)."""
+    s = imap_server(make_server)
+    r = tls_login(s)
+    append(r, "INBOX", MESSAGE)
+    r.send(b"s SELECT INBOX\r\n")
+    r.until("s")
+    md = s.maildir()
+    for name in os.listdir(md):
+        if name.startswith("dovecot-uidlist") or name.startswith("postern-modseq"):
+            os.unlink(os.path.join(md, name))
+    r.send(b"n NOOP\r\n")
+    assert r.until("n") == ["* BYE The mailbox index was lost; reconnect",
+                            "n OK NOOP completed"]
+    assert r.closed()
