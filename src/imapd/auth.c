@@ -107,6 +107,8 @@ void imapd_auth_capabilities(struct imap_session *s, struct buf *out)
 
 static void failure_delay_over(struct imap_session *s)
 {
+	if (s->phase == IP_CLOSING)
+		return; /* the login deadline passed: BYE is on its way */
 	conn_resume_read(s->conn);
 	imapd_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
 	if (s->auth_failures >= s->d->cfg->auth_max_failures) {
@@ -225,7 +227,9 @@ static void login_done(void *arg)
 	struct imap_session *s = j->s;
 	s->jobs--;
 	imapd_session_hold(s);
-	if (s->conn != NULL) {
+	/* after the login deadline's BYE, no login: it would read commands
+	 * again on a session that is closing */
+	if (s->conn != NULL && s->phase != IP_CLOSING) {
 		const char *mech = s->auth != NULL ? mech_names[s->auth->mech]
 						   : "?";
 		conn_resume_read(s->conn);
@@ -435,10 +439,12 @@ static void on_penalty_over(evutil_socket_t fd, short what, void *arg)
 {
 	struct imap_session *s = arg;
 	imapd_session_hold(s);
-	conn_resume_read(s->conn);
-	begin(s);
-	if (s->conn != NULL)
-		conn_flush(s->conn);
+	if (s->phase != IP_CLOSING) { /* else the deadline passed meanwhile */
+		conn_resume_read(s->conn);
+		begin(s);
+		if (s->conn != NULL)
+			conn_flush(s->conn);
+	}
 	imapd_session_release(s);
 }
 
