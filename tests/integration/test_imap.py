@@ -843,3 +843,32 @@ def test_lost_index_ends_the_session(make_server):
     assert r.until("n") == ["* BYE The mailbox index was lost; reconnect",
                             "n OK NOOP completed"]
     assert r.closed()
+
+
+def test_sequence_sets_are_bounded_and_checked(make_server):
+    """A set of many overlapping ranges was resolved range by range over
+    every message, on the event loop (16000 x "1:*" over 150K messages
+    stalled every session of the worker for seconds): ranges are merged
+    first and at most 10000 taken. A sequence number above EXISTS is BAD
+    (RFC 9051 9), not silently ignored; UIDs that do not exist are."""
+    s = imap_server(make_server)
+    r = tls_login(s)
+    for i in range(3):
+        append(r, "INBOX", MESSAGE)
+    r.send(b"s SELECT INBOX\r\n")
+    r.until("s")
+    r.send(b"a FETCH 3,1:2,2,*:2 (UID)\r\n")
+    assert r.until("a") == ["* 1 FETCH (UID 1)", "* 2 FETCH (UID 2)",
+                            "* 3 FETCH (UID 3)", "a OK FETCH completed"]
+    r.send(b"b FETCH " + b",".join([b"1:*"] * 10000) + b" (UID)\r\n")
+    assert r.until("b")[-4:] == ["* 1 FETCH (UID 1)", "* 2 FETCH (UID 2)",
+                                 "* 3 FETCH (UID 3)", "b OK FETCH completed"]
+    r.send(b"c FETCH " + b",".join([b"1"] * 10001) + b" (UID)\r\n")
+    assert r.until("c") == ["c BAD Too many ranges in the sequence set (at most 10000)"]
+    for tag, cmd in (("d", "FETCH 4 (UID)"), ("e", "FETCH 2:5 (UID)"),
+                     ("f", "STORE 9 +FLAGS (\\Seen)"), ("g", "COPY 1,4 Drafts")):
+        r.send(f"{tag} {cmd}\r\n")
+        assert r.until(tag) == [f"{tag} BAD Invalid message sequence number (above EXISTS)"]
+    r.send(b"h UID FETCH 2:100 (UID)\r\n")
+    assert r.until("h") == ["* 2 FETCH (UID 2)", "* 3 FETCH (UID 3)",
+                            "h OK UID FETCH completed"]
