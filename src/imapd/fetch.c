@@ -396,8 +396,9 @@ static int fetch_run(struct imap_session *s, void *arg, struct buf *out)
 	if (c->uid) /* RFC 9051 7.4.1: no EXPUNGE during FETCH, UID FETCH may */
 		imapd_updates(s, out, true);
 	if (c->failed)
-		buf_appendf(out, "%s NO Some messages could not be fetched "
-				 "(expunged meanwhile?)\r\n", s->tag);
+		/* RFC 5530 3: another session expunged what we still list */
+		buf_appendf(out, "%s NO [EXPUNGEISSUED] Some messages could not "
+				 "be fetched (expunged meanwhile?)\r\n", s->tag);
 	else
 		buf_appendf(out, "%s OK %s completed\r\n", s->tag,
 			    c->cmd->def->name);

@@ -872,3 +872,23 @@ def test_sequence_sets_are_bounded_and_checked(make_server):
     r.send(b"h UID FETCH 2:100 (UID)\r\n")
     assert r.until("h") == ["* 2 FETCH (UID 2)", "* 3 FETCH (UID 3)",
                             "h OK UID FETCH completed"]
+
+
+def test_fetch_of_a_message_expunged_elsewhere_says_expungeissued(make_server):
+    """RFC 5530 3: the message another session expunged is still in this
+    session's view (no EXPUNGE may be sent during FETCH); the FETCH of it
+    ends NO [EXPUNGEISSUED], not a bare NO."""
+    s = imap_server(make_server)
+    a = tls_login(s)
+    append(a, "INBOX", MESSAGE)
+    append(a, "INBOX", MESSAGE)
+    a.send(b"s SELECT INBOX\r\n")
+    a.until("s")
+    b = tls_login(s)
+    b.send(b"s SELECT INBOX\r\nt STORE 1 +FLAGS.SILENT (\\Deleted)\r\nx EXPUNGE\r\n")
+    assert b.until("x")[-1] == "x OK EXPUNGE completed"
+    a.send(b"f FETCH 1:2 (BODY.PEEK[HEADER.FIELDS (Subject)])\r\n")
+    out = a.until("f")
+    assert out[-1] == ("f NO [EXPUNGEISSUED] Some messages could not be "
+                       "fetched (expunged meanwhile?)"), out
+    assert out[0].startswith("* 2 FETCH ("), out
