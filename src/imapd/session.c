@@ -297,7 +297,12 @@ static bool job_drain(struct imap_session *s)
 		conn_notify_flushed(s->conn);
 		return false;
 	}
-	buf_clear(&j->out);
+	/* a big response (a message near the size limit) would otherwise
+	 * keep its peak size for the life of the session */
+	if (j->out.cap > 4 * IMAP_CHUNK)
+		buf_free(&j->out);
+	else
+		buf_clear(&j->out);
 	j->sent = 0;
 	return true;
 }
