@@ -105,9 +105,10 @@ void imapd_auth_capabilities(struct imap_session *s, struct buf *out)
 
 /* ------------------------------------------------------------ outcomes */
 
-static void on_failure_delay(evutil_socket_t fd, short what, void *arg)
+static void failure_delay_over(struct imap_session *s)
 {
-	struct imap_session *s = arg;
+	if (s->phase == IP_CLOSING)
+		return; /* the login deadline passed: BYE is on its way */
 	conn_resume_read(s->conn);
 	imapd_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
 	if (s->auth_failures >= s->d->cfg->auth_max_failures) {
@@ -116,6 +117,14 @@ static void on_failure_delay(evutil_socket_t fd, short what, void *arg)
 	}
 	imapd_resume(s);
 	imapd_process_input(s);
+}
+
+static void on_failure_delay(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_session *s = arg;
+	imapd_session_hold(s);
+	failure_delay_over(s);
+	imapd_session_release(s);
 }
 
 /* Hold the session (no reading) until cb runs after ms. */
@@ -128,6 +137,8 @@ static void arm_timer(struct imap_session *s, uint64_t ms,
 		event_assign(s->timer, s->w->base, -1, 0, cb, s);
 	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
 			     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+	if (s->conn == NULL)
+		return;
 	s->phase = IP_AUTH_WAIT;
 	conn_pause_read(s->conn);
 	evtimer_add(s->timer, &tv);
@@ -215,7 +226,10 @@ static void login_done(void *arg)
 	struct login_job *j = arg;
 	struct imap_session *s = j->s;
 	s->jobs--;
-	if (!imapd_session_free_if_gone(s) && s->conn != NULL) {
+	imapd_session_hold(s);
+	/* after the login deadline's BYE, no login: it would read commands
+	 * again on a session that is closing */
+	if (s->conn != NULL && s->phase != IP_CLOSING) {
 		const char *mech = s->auth != NULL ? mech_names[s->auth->mech]
 						   : "?";
 		conn_resume_read(s->conn);
@@ -230,6 +244,7 @@ static void login_done(void *arg)
 		}
 		imapd_process_input(s);
 	}
+	imapd_session_release(s);
 	explicit_bzero(j, sizeof(*j));
 	free(j);
 }
@@ -253,6 +268,11 @@ static void check_login(struct imap_session *s, const char *user,
 	j->ok = !check;
 	j->dummy_hash = s->d->dummy_hash;
 	j->data_dir = s->d->cfg->data_dir;
+	if (s->conn == NULL) {
+		explicit_bzero(j, sizeof(*j));
+		free(j);
+		return;
+	}
 	s->phase = IP_AUTH_WAIT;
 	conn_pause_read(s->conn);
 	s->jobs++;
@@ -276,7 +296,8 @@ static void challenge(struct imap_session *s, const void *data, size_t n)
 	imapd_printf(s, "+ %s", buf_cstr(&b));
 	buf_free(&b);
 	s->phase = IP_AUTH;
-	conn_flush(s->conn);
+	if (s->conn != NULL)
+		conn_flush(s->conn);
 }
 
 static void malformed(struct imap_session *s, const char *why)
@@ -417,9 +438,14 @@ static void begin(struct imap_session *s)
 static void on_penalty_over(evutil_socket_t fd, short what, void *arg)
 {
 	struct imap_session *s = arg;
-	conn_resume_read(s->conn);
-	begin(s);
-	conn_flush(s->conn);
+	imapd_session_hold(s);
+	if (s->phase != IP_CLOSING) { /* else the deadline passed meanwhile */
+		conn_resume_read(s->conn);
+		begin(s);
+		if (s->conn != NULL)
+			conn_flush(s->conn);
+	}
+	imapd_session_release(s);
 }
 
 /* Every attempt waits for its slot first (policy/penalty.h). */

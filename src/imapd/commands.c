@@ -176,6 +176,8 @@ static void cmd_starttls(struct imap_session *s,
 	imapd_tagged(s, "OK", "Begin TLS negotiation now");
 	/* RFC 9051 6.2.1: conn_start_tls throws away every byte that came
 	 * behind the command, so nothing sent in plaintext runs under TLS */
+	if (s->conn == NULL)
+		return;
 	s->phase = IP_TLS;
 	conn_start_tls(s->conn, tls_server_ctx(s->d->tls),
 		       s->d->cfg->smtp_timeout_tls_ms, s->ls->cfg->client_certs);
@@ -252,8 +254,10 @@ static void cmd_namespace(struct imap_session *s,
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct imap_session *s = arg;
+	imapd_session_hold(s);
 	if (s->phase == IP_IDLE && !s->job.active)
 		imapd_idle_poll(s);
+	imapd_session_release(s);
 }
 
 /* Look at the folder again in IMAP_IDLE_POLL_MS (RFC 2177: clients see new

@@ -30,11 +30,23 @@ struct fetch_ctx {
 	bool need_mime;  /* some item needs its structure */
 	bool sets_seen;  /* a BODY[...] without .PEEK */
 	size_t *idx, n, pos;
+	/* the batch whose \Seen was set in one store call: [pos, batch_end),
+	 * and which of them got it from this FETCH (a job may stop inside a
+	 * batch and go on from pos after its output was read) */
+	size_t batch_start, batch_end;
+	bool seen_now[64];
 	bool failed;     /* a message could not be read */
 	/* RFC 7162 3.1.4, 3.2.6 */
 	bool changedsince_given, vanished;
 	uint64_t changedsince;
 	bool add_modseq; /* MODSEQ in every response, asked or not */
+};
+
+/* What became of one message's response. */
+enum fetch_one_result {
+	FETCH_ONE_OK,
+	FETCH_ONE_GONE, /* it could not be read (expunged meanwhile?) */
+	FETCH_ONE_FULL, /* its response does not fit in the output buffer */
 };
 
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -135,33 +147,35 @@ static void write_name(struct buf *out, const struct fetch_att *a)
 		buf_appendf(out, "<%u>", a->origin);
 }
 
-/* The bytes of a section; NIL when there is no such part. */
-static void write_body(struct buf *out, const char *msg, size_t len,
-		       const struct mime_msg *m, const struct fetch_att *a)
+/* The bytes of a section; NIL when there is no such part. -1 when out is
+ * full (the caller rolls the message back). */
+static int write_body(struct buf *out, const char *msg, size_t len,
+		      const struct mime_msg *m, const struct fetch_att *a)
 {
 	struct buf part;
-	buf_init(&part, 0);
+	int rc;
 	write_name(out, a);
-	buf_append_byte(out, ' ');
+	if (buf_append_byte(out, ' ') < 0)
+		return -1;
 	if (a->kind == FETCH_BINARY_SIZE) {
 		uint64_t size = 0;
 		enum fetchbody_result r = fetchbody_binary_size(msg, len, m, a,
 								&size);
 		if (r == FETCHBODY_OK)
-			buf_appendf(out, "%llu", (unsigned long long)size);
-		else
-			buf_append_str(out, "NIL");
-		return;
+			return buf_appendf(out, "%llu", (unsigned long long)size);
+		return buf_append_str(out, "NIL");
 	}
+	buf_init(&part, 0);
 	enum fetchbody_result r = fetchbody_get(msg, len, m, a, &part);
 	const char *p = part.data != NULL ? part.data : "";
 	if (r != FETCHBODY_OK)
-		buf_append_str(out, "NIL"); /* no part, or an unknown CTE */
+		rc = buf_append_str(out, "NIL"); /* no part, or an unknown CTE */
 	else if (a->kind == FETCH_BINARY && memchr(p, '\0', part.len) != NULL)
-		imap_write_literal8(out, p, part.len);
+		rc = imap_write_literal8(out, p, part.len);
 	else
-		imap_write_literal(out, p, part.len);
+		rc = imap_write_literal(out, p, part.len);
 	buf_free(&part);
+	return rc;
 }
 
 struct loaded {
@@ -178,8 +192,11 @@ static uint64_t rfc822_size(const struct store_msg *m, const struct loaded *l)
 			       : m->size;
 }
 
-static void write_item(struct imap_session *s, const struct fetch_att *a,
-		       size_t idx, const struct loaded *l, struct buf *out)
+/* One item; -1 when out is full. The small items cannot fail alone: a
+ * full buffer shows in the next append that checks (at the latest the
+ * closing parenthesis), and the caller rolls the whole message back. */
+static int write_item(struct imap_session *s, const struct fetch_att *a,
+		      size_t idx, const struct loaded *l, struct buf *out)
 {
 	const struct store_msg *m = &store_mailbox_msgs(s->mb)[idx];
 	int64_t t = 0;
@@ -188,36 +205,31 @@ static void write_item(struct imap_session *s, const struct fetch_att *a,
 	case FETCH_FLAGS:
 		buf_append_str(out, "FLAGS ");
 		imapd_write_flags(s->mb, m, out);
-		break;
+		return 0;
 	case FETCH_UID:
-		buf_appendf(out, "UID %u", m->uid);
-		break;
+		return buf_appendf(out, "UID %u", m->uid);
 	case FETCH_MODSEQ:
-		buf_appendf(out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
-		break;
+		return buf_appendf(out, "MODSEQ (%llu)",
+				   (unsigned long long)m->modseq);
 	case FETCH_INTERNALDATE:
 		store_mailbox_internaldate(s->mb, idx, &t, &why);
 		buf_append_str(out, "INTERNALDATE ");
 		write_date_time(out, t);
-		break;
+		return 0;
 	case FETCH_RFC822_SIZE:
-		buf_appendf(out, "RFC822.SIZE %llu",
-			    (unsigned long long)rfc822_size(m, l));
-		break;
+		return buf_appendf(out, "RFC822.SIZE %llu",
+				   (unsigned long long)rfc822_size(m, l));
 	case FETCH_ENVELOPE:
 		buf_append_str(out, "ENVELOPE ");
-		imap_envelope_part(out, l->mime, mime_root(l->mime));
-		break;
+		return imap_envelope_part(out, l->mime, mime_root(l->mime));
 	case FETCH_BODY:
 	case FETCH_BODYSTRUCTURE:
 		buf_append_str(out, a->kind == FETCH_BODY ? "BODY "
 							  : "BODYSTRUCTURE ");
-		imap_bodystructure_write(out, l->data, l->len, l->mime,
-					 a->kind == FETCH_BODYSTRUCTURE);
-		break;
+		return imap_bodystructure_write(out, l->data, l->len, l->mime,
+						a->kind == FETCH_BODYSTRUCTURE);
 	default:
-		write_body(out, l->data, l->len, l->mime, a);
-		break;
+		return write_body(out, l->data, l->len, l->mime, a);
 	}
 }
 
@@ -268,9 +280,42 @@ static bool asked(const struct fetch_ctx *c, enum fetch_kind k)
 	return false;
 }
 
-/* "* seq FETCH (...)" for one message; false when it is gone. */
-static bool fetch_one(struct imap_session *s, struct fetch_ctx *c, size_t idx,
-		      bool seen_now, struct buf *out)
+/* The response of one message, into out; -1 when out is full. */
+static int write_message(struct imap_session *s, struct fetch_ctx *c,
+			 size_t idx, bool seen_now, const struct loaded *l,
+			 struct buf *out)
+{
+	const struct store_msg *m = &store_mailbox_msgs(s->mb)[idx];
+	const char *sep = "";
+	int rc = buf_appendf(out, "* %zu FETCH (", idx + 1);
+	if (c->uid && !asked(c, FETCH_UID)) {
+		buf_appendf(out, "UID %u", m->uid);
+		sep = " ";
+	}
+	for (size_t i = 0; i < c->list.n && rc == 0; i++) {
+		buf_append_str(out, sep);
+		rc = write_item(s, &c->list.v[i], idx, l, out);
+		sep = " ";
+	}
+	/* RFC 9051 6.4.5: a \Seen set by this FETCH is reported, with its
+	 * new modseq once CONDSTORE is on (RFC 7162 3.2) */
+	if (rc == 0 && seen_now && !asked(c, FETCH_FLAGS)) {
+		buf_appendf(out, "%sFLAGS ", sep);
+		imapd_write_flags(s->mb, m, out);
+	}
+	if (rc == 0 && (c->add_modseq || (seen_now && s->condstore)) &&
+	    !asked(c, FETCH_MODSEQ))
+		rc = buf_appendf(out, "%sMODSEQ (%llu)", sep,
+				 (unsigned long long)m->modseq);
+	return rc == 0 ? buf_append_str(out, ")\r\n") : -1;
+}
+
+/* "* seq FETCH (...)" for one message. A response that does not fit is
+ * taken back whole: a literal whose bytes do not follow would let the
+ * message's own bytes be read as responses (an injection). */
+static enum fetch_one_result fetch_one(struct imap_session *s,
+				       struct fetch_ctx *c, size_t idx,
+				       bool seen_now, struct buf *out)
 {
 	struct loaded l = {0};
 	const char *why;
@@ -281,42 +326,25 @@ static bool fetch_one(struct imap_session *s, struct fetch_ctx *c, size_t idx,
 		log_warn("session=%s event=fetch-failed uid=%u error=\"%s\"",
 			 s->id, m->uid, why);
 		unload(&l);
-		return false;
+		return FETCH_ONE_GONE;
 	}
-	const char *sep = "";
-	buf_appendf(out, "* %zu FETCH (", idx + 1);
-	if (c->uid && !asked(c, FETCH_UID)) {
-		buf_appendf(out, "UID %u", m->uid);
-		sep = " ";
-	}
-	for (size_t i = 0; i < c->list.n; i++) {
-		buf_append_str(out, sep);
-		write_item(s, &c->list.v[i], idx, &l, out);
-		sep = " ";
-	}
-	/* RFC 9051 6.4.5: a \Seen set by this FETCH is reported, with its
-	 * new modseq once CONDSTORE is on (RFC 7162 3.2) */
-	if (seen_now && !asked(c, FETCH_FLAGS)) {
-		buf_appendf(out, "%sFLAGS ", sep);
-		imapd_write_flags(s->mb, m, out);
-	}
-	if ((c->add_modseq || (seen_now && s->condstore)) &&
-	    !asked(c, FETCH_MODSEQ))
-		buf_appendf(out, "%sMODSEQ (%llu)", sep,
-			    (unsigned long long)m->modseq);
-	buf_append_str(out, ")\r\n");
+	size_t start = out->len;
+	int rc = write_message(s, c, idx, seen_now, &l, out);
 	unload(&l);
-	return true;
+	if (rc == 0)
+		return FETCH_ONE_OK;
+	buf_truncate(out, start);
+	return FETCH_ONE_FULL;
 }
 
-/* \Seen for the messages of this chunk that lack it, in one store call
- * (one fsync). *first_r..: the chunk's end. */
+/* The end of the batch that starts at pos. */
 static size_t chunk_end(const struct fetch_ctx *c)
 {
-	/* at most 64 messages between two looks at the output size */
 	return c->pos + 64 < c->n ? c->pos + 64 : c->n;
 }
 
+/* \Seen for the messages of the batch that lack it, in one store call
+ * (one fsync). */
 static void mark_seen(struct imap_session *s, struct fetch_ctx *c, size_t end,
 		      bool *seen_now)
 {
@@ -338,6 +366,18 @@ static void mark_seen(struct imap_session *s, struct fetch_ctx *c, size_t end,
 	free(failed);
 }
 
+/* The next batch of up to 64 messages: \Seen set in one store call. */
+static void next_batch(struct imap_session *s, struct fetch_ctx *c)
+{
+	c->batch_start = c->pos;
+	c->batch_end = chunk_end(c);
+	memset(c->seen_now, 0, sizeof(c->seen_now));
+	if (c->sets_seen && !s->readonly)
+		mark_seen(s, c, c->batch_end, c->seen_now);
+}
+
+/* Messages until IMAP_CHUNK bytes of responses wait: looked at after
+ * every message, since one may be as large as the size limit. */
 static int fetch_run(struct imap_session *s, void *arg, struct buf *out)
 {
 	struct fetch_ctx *c = arg;
@@ -348,22 +388,32 @@ static int fetch_run(struct imap_session *s, void *arg, struct buf *out)
 		c->vanished = false;
 	}
 	while (c->pos < c->n && out->len < IMAP_CHUNK) {
-		size_t end = chunk_end(c);
-		bool seen_now[64] = {false};
-		if (c->sets_seen && !s->readonly)
-			mark_seen(s, c, end, seen_now);
-		for (size_t k = c->pos; k < end; k++)
-			if (!fetch_one(s, c, c->idx[k], seen_now[k - c->pos], out))
-				c->failed = true;
-		c->pos = end;
+		if (c->pos == c->batch_end)
+			next_batch(s, c);
+		bool seen = c->seen_now[c->pos - c->batch_start];
+		enum fetch_one_result r = fetch_one(s, c, c->idx[c->pos], seen,
+						    out);
+		if (r == FETCH_ONE_FULL && out->len > 0)
+			return 0; /* again once the client read what is there */
+		if (r == FETCH_ONE_FULL) {
+			/* one message's items alone pass the buffer's maximum */
+			buf_appendf(out, "%s NO [LIMIT] The response to message %zu "
+					 "is too large; fetch fewer items at "
+					 "once\r\n", s->tag, c->idx[c->pos] + 1);
+			return 1;
+		}
+		if (r == FETCH_ONE_GONE)
+			c->failed = true;
+		c->pos++;
 	}
 	if (c->pos < c->n)
 		return 0;
 	if (c->uid) /* RFC 9051 7.4.1: no EXPUNGE during FETCH, UID FETCH may */
 		imapd_updates(s, out, true);
 	if (c->failed)
-		buf_appendf(out, "%s NO Some messages could not be fetched "
-				 "(expunged meanwhile?)\r\n", s->tag);
+		/* RFC 5530 3: another session expunged what we still list */
+		buf_appendf(out, "%s NO [EXPUNGEISSUED] Some messages could not "
+				 "be fetched (expunged meanwhile?)\r\n", s->tag);
 	else
 		buf_appendf(out, "%s OK %s completed\r\n", s->tag,
 			    c->cmd->def->name);

@@ -108,6 +108,9 @@ struct imap_job {
 	bool more;        /* run again after out is sent */
 	bool running;     /* on a pool thread now */
 	bool active;
+	/* set on the loop when the session goes: a long run (SEARCH over a
+	 * big mailbox) looks at it and stops, as nobody waits for it */
+	atomic_bool cancelled;
 };
 
 struct imap_session {
@@ -124,8 +127,15 @@ struct imap_session {
 	struct imap_parser *parser;
 	bool tls;
 	unsigned errors, commands, jobs;
+	/* call chains under way that hold the session (imapd_session_hold):
+	 * it is freed only when the last of them and the last job are done */
+	unsigned busy;
 	bool gone;         /* connection closed; freed after the last job */
 	bool waiting_flush;
+	/* bytes handed to the conn, and how many of them had left when a
+	 * job started or its timer last fired: a job whose output does not
+	 * move for the idle timeout ends the session */
+	uint64_t out_total, out_sent_mark;
 	uint64_t started_ms;
 	char tag[IMAP_TAG_MAX + 1]; /* of the command being handled */
 	/* login */
@@ -148,6 +158,7 @@ struct imap_session {
 	bool readonly;             /* EXAMINE */
 	char folder[IMAP_FOLDER_NAME_MAX * 4 + 2];
 	bool idle_poll_running;
+	bool mailbox_lost; /* a job sent BYE: its index was lost */
 	struct imap_job job;
 };
 
@@ -165,8 +176,20 @@ void imapd_tagged(struct imap_session *s, const char *status,
 /* Send "* BYE why" (why NULL: nothing more) and close once it is
  * written. */
 void imapd_close_with(struct imap_session *s, const char *why);
+/* Close the connection (s->conn NULL, s->gone true). The session itself
+ * is freed only when no job runs and no call chain holds it: code that
+ * writes or flushes must look at s->conn (or s->gone) afterwards, never
+ * assume the connection is still there. */
 void imapd_session_end(struct imap_session *s, const char *reason);
+/* Free the session when it is gone, no job runs and nothing holds it;
+ * true when it was freed. */
 bool imapd_session_free_if_gone(struct imap_session *s);
+/* Every entry from the loop (a conn event, a job or login reporting
+ * back, a timer) holds the session for its whole call chain, so a write
+ * that fails deep inside cannot free it under the callers' feet; release
+ * frees it if it went meanwhile (true: do not touch s again). */
+void imapd_session_hold(struct imap_session *s);
+bool imapd_session_release(struct imap_session *s);
 void imapd_process_input(struct imap_session *s);
 /* Re-arm the timeout for the next command: the login deadline before
  * login, the idle timeout after. */

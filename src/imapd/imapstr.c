@@ -1,6 +1,8 @@
 /* imapstr: quoted strings, literals and atoms for IMAP responses. */
 #include "imapd/imapstr.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -37,18 +39,28 @@ static int write_quoted(struct buf *out, const char *data, size_t len)
 	return buf_append_byte(out, '"');
 }
 
+/* The announcement and the bytes go together or not at all: "{N}" without
+ * its N bytes would make the client read what follows as the literal. */
+static int write_literal(struct buf *out, const char *prefix,
+			 const char *data, size_t len)
+{
+	char head[32];
+	int n = snprintf(head, sizeof(head), "%s{%zu}\r\n", prefix, len);
+	if (n < 0 || (size_t)n >= sizeof(head) || len > SIZE_MAX - (size_t)n ||
+	    buf_reserve(out, (size_t)n + len) < 0)
+		return -1;
+	buf_append(out, head, (size_t)n); /* reserved: cannot fail */
+	return buf_append(out, data, len);
+}
+
 int imap_write_literal(struct buf *out, const char *data, size_t len)
 {
-	if (buf_appendf(out, "{%zu}\r\n", len) < 0)
-		return -1;
-	return buf_append(out, data, len);
+	return write_literal(out, "", data, len);
 }
 
 int imap_write_literal8(struct buf *out, const char *data, size_t len)
 {
-	if (buf_appendf(out, "~{%zu}\r\n", len) < 0)
-		return -1;
-	return buf_append(out, data, len);
+	return write_literal(out, "~", data, len);
 }
 
 int imap_write_string(struct buf *out, const char *data, size_t len)

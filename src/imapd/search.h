@@ -36,7 +36,9 @@
  *
  * Limits: keys are at most the command's arguments (imapd/parse.h bounds
  * them); NOT and OR nest at most SEARCH_DEPTH_MAX deep, so matching
- * recursion is bounded. */
+ * recursion is bounded; a search string or header name is at most
+ * SEARCH_STRING_MAX bytes, and matching one costs time linear in the
+ * message (no string a client sends can make it quadratic). */
 #ifndef POSTERN_IMAPD_SEARCH_H
 #define POSTERN_IMAPD_SEARCH_H
 
@@ -49,6 +51,9 @@
 
 enum {
 	SEARCH_DEPTH_MAX = 64,
+	/* longer strings are refused: no mail client searches for a
+	 * kilobyte of text, and the matcher's tables live on the stack */
+	SEARCH_STRING_MAX = 1024,
 	/* RETURN options (RFC 4731) */
 	SEARCH_RET_MIN = 1 << 0,
 	SEARCH_RET_MAX = 1 << 1,

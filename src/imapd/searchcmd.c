@@ -124,6 +124,8 @@ static int search_run(struct imap_session *s, void *arg, struct buf *out)
 	}
 	const struct store_msg *msgs = store_mailbox_msgs(s->mb);
 	for (size_t i = 0; i < count; i++) {
+		if (atomic_load(&s->job.cancelled))
+			return 1; /* the client went: nobody reads the answer */
 		if (!imapd_search_matches(s, &c->search, i))
 			continue;
 		c->hits[c->n_hits++] = c->uid ? msgs[i].uid : (uint32_t)i + 1;

@@ -114,45 +114,97 @@ int imapd_updates(struct imap_session *s, struct buf *out,
 				    (unsigned long long)msgs[k].modseq);
 		buf_append_str(out, ")\r\n");
 	}
-	if (ch.uidvalidity_changed)
+	if (ch.uidvalidity_changed) {
+		/* the session's UIDs mean nothing now: it ends once the
+		 * job's output is sent (job_continue) */
 		buf_append_str(out, "* BYE The mailbox index was lost; "
 				    "reconnect\r\n");
+		s->mailbox_lost = true;
+	}
 	store_changes_free(&ch);
 	return 0;
 }
 
 /* ------------------------------------------------------------ sets */
 
-/* Mark the snapshot indexes of one range. */
-static void mark_range(const struct store_msg *msgs, size_t count,
-		       const struct imap_seq_range *r, bool uid,
-		       unsigned char *mark)
+/* A command names at most this many ranges: a longer set is no client's
+ * doing, and resolving it runs on the loop. */
+enum { SET_RANGES_MAX = 10000 };
+
+/* One range as [first, last] in numbers, "*" resolved (max: the largest
+ * sequence number or UID) and "5:2" ordered. */
+static void order_range(struct imap_seq_range *r, uint32_t max)
 {
-	uint32_t max = uid ? (count > 0 ? msgs[count - 1].uid : 0)
-			   : (uint32_t)count;
 	uint32_t a = r->first == IMAP_SEQ_STAR ? max : r->first;
 	uint32_t b = r->last == IMAP_SEQ_STAR ? max : r->last;
-	if (a > b) {
-		uint32_t t = a;
-		a = b;
-		b = t;
+	r->first = a < b ? a : b;
+	r->last = a < b ? b : a;
+}
+
+static int by_first(const void *x, const void *y)
+{
+	const struct imap_seq_range *a = x, *b = y;
+	return a->first < b->first ? -1 : a->first > b->first;
+}
+
+/* Sort the ranges and merge those that overlap or touch, in place: each
+ * message is then visited once, whatever the set ("1:*,1:*,..." cost
+ * ranges x messages on the loop). */
+static size_t coalesce(struct imap_seq_range *v, size_t n)
+{
+	size_t out = 0;
+	qsort(v, n, sizeof(*v), by_first);
+	for (size_t i = 0; i < n; i++) {
+		if (out > 0 && (uint64_t)v[i].first <= (uint64_t)v[out - 1].last + 1) {
+			if (v[i].last > v[out - 1].last)
+				v[out - 1].last = v[i].last;
+		} else {
+			v[out++] = v[i];
+		}
 	}
-	if (!uid) {
-		for (uint32_t i = a; i <= b && i <= count && i > 0; i++)
-			mark[i - 1] = 1;
-		return;
-	}
-	/* the first UID >= a: the snapshot is in UID order */
+	return out;
+}
+
+/* The first snapshot index whose UID is >= uid (the snapshot is in UID
+ * order). */
+static size_t first_uid_at(const struct store_msg *msgs, size_t count,
+			   uint32_t uid)
+{
 	size_t lo = 0, hi = count;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (msgs[mid].uid < a)
+		if (msgs[mid].uid < uid)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (size_t i = lo; i < count && msgs[i].uid <= b; i++)
-		mark[i] = 1;
+	return lo;
+}
+
+/* The snapshot indexes of the ordered, disjoint ranges v, ascending, into
+ * idx (room for count). */
+static size_t collect(const struct store_msg *msgs, size_t count,
+		      const struct imap_seq_range *v, size_t n, bool uid,
+		      size_t *idx)
+{
+	size_t k = 0;
+	for (size_t r = 0; r < n; r++) {
+		size_t i = uid ? first_uid_at(msgs, count, v[r].first)
+			       : (size_t)v[r].first - 1;
+		for (; i < count && (uid ? msgs[i].uid : i + 1) <= v[r].last; i++)
+			idx[k++] = i;
+	}
+	return k;
+}
+
+/* RFC 9051 6.4.5 (and 9): a message sequence number above the number of
+ * messages is a BAD; UIDs that do not exist are simply not there. */
+static bool seqs_valid(const struct imap_seqset *ss, size_t count)
+{
+	for (size_t r = 0; r < ss->n; r++)
+		if (ss->ranges[r].first > count || ss->ranges[r].last > count)
+			return false;
+	return true;
 }
 
 int imapd_resolve_set(struct store_mailbox *mb, const char *set, size_t len,
@@ -162,14 +214,19 @@ int imapd_resolve_set(struct store_mailbox *mb, const char *set, size_t len,
 	size_t cap = 1;
 	for (size_t i = 0; i < len; i++)
 		cap += set[i] == ',';
-	struct imap_seqset ss = {.ranges = calloc(cap, sizeof(*ss.ranges)),
-				 .cap = cap};
 	size_t count = store_mailbox_count(mb);
-	unsigned char *mark = calloc(count + 1, 1);
-	int rc = -1;
+	const struct store_msg *msgs = store_mailbox_msgs(mb);
 	*idx_r = NULL;
 	*n_r = 0;
-	if (ss.ranges == NULL || mark == NULL) {
+	if (cap > SET_RANGES_MAX) {
+		*error_r = "Too many ranges in the sequence set (at most 10000)";
+		return -1;
+	}
+	struct imap_seqset ss = {.ranges = calloc(cap, sizeof(*ss.ranges)),
+				 .cap = cap};
+	int rc = -1;
+	if (ss.ranges == NULL || (*idx_r = malloc((count + 1) *
+						   sizeof(**idx_r))) == NULL) {
 		*error_r = "Out of memory";
 		goto done;
 	}
@@ -179,24 +236,24 @@ int imapd_resolve_set(struct store_mailbox *mb, const char *set, size_t len,
 		*error_r = "$ (a saved search result) is not supported";
 		goto done;
 	}
-	const struct store_msg *msgs = store_mailbox_msgs(mb);
+	uint32_t max = uid ? (count > 0 ? msgs[count - 1].uid : 0)
+			   : (uint32_t)count;
 	for (size_t r = 0; r < ss.n; r++)
-		mark_range(msgs, count, &ss.ranges[r], uid, mark);
-	size_t n = 0;
-	for (size_t i = 0; i < count; i++)
-		n += mark[i];
-	*idx_r = malloc((n + 1) * sizeof(**idx_r));
-	if (*idx_r == NULL) {
-		*error_r = "Out of memory";
+		order_range(&ss.ranges[r], max);
+	/* (in an empty mailbox "1:*" names nothing, as clients expect) */
+	if (!uid && count > 0 && !seqs_valid(&ss, count)) {
+		*error_r = "Invalid message sequence number (above EXISTS)";
 		goto done;
 	}
-	for (size_t i = 0; i < count; i++)
-		if (mark[i])
-			(*idx_r)[(*n_r)++] = i;
+	ss.n = coalesce(ss.ranges, ss.n);
+	*n_r = collect(msgs, count, ss.ranges, ss.n, uid, *idx_r);
 	rc = 0;
 done:
+	if (rc < 0) {
+		free(*idx_r);
+		*idx_r = NULL;
+	}
 	free(ss.ranges);
-	free(mark);
 	return rc;
 }
 

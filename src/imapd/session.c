@@ -18,6 +18,8 @@
 enum { CLOSE_FLUSH_MS = 10000, LINE_MAX_OUT = 2048 };
 
 static void on_conn_event(struct conn *c, enum conn_event ev, void *arg);
+static void conn_event(struct imap_session *s, struct conn *c,
+		       enum conn_event ev);
 
 static void set_parser_limits(struct imap_session *s, bool pre_auth)
 {
@@ -39,7 +41,8 @@ static void greet(struct imap_session *s)
 	imapd_printf(s, "* OK [CAPABILITY %s] Postern IMAP ready",
 		     buf_cstr(&caps));
 	buf_free(&caps);
-	conn_flush(s->conn);
+	if (s->conn != NULL)
+		conn_flush(s->conn);
 }
 
 bool imapd_session_start(struct imap_worker *w, int fd,
@@ -106,8 +109,14 @@ static void unlink_session(struct imap_session *s)
 	w->n_sessions--;
 }
 
+static void job_finish(struct imap_session *s);
+
 static void session_destroy(struct imap_session *s)
 {
+	/* a job waiting for its output to be read when the client went:
+	 * its end function frees its context */
+	if (s->job.active)
+		job_finish(s);
 	imapd_auth_abort(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
@@ -132,26 +141,47 @@ void imapd_session_end(struct imap_session *s, const char *reason)
 	conn_free(s->conn);
 	s->conn = NULL;
 	s->gone = true;
+	atomic_store(&s->job.cancelled, true);
 	if (s->timer != NULL)
 		event_del(s->timer);
-	if (s->jobs == 0)
-		session_destroy(s);
+	imapd_session_free_if_gone(s);
 }
 
 bool imapd_session_free_if_gone(struct imap_session *s)
 {
-	if (!s->gone || s->jobs > 0)
+	if (!s->gone || s->jobs > 0 || s->busy > 0)
 		return false;
 	session_destroy(s);
 	return true;
 }
 
+void imapd_session_hold(struct imap_session *s)
+{
+	s->busy++;
+}
+
+bool imapd_session_release(struct imap_session *s)
+{
+	s->busy--;
+	return imapd_session_free_if_gone(s);
+}
+
 void imapd_write(struct imap_session *s, const char *data, size_t n)
 {
-	if (s->conn != NULL && conn_write(s->conn, data, n) < 0) {
+	if (s->conn == NULL)
+		return;
+	if (conn_write(s->conn, data, n) < 0) {
 		log_warn("session=%s event=output-overflow", s->id);
 		imapd_session_end(s, "output overflow");
+		return;
 	}
+	s->out_total += n;
+}
+
+/* Bytes the socket took so far. */
+static uint64_t out_sent(const struct imap_session *s)
+{
+	return s->out_total - conn_output_pending(s->conn);
 }
 
 static void vline(struct imap_session *s, const char *prefix,
@@ -202,6 +232,8 @@ void imapd_close_with(struct imap_session *s, const char *why)
 		return;
 	if (why != NULL)
 		imapd_printf(s, "* BYE %s", why);
+	if (s->conn == NULL)
+		return; /* the BYE did not fit */
 	s->phase = IP_CLOSING;
 	conn_pause_read(s->conn);
 	conn_notify_flushed(s->conn);
@@ -259,11 +291,18 @@ static bool job_drain(struct imap_session *s)
 	}
 	if (s->conn != NULL)
 		conn_flush(s->conn);
+	if (s->conn == NULL)
+		return false; /* gone: session_destroy ends the job */
 	if (j->sent < j->out.len) {
 		conn_notify_flushed(s->conn);
 		return false;
 	}
-	buf_clear(&j->out);
+	/* a big response (a message near the size limit) would otherwise
+	 * keep its peak size for the life of the session */
+	if (j->out.cap > 4 * IMAP_CHUNK)
+		buf_free(&j->out);
+	else
+		buf_clear(&j->out);
 	j->sent = 0;
 	return true;
 }
@@ -298,6 +337,10 @@ static void job_continue(struct imap_session *s)
 	job_finish(s);
 	if (s->conn == NULL)
 		return;
+	if (s->mailbox_lost) { /* the BYE is sent: nothing may follow */
+		imapd_close_with(s, NULL);
+		return;
+	}
 	if (s->phase == IP_JOB)
 		imapd_resume(s);
 	else if (s->phase != IP_CLOSING)
@@ -310,13 +353,14 @@ static void job_back(void *arg)
 	struct imap_session *s = arg;
 	s->jobs--;
 	s->job.running = false;
+	imapd_session_hold(s);
 	if (s->gone) {
 		s->job.more = false;
 		job_finish(s); /* frees the context */
-		imapd_session_free_if_gone(s);
-		return;
+	} else {
+		job_continue(s);
 	}
-	job_continue(s);
+	imapd_session_release(s);
 }
 
 static void job_thread(void *arg)
@@ -354,10 +398,24 @@ void imapd_job_start(struct imap_session *s, imap_job_run *run,
 	j->ctx = ctx;
 	j->active = true;
 	j->more = false;
+	atomic_store(&j->cancelled, false);
+	if (s->conn != NULL && s->phase == IP_COMMAND) {
+		/* the idle timeout watches the job's output from now on */
+		s->out_sent_mark = out_sent(s);
+		conn_set_timeout(s->conn, s->d->cfg->imap_timeout_idle_ms);
+	}
+	if (s->conn == NULL) { /* a response before the job did not fit */
+		job_finish(s);
+		return;
+	}
 	if (s->phase == IP_COMMAND)
 		s->phase = IP_JOB;
 	conn_pause_read(s->conn);
 	conn_flush(s->conn); /* what was written before the job goes first */
+	if (s->conn == NULL) { /* the flush failed: nothing to run for */
+		job_finish(s);
+		return;
+	}
 	job_submit(s);
 }
 
@@ -513,6 +571,32 @@ static void tls_ready(struct imap_session *s)
 	login_deadline(s);
 }
 
+/* Output that waits and has not moved since the job started or the timer
+ * last fired: the client reads nothing, and would keep its session and up
+ * to a message of our memory for ever. */
+static bool output_stalled(struct imap_session *s)
+{
+	uint64_t sent = out_sent(s);
+	bool stalled = conn_output_pending(s->conn) > 0 &&
+		       sent == s->out_sent_mark;
+	s->out_sent_mark = sent;
+	return stalled;
+}
+
+/* After login, a client that still reads our output is not idle, nor is
+ * one whose job runs (a long SEARCH); one that reads none of it for the
+ * idle timeout is closed, without a BYE it would not read either. */
+static void output_timeout(struct imap_session *s)
+{
+	if (output_stalled(s)) {
+		log_info("session=%s event=timeout state=%u output=%zu", s->id,
+			 s->state, conn_output_pending(s->conn));
+		imapd_session_end(s, "output not read");
+		return;
+	}
+	conn_set_timeout(s->conn, s->d->cfg->imap_timeout_idle_ms);
+}
+
 static void on_timeout(struct imap_session *s)
 {
 	if (s->phase == IP_TLS) {
@@ -520,9 +604,9 @@ static void on_timeout(struct imap_session *s)
 		imapd_session_end(s, "TLS handshake timed out");
 	} else if (s->phase == IP_CLOSING) {
 		imapd_session_end(s, "closing response not read");
-	} else if (s->phase == IP_JOB) {
-		/* a long job (a big FETCH to a slow reader) is not idleness */
-		conn_set_timeout(s->conn, s->d->cfg->imap_timeout_idle_ms);
+	} else if (s->state != IMAP_STATE_NOT_AUTH &&
+		   (s->phase == IP_JOB || conn_output_pending(s->conn) > 0)) {
+		output_timeout(s);
 	} else {
 		log_info("session=%s event=timeout state=%u", s->id, s->state);
 		imapd_close_with(s, s->state == IMAP_STATE_NOT_AUTH
@@ -534,6 +618,14 @@ static void on_timeout(struct imap_session *s)
 static void on_conn_event(struct conn *c, enum conn_event ev, void *arg)
 {
 	struct imap_session *s = arg;
+	imapd_session_hold(s);
+	conn_event(s, c, ev);
+	imapd_session_release(s);
+}
+
+static void conn_event(struct imap_session *s, struct conn *c,
+		       enum conn_event ev)
+{
 	switch (ev) {
 	case CONN_EV_INPUT:
 		imapd_process_input(s);

@@ -82,6 +82,80 @@ static bool match(const char *keys)
 	return results[0];
 }
 
+/* BODY over a made-up body: case-insensitive, found across any overlap,
+ * and fast for the needle that made the naive scan quadratic. */
+static bool body_has(const char *body, size_t blen, const char *needle,
+		     size_t nlen)
+{
+	struct imap_search s;
+	struct imap_arg args[2] = {
+		{.type = IMAP_ARG_ATOM, .str = "BODY", .len = 4, .next = 1},
+		{.type = IMAP_ARG_LITERAL, .str = needle, .len = nlen, .next = 2}};
+	const char *why;
+	assert_int_equal(imap_search_parse(args, 2, 0, &s, &why), 0);
+	struct search_msg m = {.seq = 1, .uid = 1, .max_seq = 1, .max_uid = 1,
+			       .text = body, .len = blen, .header_len = 0};
+	bool r = imap_search_match(&s, &m);
+	imap_search_free(&s);
+	return r;
+}
+
+static void test_substring_search(void **state)
+{
+	static const struct {
+		const char *hay, *needle;
+		bool want;
+	} cases[] = {
+		{"Hello World", "WORLD", true}, {"Hello World", "worlds", false},
+		{"aaab", "AAB", true},          {"abababc", "ababc", true},
+		{"abababd", "ababc", false},    {"xyz", "", true},
+		{"ab", "abc", false},           {"aabaabaaab", "aabaaab", true},
+		{"\xc3\xa9t\xc3\xa9", "\xc3\xa9T", true}, /* UTF-8 as bytes */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (body_has(cases[i].hay, strlen(cases[i].hay), cases[i].needle,
+			     strlen(cases[i].needle)) != cases[i].want)
+			fail_msg("%s in %s", cases[i].needle, cases[i].hay);
+	/* 8 MB of "a" against "a...ab" (1024 bytes): the naive scan did 8 G
+	 * comparisons; this one a few per byte */
+	size_t n = 8u << 20;
+	char *hay = malloc(n), needle[SEARCH_STRING_MAX];
+	assert_non_null(hay);
+	memset(hay, 'a', n);
+	memset(needle, 'A', sizeof(needle) - 1);
+	needle[sizeof(needle) - 1] = 'b';
+	assert_false(body_has(hay, n, needle, sizeof(needle)));
+	hay[n - 1] = 'B';
+	assert_true(body_has(hay, n, needle, sizeof(needle)));
+	free(hay);
+}
+
+static void test_search_string_limit(void **state)
+{
+	char needle[SEARCH_STRING_MAX + 1];
+	memset(needle, 'a', sizeof(needle));
+	struct imap_arg args[3] = {
+		{.type = IMAP_ARG_ATOM, .str = "TEXT", .len = 4, .next = 1},
+		{.type = IMAP_ARG_LITERAL, .str = needle, .len = sizeof(needle),
+		 .next = 2}};
+	struct imap_search s;
+	const char *why = NULL;
+	assert_int_equal(imap_search_parse(args, 2, 0, &s, &why), -1);
+	assert_string_equal(why, "Search string too long (at most 1024 bytes)");
+	imap_search_free(&s);
+	args[1].len = SEARCH_STRING_MAX;
+	assert_int_equal(imap_search_parse(args, 2, 0, &s, &why), 0);
+	imap_search_free(&s);
+	args[0] = (struct imap_arg){.type = IMAP_ARG_ATOM, .str = "HEADER",
+				    .len = 6, .next = 1};
+	args[1].next = 2;
+	args[2] = (struct imap_arg){.type = IMAP_ARG_ATOM, .str = "x", .len = 1,
+				    .next = 3};
+	args[1].len = sizeof(needle); /* the field name */
+	assert_int_equal(imap_search_parse(args, 3, 0, &s, &why), -1);
+	imap_search_free(&s);
+}
+
 static void test_keys_match(void **state)
 {
 	static const struct {
@@ -235,6 +309,8 @@ int main(void)
 		cmocka_unit_test(test_nesting_is_bounded),
 		cmocka_unit_test(test_return_options),
 		cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_substring_search),
+		cmocka_unit_test(test_search_string_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
