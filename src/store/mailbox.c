@@ -5,6 +5,7 @@
 #include "lib/log.h"
 #include "store/maildir.h"
 #include "store/quota.h"
+#include "store/stamp.h"
 #include "store/sync.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@ struct store_mailbox {
 	char dir[MAILDIR_PATH_MAX];
 	struct store_options opt;
 	struct store_state st; /* the snapshot */
+	struct store_stamp stamp; /* taken just before st was synced */
 };
 
 int store_folder_dir(const char *root, const char *folder, char *out,
@@ -40,14 +42,17 @@ static size_t max_messages(const struct store_options *opt)
 	return opt->max_messages ? opt->max_messages : STORE_MESSAGES_MAX;
 }
 
-/* lock, sync into st, unlock */
+/* lock, stamp (when asked), sync into st, unlock: the stamp is taken
+ * before the sync, so a change made during it shows in the next stamp */
 static int sync_locked(const char *root, const char *dir,
 		       const struct store_options *opt, struct store_state *st,
-		       const char **error_r)
+		       struct store_stamp *stamp, const char **error_r)
 {
 	int lock = store_lock(dir, error_r);
 	if (lock < 0)
 		return -1;
+	if (stamp != NULL)
+		store_stamp_take(dir, stamp);
 	int rc = store_sync(root, dir, max_messages(opt), st, error_r);
 	store_unlock(lock);
 	return rc;
@@ -71,7 +76,8 @@ int store_mailbox_open(const char *root, const char *folder,
 	}
 	mb->opt = *opt;
 	mb->opt.hostname = NULL; /* not kept: the caller owns it */
-	if (sync_locked(mb->root, mb->dir, opt, &mb->st, error_r) < 0) {
+	if (sync_locked(mb->root, mb->dir, opt, &mb->st, &mb->stamp,
+			error_r) < 0) {
 		free(mb);
 		return -1;
 	}
@@ -165,7 +171,7 @@ static int relocate(struct store_mailbox *mb, struct store_msg *m,
 		    const char **error_r)
 {
 	struct store_state now = {0};
-	if (sync_locked(mb->root, mb->dir, &mb->opt, &now, error_r) < 0)
+	if (sync_locked(mb->root, mb->dir, &mb->opt, &now, NULL, error_r) < 0)
 		return -1;
 	const struct store_msg *found = store_state_find(&now, m->uid);
 	int rc = found != NULL ? adopt_name(mb, m, &now, found) : -1;
@@ -280,8 +286,12 @@ int store_mailbox_refresh(struct store_mailbox *mb, struct store_changes *ch,
 			  const char **error_r)
 {
 	struct store_state now = {0};
+	struct store_stamp stamp;
 	memset(ch, 0, sizeof(*ch));
-	if (sync_locked(mb->root, mb->dir, &mb->opt, &now, error_r) < 0)
+	store_stamp_take(mb->dir, &stamp);
+	if (store_stamp_unchanged(&mb->stamp, &stamp))
+		return 0; /* nothing on disk moved: the snapshot is current */
+	if (sync_locked(mb->root, mb->dir, &mb->opt, &now, &stamp, error_r) < 0)
 		return -1;
 	if (now.uidvalidity != mb->st.uidvalidity) {
 		ch->uidvalidity_changed = true;
@@ -294,6 +304,7 @@ int store_mailbox_refresh(struct store_mailbox *mb, struct store_changes *ch,
 	ch->keywords_changed = keywords_differ(&mb->st, &now);
 	store_state_free(&mb->st);
 	mb->st = now;
+	mb->stamp = stamp;
 	return 0;
 }
 
@@ -655,7 +666,7 @@ int store_status(const char *root, const char *folder,
 		*error_r = "bad folder name";
 		return -1;
 	}
-	if (sync_locked(root, dir, opt, &st, error_r) < 0)
+	if (sync_locked(root, dir, opt, &st, NULL, error_r) < 0)
 		return -1;
 	memset(out, 0, sizeof(*out));
 	out->messages = (uint32_t)st.n;

@@ -382,6 +382,60 @@ static void two_sessions_see_each_other(void **state)
 	store_mailbox_free(&b);
 }
 
+/* Set the times of root's watched files (store/stamp.h) to one moment
+ * long past, the same each time. */
+static void age_folder(void)
+{
+	static const char *const names[] = {"dovecot-uidlist", "postern-modseq",
+					    "dovecot-keywords", "cur", "new"};
+	struct timespec t[2] = {{1700000000, 0}, {1700000000, 0}};
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		char path[256];
+		snprintf(path, sizeof(path), "%s/%s", root, names[i]);
+		utimensat(AT_FDCWD, path, t, 0); /* a missing one stays so */
+	}
+}
+
+/* A refresh skips the sync when no watched time moved (the stamp is then
+ * trusted: proven here by a rename whose directory time is put back,
+ * which a skipped refresh cannot see), and syncs when one did. */
+static void refresh_skips_only_when_nothing_moved(void **state)
+{
+	deliver("", "Subject: 1\n\n1\n");
+	deliver("", "Subject: 2\n\n2\n");
+	struct store_mailbox *a = open_box(""), *b = open_box("");
+	struct store_changes ch;
+	set_flags(b, 1, STORE_FLAGS_ADD, STORE_SEEN, 0); /* now in cur/ as :2,S */
+	age_folder();
+	refresh(a, &ch); /* syncs (its stamp was taken at open) */
+	assert_int_equal(ch.n_changed, 1);
+	store_changes_free(&ch);
+	/* a rename in cur/ (message 1 flagged, as a client of another server
+	 * would) whose directory time is put back: no watched size moves */
+	struct dirent *de;
+	DIR *d = opendir(strcat(strcpy((char[256]){0}, root), "/cur"));
+	char from[512] = "", to[512];
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ":2,S") != NULL)
+			snprintf(from, sizeof(from), "%s/cur/%s", root, de->d_name);
+	closedir(d);
+	snprintf(to, sizeof(to), "%sF", from); /* ":2,S" -> ":2,SF" */
+	assert_int_equal(rename(from, to), 0);
+	age_folder();
+	refresh(a, &ch);
+	assert_int_equal(ch.n_changed + ch.n_new + ch.n_expunged, 0);
+	store_changes_free(&ch);
+	assert_false(store_mailbox_msgs(a)[0].flags & STORE_FLAGGED);
+	/* a delivery moves new/'s time: seen at once */
+	deliver("", "Subject: 3\n\n3\n");
+	refresh(a, &ch);
+	assert_int_equal(ch.n_new, 1);
+	store_changes_free(&ch);
+	assert_true(store_mailbox_msgs(a)[0].flags & STORE_FLAGGED);
+	store_mailbox_free(&a);
+	store_mailbox_free(&b);
+}
+
 static void flags_and_keywords_round_trip(void **state)
 {
 	deliver("", "Subject: k\n\nk\n");
@@ -848,6 +902,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(uids_persist_and_grow, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_sessions_see_each_other, setup, teardown),
 		cmocka_unit_test_setup_teardown(flags_and_keywords_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(refresh_skips_only_when_nothing_moved, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(unchangedsince_refuses_newer, setup, teardown),
 		cmocka_unit_test_setup_teardown(append_gives_uid_and_lasts, setup, teardown),
 		cmocka_unit_test_setup_teardown(copy_gives_new_uids, setup, teardown),
