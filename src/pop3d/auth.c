@@ -231,7 +231,8 @@ static void challenge(struct pop3_session *s, const void *data, size_t n)
 	pop3d_printf(s, "+ %s", buf_cstr(&b));
 	buf_free(&b);
 	s->phase = PP_SASL;
-	conn_flush(s->conn);
+	if (s->conn != NULL)
+		conn_flush(s->conn);
 }
 
 static void malformed(struct pop3_session *s, const char *why)
@@ -371,9 +372,12 @@ static void begin(struct pop3_session *s)
 static void on_penalty_over(evutil_socket_t fd, short what, void *arg)
 {
 	struct pop3_session *s = arg;
+	if (s->conn == NULL)
+		return;
 	conn_resume_read(s->conn);
 	begin(s);
-	conn_flush(s->conn);
+	if (s->conn != NULL)
+		conn_flush(s->conn);
 }
 
 /* Every attempt waits for its slot first (policy/penalty.h). */

@@ -46,7 +46,8 @@ void pop3d_greet(struct pop3_session *s)
 	 * server, and we keep only hashes */
 	s->phase = PP_COMMAND;
 	pop3d_printf(s, "+OK Postern POP3 server ready");
-	conn_flush(s->conn);
+	if (s->conn != NULL)
+		conn_flush(s->conn);
 }
 
 static bool stls_offered(const struct pop3_session *s)

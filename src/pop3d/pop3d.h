@@ -129,7 +129,12 @@ struct pop3_session {
 	struct pop3_line_reader reader;
 	bool tls;
 	unsigned errors, commands, jobs;
-	bool gone; /* connection closed; freed after the last job */
+	bool gone; /* connection closed; freed after the last job, from an
+		      event of its own (reap), never inside a call chain
+		      that may still use it */
+	struct event *reap;
+	uint64_t out_total;     /* bytes handed to the conn */
+	uint64_t out_sent_mark; /* bytes sent at the last idle check */
 	bool waiting_flush;
 	uint64_t started_ms;
 	/* login */

@@ -17,6 +17,7 @@
 enum { CLOSE_FLUSH_MS = 10000, LINE_MAX_OUT = 1024 };
 
 static void on_conn_event(struct conn *c, enum conn_event ev, void *arg);
+static void on_reap(evutil_socket_t fd, short what, void *arg);
 
 bool pop3d_session_start(struct pop3_worker *w, int fd,
 			 const struct sockaddr *peer,
@@ -43,7 +44,12 @@ bool pop3d_session_start(struct pop3_worker *w, int fd,
 		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
 	s->started_ms = monotonic_ms();
 	s->conn = conn_new(w->base, fd, POP3_INPUT_MAX, on_conn_event, s);
-	if (s->conn == NULL) {
+	s->reap = evtimer_new(w->base, on_reap, s);
+	if (s->conn == NULL || s->reap == NULL) {
+		if (s->conn != NULL)
+			conn_free(s->conn);
+		if (s->reap != NULL)
+			event_free(s->reap);
 		free(s);
 		return false;
 	}
@@ -79,8 +85,15 @@ static void unlink_session(struct pop3_session *s)
 	w->n_sessions--;
 }
 
+static void job_finish(struct pop3_session *s);
+
 static void session_destroy(struct pop3_session *s)
 {
+	/* a job waiting for the client to read: its context (an open
+	 * message) goes with the session */
+	if (s->job.active && !s->job.running)
+		job_finish(s);
+	event_free(s->reap);
 	pop3d_auth_abort(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
@@ -106,8 +119,15 @@ void pop3d_session_end(struct pop3_session *s, const char *reason)
 	s->gone = true;
 	if (s->timer != NULL)
 		event_del(s->timer);
+	/* freed from the loop, not here: the caller may be deep in a
+	 * callback of this session that still reads it */
 	if (s->jobs == 0)
-		session_destroy(s);
+		event_active(s->reap, EV_TIMEOUT, 0);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	pop3d_session_free_if_gone(arg);
 }
 
 bool pop3d_session_free_if_gone(struct pop3_session *s)
@@ -120,6 +140,8 @@ bool pop3d_session_free_if_gone(struct pop3_session *s)
 
 void pop3d_write(struct pop3_session *s, const char *data, size_t n)
 {
+	if (s->conn != NULL)
+		s->out_total += n;
 	if (s->conn != NULL && conn_write(s->conn, data, n) < 0) {
 		log_warn("session=%s event=output-overflow", s->id);
 		pop3d_session_end(s, "output overflow");
@@ -170,6 +192,8 @@ void pop3d_close_with(struct pop3_session *s, const char *line)
 		return;
 	if (line != NULL)
 		pop3d_printf(s, "%s", line);
+	if (s->conn == NULL)
+		return; /* the write ended the session */
 	s->phase = PP_CLOSING;
 	conn_pause_read(s->conn);
 	conn_notify_flushed(s->conn);
@@ -307,8 +331,15 @@ void pop3d_job_start(struct pop3_session *s, pop3_job_run *run,
 	j->more = false;
 	if (s->phase == PP_COMMAND)
 		s->phase = PP_JOB;
-	conn_pause_read(s->conn);
-	conn_flush(s->conn); /* what was written before the job goes first */
+	if (s->conn != NULL) {
+		conn_pause_read(s->conn);
+		/* what was written before the job goes first */
+		conn_flush(s->conn);
+	}
+	if (s->conn == NULL) { /* gone meanwhile: no job for nobody */
+		job_finish(s);
+		return;
+	}
 	job_submit(s);
 }
 
@@ -435,9 +466,15 @@ static void on_timeout(struct pop3_session *s)
 		pop3d_session_end(s, "TLS handshake timed out");
 	} else if (s->phase == PP_CLOSING) {
 		pop3d_session_end(s, "closing response not read");
-	} else if (s->phase == PP_JOB) {
-		/* a long RETR to a slow reader is not idleness */
+	} else if (s->phase == PP_JOB &&
+		   s->out_total - conn_output_pending(s->conn) != s->out_sent_mark) {
+		/* a long RETR to a slow reader is not idleness; one that
+		 * reads nothing for the whole timeout is */
+		s->out_sent_mark = s->out_total - conn_output_pending(s->conn);
 		conn_set_timeout(s->conn, s->d->cfg->pop3_timeout_idle_ms);
+	} else if (s->phase == PP_JOB) {
+		log_info("session=%s event=timeout state=output-not-read", s->id);
+		pop3d_session_end(s, "output not read");
 	} else {
 		/* RFC 1939 3: the autologout timer closes the connection
 		 * without a response and without entering UPDATE */
