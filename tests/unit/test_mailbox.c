@@ -414,7 +414,7 @@ static void refresh_skips_only_when_nothing_moved(void **state)
 	 * would) whose directory time is put back: no watched size moves */
 	struct dirent *de;
 	DIR *d = opendir(strcat(strcpy((char[256]){0}, root), "/cur"));
-	char from[512] = "", to[512];
+	char from[512] = "", to[sizeof(from) + 1];
 	while ((de = readdir(d)) != NULL)
 		if (strstr(de->d_name, ":2,S") != NULL)
 			snprintf(from, sizeof(from), "%s/cur/%s", root, de->d_name);
