@@ -629,13 +629,53 @@ static int delete_run(struct imap_session *s, void *arg, struct buf *out)
 	return 1;
 }
 
+/* RENAME INBOX (RFC 9051 6.3.6): its messages move to a new folder and
+ * INBOX stays, empty; its children do not move. Copied first (hard links,
+ * durable), then expunged, so a crash in between leaves the messages in
+ * both places, never in neither. Sessions with INBOX selected see the
+ * EXPUNGEs at their next refresh. */
+static int rename_inbox(struct imap_session *s, const char *to,
+			const char **why)
+{
+	struct store_mailbox *mb;
+	if (store_folder_create(s->root, to, why) < 0)
+		return -1;
+	if (store_mailbox_open(s->root, "", &s->opt, &mb, why) < 0)
+		return -1;
+	size_t n = store_mailbox_count(mb);
+	const struct store_msg *m = store_mailbox_msgs(mb);
+	uint32_t *uids = malloc((n > 0 ? n : 1) * sizeof(*uids));
+	int rc = -1;
+	struct store_copied cp = {0};
+	if (uids == NULL) {
+		*why = "out of memory";
+	} else {
+		for (size_t i = 0; i < n; i++)
+			uids[i] = m[i].uid;
+		rc = n == 0 ? 0
+			    : store_mailbox_copy(mb, uids, n, to, &cp, why);
+		if (rc == 0 && cp.n > 0)
+			rc = store_mailbox_expunge(mb, cp.src_uids, cp.n, false,
+						   why);
+	}
+	store_copied_free(&cp);
+	free(uids);
+	store_mailbox_free(&mb);
+	return rc;
+}
+
 static int rename_run(struct imap_session *s, void *arg, struct buf *out)
 {
 	struct folder_ctx *c = arg;
 	const char *why;
-	if (c->folder[0] == '\0')
-		buf_appendf(out, "%s NO Renaming INBOX is not supported\r\n",
+	if (c->folder[0] == '\0' &&
+	    (c->folder2[0] == '\0' || imapd_folder_exists(s, c->folder2)))
+		buf_appendf(out, "%s NO [ALREADYEXISTS] Target exists\r\n",
 			    s->tag);
+	else if (c->folder[0] == '\0' && rename_inbox(s, c->folder2, &why) < 0)
+		buf_appendf(out, "%s NO RENAME failed: %s\r\n", s->tag, why);
+	else if (c->folder[0] == '\0')
+		buf_appendf(out, "%s OK RENAME completed\r\n", s->tag);
 	else if (!imapd_folder_exists(s, c->folder))
 		buf_appendf(out, "%s NO [NONEXISTENT] Mailbox does not exist\r\n",
 			    s->tag);

@@ -51,8 +51,9 @@ int store_folder_create(const char *root, const char *folder,
 int store_folder_delete(const char *root, const char *folder,
 			const char **error_r);
 /* RENAME, children with it (".A" to ".B" moves ".A.x" to ".B.x"); the
- * folder keeps its UIDs and UIDVALIDITY. Refused: INBOX (not supported
- * yet), a target that exists (or a child's), a target inside the source.
+ * folder keeps its UIDs and UIDVALIDITY. Refused: INBOX (the IMAP layer
+ * moves its messages instead, imapd/folders.c), a target that exists (or
+ * a child's), a target inside the source.
  * Each directory moves with one rename(); a crash between two leaves some
  * children under the old name, each one whole. */
 int store_folder_rename(const char *root, const char *from, const char *to,

@@ -62,6 +62,7 @@ def srv(workdir, pki):
     s.add_user(f"carol@{DOMAIN}")
     s.add_user(f"dave@{DOMAIN}")
     s.add_user(f"erin@{DOMAIN}")
+    s.add_user(f"frank@{DOMAIN}")
     s.start()
     yield s
     s.stop()
@@ -493,6 +494,34 @@ def test_two_sessions_expunge_raw(srv):
     r.send("c NOOP\r\n")
     assert r.until("c") == ["* 1 EXPUNGE", "c OK NOOP completed"]
     a.logout()
+
+
+def test_rename_inbox_moves_its_messages_and_leaves_it_empty(srv):
+    """RFC 9051 6.3.6: RENAME INBOX moves the messages to a new folder,
+    flags kept; INBOX stays, empty; a session with INBOX selected sees the
+    EXPUNGEs; a target that exists is refused and nothing moves."""
+    user = f"frank@{DOMAIN}"
+    m, other = starttls(srv, user), implicit(srv, user)
+    one = b"From: f@imap-sender.example\r\nSubject: one\r\n\r\nfirst\r\n"
+    two = b"From: f@imap-sender.example\r\nSubject: two\r\n\r\nsecond\r\n"
+    assert m.append("INBOX", "(\\Flagged)", None, one)[0] == "OK"
+    assert m.append("INBOX", None, None, two)[0] == "OK"
+    assert other.select("INBOX") == ("OK", [b"2"])
+    typ, data = m.rename("INBOX", "Sent")
+    assert typ == "NO" and data[0].startswith(b"[ALREADYEXISTS]")
+    assert m.status("INBOX", "(MESSAGES)")[1][0].endswith(b"(MESSAGES 2)")
+    assert m.rename("INBOX", "Old/Inbox")[0] == "OK"
+    assert m.status("INBOX", "(MESSAGES)")[1][0].endswith(b"(MESSAGES 0)")
+    assert m.select("Old/Inbox") == ("OK", [b"2"])
+    typ, data = m.fetch("1:2", "(FLAGS BODY.PEEK[])")
+    assert b"\\Flagged" in data[0][0] and data[0][1] == one
+    assert b"\\Flagged" not in data[2][0] and data[2][1] == two
+    other.noop()
+    assert other.untagged_responses.get("EXPUNGE") == [b"2", b"1"]  # last first
+    assert other.select("INBOX") == ("OK", [b"0"])
+    assert b'"/" INBOX' in b"".join(m.list('""', "INBOX")[1])
+    m.logout()
+    other.logout()
 
 
 def test_append_with_appenduid_then_fetch(srv):
