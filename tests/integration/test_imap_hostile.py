@@ -75,8 +75,11 @@ def status_kb(pid, field):
 
 def reset_peak(pid):
     """Make VmHWM start again from the current resident set."""
-    with open(f"/proc/{pid}/clear_refs", "w") as f:
-        f.write("5")
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+    except OSError as e:    # a kernel before 4.0, or a locked-down /proc
+        pytest.skip(f"cannot reset the peak RSS: {e}")
 
 
 def measured(s, r, tag, command):
