@@ -270,6 +270,23 @@ static int check_components(const char *name, size_t len, const char **error_r)
 	return 0;
 }
 
+/* "%2F", "%5C" or "%2E" in any case: a "/", "\\" or "." written as a URL
+ * escape. We never decode it, but an IMAP URL (RFC 5092) does, and so may
+ * a tool that reads the folder names on disk; such a name is refused
+ * rather than trusted to stay text everywhere ("100%" and "%25" pass). */
+static bool has_encoded_path_char(const char *name, size_t len)
+{
+	for (size_t i = 0; i + 2 < len; i++) {
+		if (name[i] != '%')
+			continue;
+		char a = name[i + 1], b = (char)(name[i + 2] | 0x20);
+		if ((a == '2' && (b == 'f' || b == 'e')) ||
+		    (a == '5' && b == 'c'))
+			return true;
+	}
+	return false;
+}
+
 int imap_mailbox_check(const char *name, size_t len, const char **error_r)
 {
 	if (len == 0) {
@@ -290,6 +307,10 @@ int imap_mailbox_check(const char *name, size_t len, const char **error_r)
 	}
 	if (name[0] == '/') {
 		*error_r = "Mailbox name must not start with /";
+		return -1;
+	}
+	if (has_encoded_path_char(name, len)) {
+		*error_r = "Mailbox name must not hold %2F, %5C or %2E";
 		return -1;
 	}
 	return check_components(name, len, error_r);

@@ -9,7 +9,9 @@
  * the store may use has no empty component, no "." or ".." component, no
  * leading "/", no control character (C0, DEL, C1) and is valid UTF-8:
  * imap_mailbox_check() refuses the rest, so that no name leaves the user's
- * tree. "%2F" and the like are plain text, never decoded. INBOX, as a whole
+ * tree. Nothing here decodes "%XX", but a name holding "%2F", "%5C" or
+ * "%2E" (a "/", "\\" or "." as a URL escape, any case) is refused all the
+ * same: an IMAP URL or another tool may decode it. INBOX, as a whole
  * name or as the first component, is case-insensitive (RFC 9051 5.1).
  *
  * Maildir++: INBOX is the Maildir itself (""), "Sent" is ".Sent", "a/b" is

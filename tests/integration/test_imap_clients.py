@@ -1,7 +1,7 @@
 """Real IMAP clients in batch mode against a real server over TLS with the
 test CA: mbsync (isync) syncing INBOX and a folder both ways, fetchmail
-downloading over IMAPS into an MDA that writes files, neomutt reading a
-folder (its interface on a pseudo-terminal made by script(1), driven by
+and getmail6 downloading over IMAPS into an MDA that writes files, neomutt
+reading a folder (its interface on a pseudo-terminal made by script(1), driven by
 one push of keys given on the command line, which neomutt runs in order
 whatever the terminal's speed). What each client leaves on our side and
 on its own is checked byte for byte."""
@@ -279,6 +279,100 @@ def test_fetchmail_downloads_over_tls_and_deletes(srv, tmp_path, tls):
                        capture_output=True, timeout=60)
     assert r.returncode == 1, r.stdout + r.stderr
     assert len(list(out.iterdir())) == 2
+
+
+# ------------------------------------------------------------------ getmail6
+
+GETMAIL_MDA = """#!/bin/sh
+# one file per message, named by a counter kept beside them
+dir="$1"
+n=$(ls "$dir" | wc -l)
+cat > "$dir/msg.$n"
+"""
+
+
+def getmailrc(s, mda, out, ca, delete):
+    # ca_certs: the certificate is verified, and its name
+    # (ssl_cert_hostname); an external MDA, because getmail's own mbox and
+    # Maildir writers refuse to run as root (as the tests may);
+    # record_mailbox off: no X-getmail-retrieved-from-mailbox field, so
+    # what arrives is comparable with what the server stored
+    return ("[retriever]\ntype = SimpleIMAPSSLRetriever\n"
+            f"server = 127.0.0.1\nport = {s.imaps}\n"
+            f"username = {ALICE}\npassword = {PASSWORD}\n"
+            f"ca_certs = {ca}\nssl_cert_hostname = localhost\n"
+            "mailboxes = (\"INBOX\", \"Work\")\nrecord_mailbox = false\n"
+            f"[destination]\ntype = MDA_external\npath = {mda}\n"
+            f"arguments = (\"{out}\",)\n"
+            "allow_root_commands = true\nunixfrom = false\n"
+            f"[options]\ndelete = {'true' if delete else 'false'}\n"
+            "read_all = false\nverbose = 2\n")
+
+
+def run_getmail(s, tmp_path, out, ca=None, delete=False):
+    mda = tmp_path / "mda.sh"
+    mda.write_text(GETMAIL_MDA)
+    mda.chmod(0o755)
+    rc = tmp_path / "getmailrc"
+    rc.write_text(getmailrc(s, mda, out, ca or s.pki["ca"], delete))
+    return subprocess.run(["getmail", "--getmaildir", str(tmp_path),
+                           "--rcfile", str(rc)],
+                          capture_output=True, timeout=60)
+
+
+def from_line_on(body):
+    """A message from its From: field on, with LF line ends: getmail puts
+    its own Delivered-To, Received and Return-Path fields on top."""
+    body = b"\n" + body.replace(b"\r\n", b"\n")
+    return body[body.index(b"\nFrom: ") + 1:]
+
+
+def test_getmail_downloads_over_imaps(srv, tmp_path):
+    deliver(srv, message(1, "one"))
+    deliver(srv, message(2, "two"))
+    srv.wait_messages(2)
+    m = login(srv)
+    assert m.create("Work")[0] == "OK"
+    assert m.append("Work", None, None, message(3, "work"))[0] == "OK"
+    m.logout()
+    far = {**server_box(srv, "INBOX"), **server_box(srv, "Work")}
+    assert len(far) == 3
+    out = tmp_path / "out"
+    out.mkdir()
+
+    # a CA that did not sign the server's certificate: nothing is read
+    r = run_getmail(srv, tmp_path, out, ca=srv.pki["client_ca"])
+    log = (r.stdout + r.stderr).decode(errors="replace")
+    assert r.returncode != 0 and "CERTIFICATE_VERIFY_FAILED" in log, log
+    assert list(out.iterdir()) == []
+
+    # the test CA: both folders, every message, byte for byte
+    r = run_getmail(srv, tmp_path, out)
+    log = (r.stdout + r.stderr).decode(errors="replace")
+    assert r.returncode == 0, log
+    got = sorted(from_line_on(p.read_bytes()) for p in out.iterdir())
+    assert got == sorted(from_line_on(v[1]) for v in far.values()), log
+    # delete = false, and getmail reads with BODY.PEEK: the server's
+    # messages stay, unflagged
+    assert server_box(srv, "INBOX") == {k: v for k, v in far.items()
+                                        if k != "client-3@example.test"}
+    assert all(v[0] == [] for v in server_box(srv, "Work").values())
+
+    # read_all = false: getmail remembers UIDVALIDITY/UID per folder; a
+    # second run retrieves only the new message. With delete = true it
+    # deletes what it has seen, old and new, in both folders (STORE
+    # \Deleted, then EXPUNGE on close)
+    deliver(srv, message(4, "four"))
+    srv.wait_messages(3)
+    r = run_getmail(srv, tmp_path, out, delete=True)
+    log = (r.stdout + r.stderr).decode(errors="replace")
+    assert r.returncode == 0, log
+    assert "1 messages (" in log and "retrieved, 3 skipped" in log, log
+    assert len(list(out.iterdir())) == 4, log
+    assert from_line_on((out / "msg.3").read_bytes()) == \
+        from_line_on(message(4, "four")), log
+    assert server_box(srv, "INBOX") == {} and server_box(srv, "Work") == {}
+    assert srv.messages() == []
 
 
 # ------------------------------------------------------------------ neomutt

@@ -985,6 +985,12 @@ static void mailbox_check_bad(void **state)
 	        {"a\xc3", 0, "Mailbox name is not UTF-8"},
 	        {"a\xc0\xaf", 0,
 	         "Mailbox name is not UTF-8"}, /* overlong "/" */
+	        /* URL escapes of "/", "\\" and ".": refused, never decoded */
+	        {"%2Fetc", 0, "Mailbox name must not hold %2F, %5C or %2E"},
+	        {"..%2fdave", 0, "Mailbox name must not hold %2F, %5C or %2E"},
+	        {"a%5Cb", 0, "Mailbox name must not hold %2F, %5C or %2E"},
+	        {"%2E%2E/x", 0, "Mailbox name must not hold %2F, %5C or %2E"},
+	        {"x/%2e", 0, "Mailbox name must not hold %2F, %5C or %2E"},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		const char *why = NULL;
@@ -1014,7 +1020,7 @@ static void mailbox_maildir(void **state)
 	        {"a.b", ".a%2Eb", "a.b"},
 	        {".hidden", ".%2Ehidden", ".hidden"},
 	        {"100%", ".100%25", "100%"},
-	        {"a%2Fb", ".a%252Fb", "a%2Fb"}, /* plain text, not an escape */
+	        {"a%2Gb", ".a%252Gb", "a%2Gb"}, /* plain text, not an escape */
 	        {"inbox/x", ".INBOX.x", "INBOX/x"},
 	        {"Inboxes", ".Inboxes", "Inboxes"},
 	        {"Entw\xc3\xbcrfe", ".Entw&APw-rfe", "Entw\xc3\xbcrfe"},
@@ -1058,8 +1064,10 @@ static void mailbox_maildir_bad(void **state)
 	buf_clear(&b);
 	assert_int_equal(imap_mailbox_to_maildir(name, 255, &b, &why), -1);
 	assert_string_equal(why, "Mailbox name too long");
+	/* ".a%252Fb" would be "a%2Fb", a name imap_mailbox_check() refuses */
 	const char *folders[] = {"Sent",   ".",    ".a..b",  "..",   ".a.",
-	                         ".a%2Xb", ".a%2", ".&AGE-", ".a/b", ".a\x01"};
+	                         ".a%2Xb", ".a%2", ".&AGE-", ".a/b", ".a\x01",
+	                         ".a%252Fb"};
 	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
 		buf_clear(&b);
 		if (imap_mailbox_from_maildir(folders[i], strlen(folders[i]),
