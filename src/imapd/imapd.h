@@ -26,14 +26,13 @@
 #include "net/conn.h"
 #include "net/inbox.h"
 #include "net/listener.h"
+#include "net/service.h"
 #include "net/tls.h"
-#include "policy/ipcount.h"
 #include "policy/penalty.h"
 #include "sasl/password.h"
 #include "store/mailbox.h"
 #include "store/maildir.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,34 +52,16 @@ enum {
 
 struct imapd {
 	const struct config *cfg;
-	const struct listen_socket *socks;
-	size_t n_socks;
+	struct service *svc; /* the workers, accepting, the caps */
 	struct tls_server *tls;
 	struct pool *store_pool; /* every mailbox store call */
 	struct pool *auth_pool;  /* password checks (argon2: CPU-bound) */
-	struct ipcount *ipcount;
 	struct penalty *penalty;
 	unsigned char secret[IMAP_SECRET_LEN]; /* for made-up SCRAM salts */
 	char dummy_hash[PASSWORD_HASH_MAX];
-	atomic_uint connections;
-	atomic_bool stopping;
-	struct imap_worker *workers;
-	unsigned n_workers;
 };
 
 struct imap_session;
-
-struct imap_worker {
-	struct imapd *d;
-	struct event_base *base;
-	struct inbox *inbox;
-	struct event **accept_ev;
-	struct event *drain_ev;
-	pthread_t thread;
-	struct imap_session *sessions;
-	unsigned n_sessions;
-	bool stopping;
-};
 
 /* What the input loop does with the bytes that arrive. */
 enum imap_phase {
@@ -114,8 +95,8 @@ struct imap_job {
 };
 
 struct imap_session {
-	struct imap_session *next, *prev;
-	struct imap_worker *w;
+	struct service_conn link; /* its place on its worker */
+	struct service_worker *w;
 	struct imapd *d;
 	const struct listen_socket *ls;
 	struct conn *conn;
@@ -163,7 +144,7 @@ struct imap_session {
 };
 
 /* session.c */
-bool imapd_session_start(struct imap_worker *w, int fd,
+bool imapd_session_start(struct service_worker *w, int fd,
 			 const struct sockaddr *peer,
 			 const struct listen_socket *ls);
 /* Queue raw response bytes / a formatted line (CRLF added). */

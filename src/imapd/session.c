@@ -45,7 +45,7 @@ static void greet(struct imap_session *s)
 		conn_flush(s->conn);
 }
 
-bool imapd_session_start(struct imap_worker *w, int fd,
+bool imapd_session_start(struct service_worker *w, int fd,
 			 const struct sockaddr *peer,
 			 const struct listen_socket *ls)
 {
@@ -57,31 +57,23 @@ bool imapd_session_start(struct imap_worker *w, int fd,
 		close(fd);
 		return false;
 	}
-	s->w = w;
-	s->d = w->d;
-	s->ls = ls;
-	s->state = IMAP_STATE_NOT_AUTH;
-	memcpy(&s->peer, peer, peer->sa_family == AF_INET6
-				       ? sizeof(struct sockaddr_in6)
-				       : sizeof(struct sockaddr_in));
-	netaddr_ip(peer, s->peer_ip);
-	unsigned char rnd[6];
-	random_bytes(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
-	s->started_ms = monotonic_ms();
-	set_parser_limits(s, true);
 	s->conn = conn_new(w->base, fd, IMAP_INPUT_MAX, on_conn_event, s);
-	if (s->conn == NULL) {
+	if (s->conn == NULL || service_conn_attach(w, &s->link, peer, s) < 0) {
+		if (s->conn != NULL)
+			conn_free(s->conn);
 		imap_parser_free(&s->parser);
 		free(s);
 		return false;
 	}
-	s->next = w->sessions;
-	if (w->sessions != NULL)
-		w->sessions->prev = s;
-	w->sessions = s;
-	w->n_sessions++;
+	s->w = w;
+	s->d = w->server;
+	s->ls = ls;
+	s->state = IMAP_STATE_NOT_AUTH;
+	s->peer = s->link.peer;
+	netaddr_ip(peer, s->peer_ip);
+	service_session_id(s->id);
+	s->started_ms = monotonic_ms();
+	set_parser_limits(s, true);
 	log_info("session=%s event=connect ip=%s listener=%s protocol=imap",
 		 s->id, s->peer_ip, ls->cfg->name);
 	/* the login deadline runs from the first byte, TLS included */
@@ -95,18 +87,6 @@ bool imapd_session_start(struct imap_worker *w, int fd,
 		greet(s);
 	}
 	return true;
-}
-
-static void unlink_session(struct imap_session *s)
-{
-	struct imap_worker *w = s->w;
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		w->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	w->n_sessions--;
 }
 
 static void job_finish(struct imap_session *s);
@@ -124,9 +104,7 @@ static void session_destroy(struct imap_session *s)
 		store_mailbox_free(&s->mb);
 	buf_free(&s->job.out);
 	imap_parser_free(&s->parser);
-	unlink_session(s);
-	ipcount_release(s->d->ipcount, (struct sockaddr *)&s->peer);
-	atomic_fetch_sub(&s->d->connections, 1);
+	service_conn_detach(&s->link); /* and the caps go */
 	free(s);
 }
 

@@ -21,8 +21,8 @@
 #include "net/conn.h"
 #include "net/inbox.h"
 #include "net/listener.h"
+#include "net/service.h"
 #include "net/tls.h"
-#include "policy/ipcount.h"
 #include "policy/penalty.h"
 #include "pop3d/parse.h"
 #include "pop3d/server.h"
@@ -30,8 +30,6 @@
 #include "store/mailbox.h"
 #include "store/maildir.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -46,34 +44,16 @@ enum {
 
 struct pop3d {
 	const struct config *cfg;
-	const struct listen_socket *socks;
-	size_t n_socks;
+	struct service *svc; /* the workers, accepting, the caps */
 	struct tls_server *tls;
 	struct pool *store_pool; /* every mailbox store call */
 	struct pool *auth_pool;  /* password checks (argon2: CPU-bound) */
-	struct ipcount *ipcount;
 	struct penalty *penalty;
 	unsigned char secret[POP3_SECRET_LEN]; /* for made-up SCRAM salts */
 	char dummy_hash[PASSWORD_HASH_MAX];
-	atomic_uint connections;
-	atomic_bool stopping;
-	struct pop3_worker *workers;
-	unsigned n_workers;
 };
 
 struct pop3_session;
-
-struct pop3_worker {
-	struct pop3d *d;
-	struct event_base *base;
-	struct inbox *inbox;
-	struct event **accept_ev;
-	struct event *drain_ev;
-	pthread_t thread;
-	struct pop3_session *sessions;
-	unsigned n_sessions;
-	bool stopping;
-};
 
 /* What the input loop does with the bytes that arrive. */
 enum pop3_phase {
@@ -116,8 +96,8 @@ struct pop3_maildrop {
 };
 
 struct pop3_session {
-	struct pop3_session *next, *prev;
-	struct pop3_worker *w;
+	struct service_conn link; /* its place on its worker */
+	struct service_worker *w;
 	struct pop3d *d;
 	const struct listen_socket *ls;
 	struct conn *conn;
@@ -129,10 +109,9 @@ struct pop3_session {
 	struct pop3_line_reader reader;
 	bool tls;
 	unsigned errors, commands, jobs;
-	bool gone; /* connection closed; freed after the last job, from an
-		      event of its own (reap), never inside a call chain
-		      that may still use it */
-	struct event *reap;
+	bool gone; /* connection closed; freed after the last job, from the
+		      loop (service_reap), never inside a call chain that
+		      may still use it */
 	uint64_t out_total;     /* bytes handed to the conn */
 	uint64_t out_sent_mark; /* bytes sent at the last idle check */
 	bool waiting_flush;
@@ -150,7 +129,7 @@ struct pop3_session {
 };
 
 /* session.c */
-bool pop3d_session_start(struct pop3_worker *w, int fd,
+bool pop3d_session_start(struct service_worker *w, int fd,
 			 const struct sockaddr *peer,
 			 const struct listen_socket *ls);
 void pop3d_write(struct pop3_session *s, const char *data, size_t n);

@@ -17,9 +17,8 @@
 enum { CLOSE_FLUSH_MS = 10000, LINE_MAX_OUT = 1024 };
 
 static void on_conn_event(struct conn *c, enum conn_event ev, void *arg);
-static void on_reap(evutil_socket_t fd, short what, void *arg);
 
-bool pop3d_session_start(struct pop3_worker *w, int fd,
+bool pop3d_session_start(struct service_worker *w, int fd,
 			 const struct sockaddr *peer,
 			 const struct listen_socket *ls)
 {
@@ -28,36 +27,23 @@ bool pop3d_session_start(struct pop3_worker *w, int fd,
 		close(fd);
 		return false;
 	}
+	s->conn = conn_new(w->base, fd, POP3_INPUT_MAX, on_conn_event, s);
+	if (s->conn == NULL || service_conn_attach(w, &s->link, peer, s) < 0) {
+		if (s->conn != NULL)
+			conn_free(s->conn);
+		free(s);
+		return false;
+	}
 	s->w = w;
-	s->d = w->d;
+	s->d = w->server;
 	s->ls = ls;
 	s->state = POP3_STATE_AUTH;
 	s->drop.lock_fd = -1;
 	pop3_line_reader_init(&s->reader, POP3_LINE_MAX);
-	memcpy(&s->peer, peer, peer->sa_family == AF_INET6
-				       ? sizeof(struct sockaddr_in6)
-				       : sizeof(struct sockaddr_in));
+	s->peer = s->link.peer;
 	netaddr_ip(peer, s->peer_ip);
-	unsigned char rnd[6];
-	random_bytes(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+	service_session_id(s->id);
 	s->started_ms = monotonic_ms();
-	s->conn = conn_new(w->base, fd, POP3_INPUT_MAX, on_conn_event, s);
-	s->reap = evtimer_new(w->base, on_reap, s);
-	if (s->conn == NULL || s->reap == NULL) {
-		if (s->conn != NULL)
-			conn_free(s->conn);
-		if (s->reap != NULL)
-			event_free(s->reap);
-		free(s);
-		return false;
-	}
-	s->next = w->sessions;
-	if (w->sessions != NULL)
-		w->sessions->prev = s;
-	w->sessions = s;
-	w->n_sessions++;
 	log_info("session=%s event=connect ip=%s listener=%s protocol=pop3",
 		 s->id, s->peer_ip, ls->cfg->name);
 	/* the login deadline runs from the first byte, TLS included */
@@ -73,18 +59,6 @@ bool pop3d_session_start(struct pop3_worker *w, int fd,
 	return true;
 }
 
-static void unlink_session(struct pop3_session *s)
-{
-	struct pop3_worker *w = s->w;
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		w->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	w->n_sessions--;
-}
-
 static void job_finish(struct pop3_session *s);
 
 static void session_destroy(struct pop3_session *s)
@@ -93,16 +67,13 @@ static void session_destroy(struct pop3_session *s)
 	 * message) goes with the session */
 	if (s->job.active && !s->job.running)
 		job_finish(s);
-	event_free(s->reap);
 	pop3d_auth_abort(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	/* no QUIT: nothing is deleted (RFC 1939 6); the lock goes */
 	pop3d_maildrop_close(s);
 	buf_free(&s->job.out);
-	unlink_session(s);
-	ipcount_release(s->d->ipcount, (struct sockaddr *)&s->peer);
-	atomic_fetch_sub(&s->d->connections, 1);
+	service_conn_detach(&s->link); /* and the caps go */
 	free(s);
 }
 
@@ -122,12 +93,7 @@ void pop3d_session_end(struct pop3_session *s, const char *reason)
 	/* freed from the loop, not here: the caller may be deep in a
 	 * callback of this session that still reads it */
 	if (s->jobs == 0)
-		event_active(s->reap, EV_TIMEOUT, 0);
-}
-
-static void on_reap(evutil_socket_t fd, short what, void *arg)
-{
-	pop3d_session_free_if_gone(arg);
+		service_reap(&s->link);
 }
 
 bool pop3d_session_free_if_gone(struct pop3_session *s)

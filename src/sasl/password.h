@@ -17,5 +17,9 @@ int password_hash(const char *password, size_t len,
 int password_verify(const char *encoded, const char *password, size_t len);
 /* A fresh random password of n characters (letters and digits) + NUL. */
 void password_generate(char *out, size_t n);
+/* The hash of a random password, checked against when a user does not
+ * exist, so that a wrong name costs exactly what a wrong password costs.
+ * 0 or -1. */
+int password_dummy_hash(char out[PASSWORD_HASH_MAX]);
 
 #endif

@@ -176,7 +176,7 @@ static void commit_done(void *arg)
 	free(j);
 	session_reset_transaction(s);
 	back_to_commands(s);
-	if (atomic_load(&s->sd->stopping))
+	if (service_stopping(s->sd->svc))
 		session_close_with(s, 421, "4.3.2", "Shutting down");
 	session_process_input(s);
 }

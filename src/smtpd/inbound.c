@@ -160,7 +160,8 @@ static void ask_dmarc(struct inbound *in)
 	if (dmarc_next(in->r.dmarc, &name) != 1)
 		return;
 	in->pending++;
-	if (dns_query(in->s->w->dns, name, DNS_T_TXT, dmarc_txt, in) < 0) {
+	struct dns *dns = smtpd_worker_dns(in->s->w);
+	if (dns_query(dns, name, DNS_T_TXT, dmarc_txt, in) < 0) {
 		in->pending--;
 		dmarc_answer(in->r.dmarc, DMARC_DNS_TEMPFAIL, NULL, 0);
 	}
@@ -188,12 +189,13 @@ void smtpd_inbound_hurry(struct session *s)
 /* Ask for each key the signatures need. */
 static void ask_keys(struct session *s, struct inbound *in)
 {
+	struct dns *dns = smtpd_worker_dns(s->w);
 	for (size_t i = 0; i < dkim_verify_count(in->r.dkim); i++) {
 		const char *name = dkim_verify_key_name(in->r.dkim, i);
 		in->q[i] = (struct key_lookup){in, i, false};
 		in->pending++; /* before: an answer may come at once */
 		if (name == NULL ||
-		    dns_query(s->w->dns, name, DNS_T_TXT, key_answer, &in->q[i]) < 0)
+		    dns_query(dns, name, DNS_T_TXT, key_answer, &in->q[i]) < 0)
 			in->pending--;
 	}
 }
@@ -201,10 +203,11 @@ static void ask_keys(struct session *s, struct inbound *in)
 /* The same for the ARC chain's keys (each distinct name once). */
 static void ask_arc_keys(struct session *s, struct inbound *in)
 {
+	struct dns *dns = smtpd_worker_dns(s->w);
 	for (size_t k = 0; k < arc_verify_lookups(in->r.arc); k++) {
 		in->arc_q[k] = (struct key_lookup){in, k, true};
 		in->pending++;
-		if (dns_query(s->w->dns, arc_verify_key_name(in->r.arc, k),
+		if (dns_query(dns, arc_verify_key_name(in->r.arc, k),
 			      DNS_T_TXT, key_answer, &in->arc_q[k]) < 0)
 			in->pending--;
 	}
@@ -233,7 +236,8 @@ static void start_spf(struct session *s, struct inbound *in)
 		snprintf(o->identity, sizeof(o->identity), "%s",
 			 which == SPF_MAILFROM ? sender : s->helo);
 		in->pending++;
-		in->spf[which] = spf_run_start(s->w->dns, &req, spf_done, in);
+		in->spf[which] = spf_run_start(smtpd_worker_dns(s->w), &req,
+					       spf_done, in);
 		if (in->spf[which] == NULL) {
 			in->pending--;
 			o->result = SPF_TEMPERROR;

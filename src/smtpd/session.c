@@ -28,59 +28,39 @@ static void greet(struct session *s)
 	conn_flush(s->conn);
 }
 
-bool session_start(struct worker *w, int fd, const struct sockaddr *peer,
-		   const struct listen_socket *ls)
+bool session_start(struct service_worker *w, int fd,
+		   const struct sockaddr *peer, const struct listen_socket *ls)
 {
+	struct smtpd *sd = w->server;
 	struct session *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		close(fd);
 		return false;
 	}
-	s->w = w;
-	s->sd = w->sd;
-	s->ls = ls;
-	memcpy(&s->peer, peer, peer->sa_family == AF_INET6
-				       ? sizeof(struct sockaddr_in6)
-				       : sizeof(struct sockaddr_in));
-	netaddr_ip(peer, s->peer_ip);
-	unsigned char rnd[6];
-	random_bytes(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
-	s->started_ms = monotonic_ms();
 	s->conn = conn_new(w->base, fd, SMTP_INPUT_MAX, on_conn_event, s);
-	if (s->conn == NULL) {
+	if (s->conn == NULL || service_conn_attach(w, &s->link, peer, s) < 0) {
+		if (s->conn != NULL)
+			conn_free(s->conn);
 		free(s);
 		return false;
 	}
-	s->next = w->sessions;
-	if (w->sessions != NULL)
-		w->sessions->prev = s;
-	w->sessions = s;
-	w->n_sessions++;
+	s->w = w;
+	s->sd = sd;
+	s->ls = ls;
+	s->peer = s->link.peer;
+	netaddr_ip(peer, s->peer_ip);
+	service_session_id(s->id);
+	s->started_ms = monotonic_ms();
 	log_info("session=%s event=connect ip=%s listener=%s", s->id,
 		 s->peer_ip, ls->cfg->name);
 	if (ls->cfg->tls == LISTENER_TLS_IMPLICIT) {
 		s->phase = P_TLS;
-		conn_start_tls(s->conn, tls_server_ctx(s->sd->tls),
-			       s->sd->cfg->smtp_timeout_tls_ms,
-			       s->ls->cfg->client_certs);
+		conn_start_tls(s->conn, tls_server_ctx(sd->tls),
+			       sd->cfg->smtp_timeout_tls_ms, ls->cfg->client_certs);
 	} else {
 		greet(s);
 	}
 	return true;
-}
-
-static void unlink_session(struct session *s)
-{
-	struct worker *w = s->w;
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		w->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	w->n_sessions--;
 }
 
 /* Free everything; the connection must already be gone. */
@@ -91,16 +71,14 @@ static void session_destroy(struct session *s)
 		event_free(s->auth_timer);
 	smtpd_data_abort(s);
 	envelope_free(&s->tx.env);
-	unlink_session(s);
-	ipcount_release(s->sd->ipcount, (struct sockaddr *)&s->peer);
-	atomic_fetch_sub(&s->sd->connections, 1);
+	service_conn_detach(&s->link); /* and the caps go */
 	free(s);
 }
 
 void session_end(struct session *s, const char *reason)
 {
 	if (s->conn == NULL)
-		return; /* already ended; waiting for the commit */
+		return; /* already ended; waiting for the commit or the reap */
 	log_info("session=%s event=disconnect reason=\"%s\" commands=%u "
 		 "messages=%u errors=%u duration=%.3fs",
 		 s->id, reason, s->commands, s->messages, s->errors,
@@ -108,9 +86,13 @@ void session_end(struct session *s, const char *reason)
 	conn_free(s->conn);
 	s->conn = NULL;
 	s->gone = true;
+	if (s->auth_timer != NULL) /* it would find no connection */
+		event_del(s->auth_timer);
+	/* freed from the loop, not here: the caller may be deep in a callback
+	 * of this session that still reads it; with a job under way, the
+	 * last job to report back frees it */
 	if (s->jobs == 0)
-		session_destroy(s);
-	/* else the last job to report back frees it */
+		service_reap(&s->link);
 }
 
 bool session_free_if_gone(struct session *s)

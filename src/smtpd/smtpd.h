@@ -1,5 +1,5 @@
-/* smtpd.h: what the files of src/smtpd/ share: the server, its workers and
- * the session. Not for use outside src/smtpd/. */
+/* smtpd.h: what the files of src/smtpd/ share: the server and the session
+ * (the workers are net/service.h's). Not for use outside src/smtpd/. */
 #ifndef POSTERN_SMTPD_SMTPD_H
 #define POSTERN_SMTPD_SMTPD_H
 
@@ -19,17 +19,15 @@
 #include "net/dns.h"
 #include "net/inbox.h"
 #include "net/listener.h"
+#include "net/service.h"
 #include "net/tls.h"
 #include "db/directory.h"
-#include "policy/ipcount.h"
 #include "policy/penalty.h"
 #include "sasl/password.h"
 #include "queue/qfile.h"
 #include "queue/scheduler.h"
 #include "queue/spool.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -45,40 +43,26 @@ enum {
 
 struct smtpd {
 	const struct config *cfg;
-	const struct listen_socket *socks;
-	size_t n_socks;
+	struct service *svc;      /* the workers, accepting, the caps */
 	struct tls_server *tls;
 	struct spool *spool;
 	struct scheduler *sched;
 	struct pool *commit_pool;
 	struct pool *auth_pool;   /* password checks: CPU-bound, one per CPU */
-	struct ipcount *ipcount;
 	struct penalty *penalty;  /* failed logins per client */
 	psl_ctx_t *psl;           /* the Public Suffix List, for DMARC */
 	/* for answers about users that do not exist, so that they cost and
 	 * look the same as wrong passwords */
 	unsigned char secret[SMTP_SECRET_LEN];
 	char dummy_hash[PASSWORD_HASH_MAX];
-	atomic_uint connections;
-	atomic_bool stopping;
-	struct worker *workers;
-	unsigned n_workers;
 };
 
-struct session;
-
-struct worker {
-	struct smtpd *sd;
-	struct event_base *base;
-	struct inbox *inbox;
-	struct event **accept_ev; /* one per listening socket */
-	struct event *drain_ev;   /* at shutdown: ends the loop when idle */
-	struct dns *dns;          /* for the DKIM keys of inbound mail */
-	pthread_t thread;
-	struct session *sessions; /* every live session of this worker */
-	unsigned n_sessions;
-	bool stopping;
-};
+/* A worker (net/service.h) runs the sessions it accepted; its data is its
+ * resolver, for the DNS checks of inbound mail. */
+static inline struct dns *smtpd_worker_dns(const struct service_worker *w)
+{
+	return w->data;
+}
 
 /* Session states, as bits so that a command lists where it is allowed. */
 enum smtp_state {
@@ -130,8 +114,8 @@ struct transaction {
 };
 
 struct session {
-	struct session *next, *prev; /* the worker's list */
-	struct worker *w;
+	struct service_conn link; /* its place on its worker */
+	struct service_worker *w;
 	struct smtpd *sd;
 	const struct listen_socket *ls;
 	struct conn *conn;
@@ -151,7 +135,9 @@ struct session {
 	unsigned commands;
 	unsigned messages;
 	unsigned jobs;     /* pool jobs that will report back to this session */
-	bool gone;         /* the connection is closed; free after the jobs */
+	bool gone;         /* the connection is closed; freed after the last
+			      job, from the loop (reap), never inside a call
+			      chain that may still use it */
 	/* authentication */
 	bool authenticated;
 	char auth_user[DIR_ADDRESS_MAX + 1];
@@ -169,8 +155,8 @@ struct session {
 
 /* session.c */
 /* Start a session on an accepted socket; false (fd closed) on failure. */
-bool session_start(struct worker *w, int fd, const struct sockaddr *peer,
-		   const struct listen_socket *ls);
+bool session_start(struct service_worker *w, int fd,
+		   const struct sockaddr *peer, const struct listen_socket *ls);
 void session_reply(struct session *s, int code, const char *status,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* One line of a multi-line reply: "250-text" (more) or "250 text". */
@@ -182,10 +168,15 @@ void session_close_with(struct session *s, int code, const char *status,
 void session_reset_transaction(struct session *s);
 /* Re-arm the command timeout (after a command was handled). */
 void session_await_command(struct session *s);
-/* Tear the session down now (the connection is gone). */
+/* Close the connection (logged with reason): s->conn is NULL from now on.
+ * The session itself is freed later, from the loop, once no job will
+ * report back to it; so a caller deep in the session's own call chain
+ * may go on using s, and must check s->conn after anything that writes,
+ * flushes or may otherwise end the session. */
 void session_end(struct session *s, const char *reason);
-/* After a commit: free the session if its connection went away meanwhile.
- * Returns true when it was freed. */
+/* For a job reporting back, from the loop: free the session if its
+ * connection went away meanwhile and no other job runs. Returns true when
+ * it was freed. */
 bool session_free_if_gone(struct session *s);
 /* Handle whatever input is buffered, as the phase says. */
 void session_process_input(struct session *s);

@@ -3,9 +3,11 @@ for byte, with smtplib (plain, STARTTLS, implicit TLS, certificate verified
 against the test CA), swaks and openssl s_client."""
 import re
 import smtplib
+import socket
+import struct
 import subprocess
 
-from conftest import DOMAIN, HOST, client_context, send_message
+from conftest import DOMAIN, HOST, Chat, client_context, send_message
 
 MESSAGE = (b"From: Bob <bob@other.example>\r\n"
            b"To: Alice <alice@example.test>\r\n"
@@ -260,3 +262,37 @@ def test_bdat_is_as_strict_as_data(server, chat):
     c.cmd("DATA", 503, "5.5.1")
     c.cmd("RSET", 250)
     assert len(server.messages()) == before
+
+
+# ------------------------------------------------------------ robustness
+
+def reset(sock):
+    """Close with a TCP reset (SO_LINGER 0): the server's next write fails."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def test_reset_while_commands_are_pipelined(make_server, chat):
+    """Commands pipelined behind a QUIT, then a reset that arrives while
+    the server still works through them: the 221 cannot be written, which
+    ends the session deep inside its command loop. It must not be freed
+    there (it was: the loop went on reading the freed session, a
+    heap-use-after-free in the ASan build); it is freed from the loop
+    afterwards. The server serves the next client, and stops cleanly (the
+    harness fails on any sanitizer report in the log)."""
+    s = make_server({"": {"workers": "1"}})
+    for _ in range(30):
+        c = Chat(s.port)
+        c.expect(220)
+        # about 30 KB of replies: under the output cap, so the whole batch,
+        # QUIT included, is handled in one go while the reset comes in
+        c.send(b"EHLO client.example.org\r\n" + b"NOOP\r\n" * 2000 +
+               b"QUIT\r\n")
+        reset(c.sock)
+    # the path was taken: a session ended on the failed write of its reply
+    s.wait_log(r'event=disconnect reason="write failed')
+    c = chat(s.port)
+    c.greet()
+    send_message(c, "bob@other.example", [f"alice@{DOMAIN}"], MESSAGE)
+    c.cmd("QUIT", 221)
+    assert split_delivered(s.read_message(s.wait_messages(1)[-1]))[3] == STORED
