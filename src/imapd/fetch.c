@@ -258,6 +258,8 @@ static int load(struct imap_session *s, size_t idx, bool mime,
 	if (l->len > max) { /* it grew past any size we accept: cut it */
 		l->len = (size_t)max;
 	}
+	/* a client that fetches envelopes or bodies often searches next */
+	imapd_note_header(s, idx, l->data, l->len, l->len < cap);
 	if (mime && (l->mime = mime_parse(l->data, l->len)) == NULL) {
 		*why = "out of memory";
 		return -1;

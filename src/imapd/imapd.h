@@ -50,12 +50,17 @@ enum {
 	IMAP_IDLE_POLL_MS = 1000,     /* IDLE looks at the folder this often */
 };
 
+struct hdrcache;
+struct hdrcache_folder;
+
 struct imapd {
 	const struct config *cfg;
 	struct service *svc; /* the workers, accepting, the caps */
 	struct tls_server *tls;
 	struct pool *store_pool; /* every mailbox store call */
 	struct pool *auth_pool;  /* password checks (argon2: CPU-bound) */
+	struct hdrcache *hdrcache; /* header blocks for SEARCH, SORT, THREAD
+				      (NULL: [imap] header_cache_size 0) */
 	struct penalty *penalty;
 	unsigned char secret[IMAP_SECRET_LEN]; /* for made-up SCRAM salts */
 	char dummy_hash[PASSWORD_HASH_MAX];
@@ -269,12 +274,41 @@ void imapd_cmd_append(struct imap_session *s, const struct imap_command *cmd);
 /* quota.c: GETQUOTA, GETQUOTAROOT, SETQUOTA */
 void imapd_cmd_quota(struct imap_session *s, const struct imap_command *cmd);
 
+/* msgread.c: messages of the selected mailbox for SEARCH, SORT, THREAD,
+ * on the pool. A reader lives for one job run: it holds the folder's
+ * header cache handle and one buffer reused for every message. */
+struct imapd_reader {
+	struct hdrcache_folder *cache; /* NULL: no cache (off, or full) */
+	bool cache_tried;
+	struct buf buf;
+	unsigned long cached, read; /* header blocks from each, for the log */
+};
+void imapd_reader_init(struct imapd_reader *r);
+/* Release the cache handle and the buffer (the reader can start over). */
+void imapd_reader_free(struct imapd_reader *r);
+/* Message idx's header block (store/hdrcache.h: up to and with the first
+ * empty line; the whole message when it has none), from the cache or the
+ * file. 1 with *hdr_r, *len_r valid until the reader's next call or free;
+ * 0 when the block is longer than HDRCACHE_ENTRY_MAX (read the message
+ * instead); -1 when it cannot be read (expunged meanwhile). */
+int imapd_read_header(struct imap_session *s, struct imapd_reader *r,
+		      size_t idx, const char **hdr_r, size_t *len_r);
+/* The first cap bytes (at most) of message idx: 0 with *data_r, *len_r
+ * valid until the reader's next call or free, or -1. */
+int imapd_read_msg(struct imap_session *s, struct imapd_reader *r,
+		   size_t idx, size_t cap, const char **data_r, size_t *len_r);
+/* Message idx was read (FETCH): data[0..len) is its start, all of it
+ * when whole. Its header block goes into the cache when it is not there,
+ * so that a search after the FETCH does not read the file again. */
+void imapd_note_header(struct imap_session *s, size_t idx, const char *data,
+		       size_t len, bool whole);
+
 /* searchcmd.c: SEARCH and UID SEARCH */
 void imapd_cmd_search(struct imap_session *s, const struct imap_command *cmd);
 struct imap_search;
 /* On the pool: does message idx of the selected mailbox match (keywords
- * bound already)? */
-bool imapd_search_matches(struct imap_session *s,
+ * bound already)? Reads what the keys need through r. */
+bool imapd_search_matches(struct imap_session *s, struct imapd_reader *r,
 			  const struct imap_search *search, size_t idx);
 
 /* sortcmd.c: SORT, THREAD and their UID forms */

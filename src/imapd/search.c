@@ -287,6 +287,8 @@ static int parse_string_key(struct pstate *p, const char *field, enum kind k,
 		return bad(p, STRING_TOO_LONG);
 	x->end = (uint32_t)p->s->n;
 	p->s->needs_text = true;
+	if (k != K_HEADER)
+		p->s->needs_body = true;
 	return 0;
 }
 
@@ -339,6 +341,8 @@ static int parse_word(struct pstate *p, const struct imap_arg *a,
 		if (is(a, date_keys[k].name)) {
 			if (date_keys[k].kind >= K_SENTBEFORE)
 				p->s->needs_text = true;
+			else
+				p->s->needs_date = true;
 			return parse_date_key(p, date_keys[k].kind, i);
 		}
 	if (is(a, "ALL") || is(a, "RECENT") || is(a, "NEW")) {
@@ -387,6 +391,7 @@ static int parse_word(struct pstate *p, const struct imap_arg *a,
 	}
 	if (is(a, "LARGER") || is(a, "SMALLER")) {
 		x = new_node(p, is(a, "LARGER") ? K_LARGER : K_SMALLER);
+		p->s->needs_size = true;
 		if (*i >= p->n_args || p->args[*i].type != IMAP_ARG_ATOM ||
 		    imap_parse_number(p->args[*i].str, p->args[*i].len, 20,
 				      UINT64_MAX, &x->number) < 0)

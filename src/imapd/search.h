@@ -69,6 +69,9 @@ struct imap_search {
 	bool esearch;  /* RETURN was given: answer with ESEARCH */
 	unsigned ret;  /* SEARCH_RET_* (RETURN () means ALL) */
 	bool needs_text; /* some key reads the message */
+	bool needs_body; /* BODY or TEXT: more than the header block */
+	bool needs_size; /* LARGER or SMALLER */
+	bool needs_date; /* BEFORE, ON or SINCE: the internal date */
 	bool modseq;     /* a MODSEQ key: the reply says the highest
 			    modseq of the hits (RFC 7162 3.1.5) */
 };
@@ -96,7 +99,9 @@ struct search_msg {
 	uint64_t size;             /* RFC822.SIZE */
 	int64_t internaldate;
 	uint64_t modseq;
-	const char *text;          /* the message, when needs_text */
+	/* the message when needs_text: all of it when needs_body, else at
+	 * least its header block (len may then equal header_len) */
+	const char *text;
 	size_t len;
 	size_t header_len;         /* of text: the header, blank line in */
 };

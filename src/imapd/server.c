@@ -7,6 +7,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "store/hdrcache.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -75,8 +76,11 @@ struct imapd *imapd_start(const struct imapd_deps *deps)
 	unsigned n_workers = service_worker_count(cfg->workers);
 	d->store_pool = pool_new((unsigned)cfg->io_threads);
 	d->auth_pool = pool_new(n_workers);
+	if (cfg->imap_header_cache_size > 0)
+		d->hdrcache = hdrcache_new((size_t)cfg->imap_header_cache_size);
 	load_secret(cfg->data_dir, d->secret);
 	if (d->store_pool == NULL || d->auth_pool == NULL ||
+	    (cfg->imap_header_cache_size > 0 && d->hdrcache == NULL) ||
 	    password_dummy_hash(d->dummy_hash) < 0 ||
 	    (d->svc = start_service(d, deps, n_workers)) == NULL)
 		goto fail;
@@ -97,6 +101,7 @@ void imapd_stop(struct imapd **dp)
 		return; /* sessions may still run: leave it to exit() */
 	pool_free(&d->store_pool);
 	pool_free(&d->auth_pool);
+	hdrcache_free(&d->hdrcache); /* no job runs: no handle is out */
 	service_free(&d->svc);
 	explicit_bzero(d->secret, sizeof(d->secret));
 	free(d);

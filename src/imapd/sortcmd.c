@@ -1,9 +1,9 @@
 /* sortcmd: SORT, THREAD, UID SORT and UID THREAD (RFC 5256 3) over the
  * selected mailbox. The criteria, the charset and the search keys are
  * checked on the loop (imapd/sort.h, imapd/search.h); the job matches
- * each message, reads the header of those that match (at most
- * SORT_HEADER_MAX bytes of it), and orders or threads them with the pure
- * code of sort.c and thread.c.
+ * each message, reads the header of those that match (through the header
+ * cache, imapd/msgread.c; at most SORT_HEADER_MAX bytes of it), and
+ * orders or threads them with the pure code of sort.c and thread.c.
  *
  *   sort   = ["UID" SP] "SORT" SP sort-criteria SP charset SP search-keys
  *   thread = ["UID" SP] "THREAD" SP thread-alg SP charset SP search-keys */
@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 enum { SORT_HEADER_MAX = 256 * 1024 };
 
@@ -31,6 +30,7 @@ struct sort_ctx {
 	struct imap_search search;
 	struct imap_sort_msg *msgs;
 	size_t n;
+	struct imapd_reader reader;
 };
 
 static int keyword_index(void *ctx, const char *name, size_t len)
@@ -39,29 +39,24 @@ static int keyword_index(void *ctx, const char *name, size_t len)
 	return store_mailbox_keyword_index(ctx, name, len, false, &why);
 }
 
-/* The header section of message idx (its first SORT_HEADER_MAX bytes at
- * most) into *data, malloc'd. */
-static int read_header(struct imap_session *s, size_t idx, char **data,
-		       size_t *len)
+/* The header section of message idx (of its first SORT_HEADER_MAX bytes
+ * at most): header_section() of its header block, from the cache when it
+ * is there, or of the message's first bytes when the block is too long to
+ * cache. Either way header_section() stops at or before the block's empty
+ * line, so both give the same fields. Valid until r is used again. */
+static int read_header(struct imap_session *s, struct imapd_reader *r,
+		       size_t idx, const char **hdr_r, size_t *len_r)
 {
-	const char *why;
 	const struct store_msg *m = &store_mailbox_msgs(s->mb)[idx];
 	size_t cap = m->size < SORT_HEADER_MAX ? (size_t)m->size
 					       : SORT_HEADER_MAX;
-	int fd = store_mailbox_open_msg(s->mb, idx, &why);
-	if (fd < 0)
-		return -1;
-	*data = malloc(cap + 1);
-	*len = 0;
-	ssize_t r = 0;
-	while (*data != NULL && *len < cap &&
-	       (r = read(fd, *data + *len, cap - *len)) > 0)
-		*len += (size_t)r;
-	close(fd);
-	if (*data == NULL || r < 0)
+	int rc = imapd_read_header(s, r, idx, hdr_r, len_r);
+	if (rc == 0)
+		rc = imapd_read_msg(s, r, idx, cap, hdr_r, len_r) == 0 ? 1 : -1;
+	if (rc < 0)
 		return -1;
 	size_t body;
-	*len = header_section(*data, *len, &body);
+	*len_r = header_section(*hdr_r, *len_r, &body);
 	return 0;
 }
 
@@ -71,20 +66,20 @@ static int add_msg(struct imap_session *s, struct sort_ctx *c, size_t idx)
 {
 	const struct store_msg *m = &store_mailbox_msgs(s->mb)[idx];
 	struct imap_sort_msg *x = &c->msgs[c->n++];
-	const char *why;
-	char *hdr = NULL;
+	const char *why, *hdr = "";
 	size_t len = 0;
 	memset(x, 0, sizeof(*x));
 	x->seq = (uint32_t)idx + 1;
 	x->id = c->uid ? m->uid : x->seq;
 	x->size = m->crlf_size ? m->crlf_size : m->size;
 	store_mailbox_internaldate(s->mb, idx, &x->arrival, &why);
-	if (read_header(s, idx, &hdr, &len) < 0)
+	if (read_header(s, &c->reader, idx, &hdr, &len) < 0) {
 		log_warn("session=%s event=sort-read-failed uid=%u", s->id,
 			 m->uid);
-	int rc = imap_sort_msg_fill(x, hdr != NULL ? hdr : "", len);
-	free(hdr);
-	return rc;
+		hdr = "";
+		len = 0;
+	}
+	return imap_sort_msg_fill(x, hdr, len);
 }
 
 /* "(1 2)(3)" for the matched messages, by the algorithm asked. */
@@ -94,7 +89,7 @@ static int write_threads(struct imap_session *s, struct sort_ctx *c,
 	struct imap_thread_msg *t = calloc(c->n + 1, sizeof(*t));
 	int rc = t != NULL ? 0 : -1;
 	for (size_t i = 0; i < c->n && rc == 0; i++) {
-		char *hdr = NULL;
+		const char *hdr;
 		size_t len = 0;
 		t[i].seq = c->msgs[i].seq;
 		t[i].id = c->msgs[i].id;
@@ -102,9 +97,9 @@ static int write_threads(struct imap_session *s, struct sort_ctx *c,
 		t[i].subject = c->msgs[i].subject;
 		t[i].refwd = c->msgs[i].refwd;
 		if (c->alg == THREAD_REFERENCES &&
-		    read_header(s, c->msgs[i].seq - 1, &hdr, &len) == 0)
+		    read_header(s, &c->reader, c->msgs[i].seq - 1, &hdr,
+				&len) == 0)
 			rc = imap_thread_msg_fill(&t[i], hdr, len);
-		free(hdr);
 	}
 	if (rc == 0) {
 		/* thread-data = "THREAD" [SP 1*thread-list] */
@@ -131,7 +126,7 @@ static int sort_run(struct imap_session *s, void *arg, struct buf *out)
 	if (c->msgs == NULL)
 		rc = -1;
 	for (size_t i = 0; i < count && rc == 0; i++)
-		if (imapd_search_matches(s, &c->search, i))
+		if (imapd_search_matches(s, &c->reader, &c->search, i))
 			rc = add_msg(s, c, i);
 	if (rc == 0 && c->thread) {
 		rc = write_threads(s, c, out);
@@ -142,6 +137,7 @@ static int sort_run(struct imap_session *s, void *arg, struct buf *out)
 			buf_appendf(out, " %u", c->msgs[i].id);
 		buf_append_str(out, "\r\n");
 	}
+	imapd_reader_free(&c->reader); /* done reading: the handle goes */
 	if (rc < 0) {
 		buf_appendf(out, "%s NO [UNAVAILABLE] Out of memory\r\n", s->tag);
 		return 1;
@@ -155,6 +151,7 @@ static int sort_run(struct imap_session *s, void *arg, struct buf *out)
 static void sort_end(struct imap_session *s, void *arg)
 {
 	struct sort_ctx *c = arg;
+	imapd_reader_free(&c->reader);
 	for (size_t i = 0; c->msgs != NULL && i < c->n; i++)
 		imap_sort_msg_free(&c->msgs[i]);
 	free(c->msgs);
@@ -215,6 +212,7 @@ void imapd_cmd_sort(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	}
 	c->cmd = cmd;
+	imapd_reader_init(&c->reader);
 	c->uid = id == IMAP_CMD_UID_SORT || id == IMAP_CMD_UID_THREAD;
 	c->thread = id == IMAP_CMD_THREAD || id == IMAP_CMD_UID_THREAD;
 	uint32_t keys = parse_head(c, cmd, &status, &why);

@@ -183,6 +183,13 @@ static const struct param params[] = {
 	 "login); larger: BAD [TOOBIG], refused before a byte of it is read."},
 	{SEC_IMAP, "max_errors", T_UINT, C(imap_max_errors), "20", 1, 1000,
 	 NULL, "BAD replies in one session before BYE and disconnect."},
+	{SEC_IMAP, "header_cache_size", T_SIZE, C(imap_header_cache_size),
+	 "64M", 0, 16384 * MiB, NULL,
+	 "Memory for the header blocks of messages, shared by all IMAP "
+	 "sessions, so that SEARCH, SORT and THREAD on header fields do not "
+	 "read every message file again (a FETCH that reads messages fills "
+	 "it too); whole folders are evicted, least recently used first. A "
+	 "header longer than 64K is not kept. 0 turns the cache off."},
 
 	{SEC_POP3, "max_connections", T_UINT, C(pop3_max_connections), "1000",
 	 1, 1000000, NULL, "Simultaneous POP3 connections; more are refused."},

@@ -121,6 +121,7 @@ struct config {
 	uint64_t imap_timeout_idle_ms;
 	uint64_t imap_max_message_size;
 	uint64_t imap_max_errors;
+	uint64_t imap_header_cache_size;
 	/* [pop3] */
 	uint64_t pop3_max_connections;
 	uint64_t pop3_max_connections_per_ip;

@@ -1,5 +1,8 @@
 """IMAP extensions on the wire, byte for byte: CONDSTORE and QRESYNC
-(RFC 7162), QUOTA (RFC 9208), SORT and THREAD (RFC 5256)."""
+(RFC 7162), QUOTA (RFC 9208), SORT and THREAD (RFC 5256); and the header
+cache under SEARCH, SORT and THREAD (the same answers with and without it,
+before and after it holds a folder, as messages come and go)."""
+import os
 import re
 
 import pytest
@@ -7,7 +10,7 @@ import pytest
 from conftest import DOMAIN, PASSWORD, client_context, free_port
 from test_imap import Raw, deliver
 
-USERS = ["cs1", "cs2", "cs3", "cs4", "q1", "q2", "st1", "st2"]
+USERS = ["cs1", "cs2", "cs3", "cs4", "q1", "q2", "st1", "st2", "hc1", "hc2"]
 
 
 @pytest.fixture(scope="module")
@@ -309,3 +312,142 @@ def test_sort_and_thread(srv):
     assert r.cmd("THREAD BOGUS UTF-8 ALL")[1] == "BAD Unknown threading algorithm"
     assert r.cmd("THREAD REFERENCES UTF-8")[1].startswith("BAD")
     assert r.cmd("SORT (DATE) UTF-8 BOGUSKEY")[1].startswith("BAD")
+
+
+# ------------------------------------------------------------------ header cache
+
+# Exact bytes, written straight into the Maildir (delivery would normalise
+# them): LF and CRLF headers, a folded field, a message that is all header,
+# one whose header is longer than the cache keeps (64 KiB), one that starts
+# with an empty line, one with LF CR LF before its body, and header words
+# that only the body has.
+PAD = "".join(f"X-Pad-{i}: {'p' * 70}\n" for i in range(900))  # ~75 KB
+HC_MESSAGES = [
+    "From: Ann <ann@a.example>\nTo: x@y.example\nCc: Carol <carol@c.example>\n"
+    "Subject: quarterly report\nDate: Tue, 03 Jan 2023 10:00:00 +0000\n\n"
+    "Subject: secret\nBcc: in-body@b.example\n",
+    "From: Bo <bo@b.example>\r\nSubject: a long\r\n folded subject line\r\n"
+    "Date: Wed, 01 Feb 2023 10:00:00 +0000\r\n\r\nreport in the body\r\n",
+    "Subject: only header\nX-Tag: lonely",
+    PAD + "From: Huge <huge@h.example>\nSubject: huge header report\n\nbody\n",
+    "\nSubject: after an empty first line\n",
+    "From: Dee <dee@d.example>\nBcc: hidden@b.example\nSubject: Quarterly REPORT\n"
+    "Date: Sun, 31 Dec 2023 23:00:00 +0000\n\r\nbody\n",
+    "To: x@y.example\nSubject: plain\n\n" + "z" * 5000 + "\n",
+]
+HC_QUERIES = [
+    "SUBJECT report", 'SUBJECT "folded subject"', "SUBJECT header",
+    "HEADER X-Tag lonely", 'HEADER X-Pad-899 ""', "FROM ann", "TO x@y.example",
+    "CC carol", "BCC hidden", "SUBJECT secret", 'HEADER Subject ""',
+    "SUBJECT empty", "SENTSINCE 1-Jan-2023", "SENTBEFORE 1-Feb-2023",
+    "SENTON 31-Dec-2023", "NOT SUBJECT report", "OR FROM ann SUBJECT huge",
+    "LARGER 1000 SUBJECT plain", "SMALLER 100 HEADER Subject \"\"",
+    "UID 2:* SUBJECT quarterly", "SEEN SUBJECT report",
+]
+HC_EXPECTED = {"SUBJECT report": "1 4 6", "SUBJECT secret": "",
+               "BCC hidden": "6", 'SUBJECT "folded subject"': "2",
+               "SUBJECT empty": "5", "HEADER X-Tag lonely": "3",
+               'HEADER X-Pad-899 ""': "4", "SENTSINCE 1-Jan-2023": "1 2 6"}
+
+
+def put(srv, user, n, text):
+    """Message n (its file name sorts by n), as these bytes."""
+    name = f"{1700000000 + n}.M{n}P1.hdrcache.test"
+    with open(os.path.join(srv.maildir(user), "new", name), "wb") as f:
+        f.write(text.encode())
+
+
+def search_log(srv, count):
+    """The fields of the count-th event=search log line (1-based)."""
+    srv.wait_log("event=search ", count=count)
+    line = [x for x in srv.log().splitlines() if "event=search " in x][count - 1]
+    return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+
+
+def searched(r, q):
+    lines, tagged = r.cmd(f"SEARCH {q}")
+    assert tagged == "OK SEARCH completed" and len(lines) == 1, (q, lines)
+    return lines[0][len("* SEARCH"):].strip()
+
+
+@pytest.fixture(scope="module")
+def srv_nocache(workdir, pki):
+    from conftest import Server
+    s = Server(workdir, pki, {"imap": {"header_cache_size": "0"}})
+    s.imaps = free_port()
+    s.listeners = {"imaps": {"address": f"127.0.0.1:{s.imaps}", "role": "imaps"}}
+    s.write_config()
+    s.cli("domain", "add", DOMAIN)
+    s.add_user(f"hc1@{DOMAIN}")
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_header_cache_same_answers(srv, srv_nocache):
+    results = {}
+    for name, server in (("on", srv), ("off", srv_nocache)):
+        r = Session(server, "hc1")     # login makes the Maildir
+        for n, text in enumerate(HC_MESSAGES, 1):
+            put(server, "hc1", n, text)
+        r.cmd("SELECT INBOX", ok=True)
+        r.cmd("STORE 1 +FLAGS (\\Seen)", ok=True)
+        before = len([x for x in server.log().splitlines() if "event=search " in x])
+        cold = [searched(r, q) for q in HC_QUERIES]
+        warm = [searched(r, q) for q in HC_QUERIES]
+        # a BODY key makes the search read whole messages, never the cache
+        whole = [searched(r, q + ' NOT BODY "never-in-any-body"') for q in HC_QUERIES]
+        assert cold == warm == whole, name
+        results[name] = dict(zip(HC_QUERIES, cold))
+        first, second = search_log(server, before + 1), search_log(server, before + 2)
+        if name == "on":
+            # the first search fills the cache; after that only the header
+            # longer than 64 KiB is read again
+            assert (first["hdr_cached"], first["hdr_read"]) == ("0", "7")
+            assert (second["hdr_cached"], second["hdr_read"]) == ("6", "1")
+            # another session of the process finds them too
+            r2 = Session(server, "hc1")
+            r2.cmd("EXAMINE INBOX", ok=True)
+            assert searched(r2, "SUBJECT report") == "1 4 6"
+            last = search_log(server, before + 3 * len(HC_QUERIES) + 1)
+            assert (last["hdr_cached"], last["hdr_read"]) == ("6", "1")
+        else:
+            assert (second["hdr_cached"], second["hdr_read"]) == ("0", "7")
+    assert results["on"] == results["off"]
+    for q, want in HC_EXPECTED.items():
+        assert results["on"][q] == want, q
+    assert results["on"]["SEEN SUBJECT report"] == "1"
+
+
+def test_header_cache_new_message_and_expunge(srv):
+    r = Session(srv, "hc2")
+    for n, text in enumerate(HC_MESSAGES, 1):
+        put(srv, "hc2", n, text)
+    r.cmd("SELECT INBOX", ok=True)
+    # FETCH reads whole messages and hands their header blocks on: the
+    # first search reads only the header too long to keep
+    before = len([x for x in srv.log().splitlines() if "event=search " in x])
+    lines, _ = r.cmd("FETCH 1:* (ENVELOPE)", ok=True)
+    assert len(lines) == 7 and '"Quarterly REPORT"' in lines[5]
+    assert searched(r, "SUBJECT report") == "1 4 6"
+    first = search_log(srv, before + 1)
+    assert (first["hdr_cached"], first["hdr_read"]) == ("6", "1")
+    assert r.cmd("SORT (SUBJECT) UTF-8 SUBJECT report")[0] == ["* SORT 4 1 6"]
+    # a new message: the next search reads it and finds it
+    put(srv, "hc2", 8, "Subject: report number two\n\nnew\n")
+    assert "* 8 EXISTS" in r.cmd("NOOP", ok=True)[0]
+    assert searched(r, "SUBJECT report") == "1 4 6 8"
+    assert searched(r, "SUBJECT two") == "8"
+    # an expunge: sequence numbers move, the expunged UID is gone
+    lines, _ = r.cmd("UID SEARCH SUBJECT report", ok=True)
+    uids = lines[0].split()[2:]
+    r.cmd("STORE 1 +FLAGS (\\Deleted)", ok=True)
+    assert r.cmd("EXPUNGE", ok=True)[0] == ["* 1 EXPUNGE"]
+    assert searched(r, "SUBJECT report") == "3 5 7"
+    assert r.cmd("UID SEARCH SUBJECT report", ok=True)[0] == \
+        ["* SEARCH " + " ".join(uids[1:])]
+    assert r.cmd("SORT (SUBJECT) UTF-8 SUBJECT report")[0] == ["* SORT 3 5 7"]
+    # one thread per base subject, ordered by sent date: 5 (2023) first;
+    # 3 and 7 have no Date, so their arrival (now) counts
+    assert r.cmd("THREAD ORDEREDSUBJECT UTF-8 SUBJECT report")[0] == \
+        ["* THREAD (5)(3)(7)"]
