@@ -179,8 +179,10 @@ static struct hdrcache_folder *new_folder(struct hdrcache *c,
 }
 
 /* The live folder of dir (one whose UIDVALIDITY is not uv is retired: its
- * UIDs name other messages now), or NULL. Linear: it runs once per
- * command, and a folder that is not used goes to the tail. */
+ * UIDs name other messages now), or NULL. Linear, but every use moves a
+ * folder to the head, so the folders in use sit near it and the scan for
+ * them is short; a folder not cached costs one whole scan (a few thousand
+ * folders at most fit the bound). */
 static struct hdrcache_folder *find_folder(struct hdrcache *c,
 					   const char *dir, uint32_t uv)
 {
