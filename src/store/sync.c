@@ -500,13 +500,13 @@ static int match_listed(struct sync_ctx *c, struct scan *s)
 	return 0;
 }
 
-static const struct scan *sort_scan; /* qsort has no context argument */
-
-static int cmp_new(const void *a, const void *b)
+/* qsort_r, not qsort with the scan in a global: pool threads sync
+ * different folders at the same time (ThreadSanitizer found the race) */
+static int cmp_new(const void *a, const void *b, void *scan)
 {
 	const struct scan_ent *x = *(struct scan_ent *const *)a;
 	const struct scan_ent *y = *(struct scan_ent *const *)b;
-	return strcmp(ent_name(sort_scan, x), ent_name(sort_scan, y));
+	return strcmp(ent_name(scan, x), ent_name(scan, y));
 }
 
 /* Files no UID names, in name order (the time they arrived, as the
@@ -520,8 +520,7 @@ static int assign_new(struct sync_ctx *c, struct scan *s)
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->v[i].taken)
 			fresh[n++] = &s->v[i];
-	sort_scan = s;
-	qsort(fresh, n, sizeof(*fresh), cmp_new);
+	qsort_r(fresh, n, sizeof(*fresh), cmp_new, s);
 	struct store_state *st = c->st;
 	c->first_new = st->n;
 	int rc = 0;
