@@ -68,6 +68,27 @@ void store_state_free(struct store_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+int store_state_copy(struct store_state *dst, const struct store_state *src)
+{
+	*dst = *src; /* the numbers; the pointers are replaced below */
+	dst->recs = malloc((src->n ? src->n : 1) * sizeof(*dst->recs));
+	dst->cap = src->n;
+	buf_init(&dst->names, 0);
+	memset(dst->keywords, 0, sizeof(dst->keywords));
+	int rc = dst->recs == NULL ? -1 : 0;
+	if (rc == 0 && src->n > 0)
+		memcpy(dst->recs, src->recs, src->n * sizeof(*dst->recs));
+	if (rc == 0 && src->names.len > 0)
+		rc = buf_append(&dst->names, src->names.data, src->names.len);
+	for (int i = 0; i < STORE_KEYWORDS_MAX && rc == 0; i++)
+		if (src->keywords[i] != NULL &&
+		    (dst->keywords[i] = strdup(src->keywords[i])) == NULL)
+			rc = -1;
+	if (rc < 0)
+		store_state_free(dst);
+	return rc;
+}
+
 int store_path(char *out, const char *dir,
 	       const char *name)
 {
