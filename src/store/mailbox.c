@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,8 @@ static int load_state(const char *root, const char *dir,
 		int rc = store_state_copy(st, store_cache_state(e));
 		store_cache_release(&e);
 		if (rc == 0) {
+			log_debug("store event=cache-hit dir=%s messages=%zu",
+				  dir, st->n);
 			*stamp_r = *now;
 			return 0;
 		}
@@ -730,6 +733,8 @@ int store_status(const char *root, const char *folder,
 	if (e != NULL) {
 		status_of(store_cache_state(e), out);
 		store_cache_release(&e);
+		log_debug("store event=cache-hit dir=%s messages=%" PRIu32
+			  " for=status", dir, out->messages);
 		return 0;
 	}
 	if (sync_locked(root, dir, opt, &st, NULL, error_r) < 0)
