@@ -11,6 +11,7 @@
 #include "lib/durable.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "store/cache.h"
 #include "store/maildir.h"
 #include "store/quota.h"
 #include "store/sync.h"
@@ -187,6 +188,7 @@ static int append_locked(const char *root, const char *dir,
 		rc = add_appended(dir, &now, tmp, base, a, uid_r, error_r);
 	*uidvalidity_r = now.uidvalidity;
 	store_unlock(lock);
+	store_cache_drop(dir); /* a file and its UID added */
 	store_state_free(&now);
 	return rc;
 }
@@ -439,6 +441,7 @@ int store_mailbox_copy(struct store_mailbox *mb, const uint32_t *uids,
 		rc = copy_locked(&c, uids, n, out, error_r);
 	out->uidvalidity = dst.uidvalidity;
 	store_unlock(lock);
+	store_cache_drop(dst_dir); /* files and their UIDs added */
 	store_state_free(&dst);
 	if (rc < 0)
 		store_copied_free(out);

@@ -1,8 +1,11 @@
-/* mailbox: an open folder's snapshot, refresh, flags and expunge. */
+/* mailbox: an open folder's snapshot, refresh, flags and expunge. A
+ * snapshot comes from the process's cache of synced states when the
+ * folder has not moved since (store/cache.h), else from a sync. */
 #include "store/mailbox.h"
 
 #include "lib/durable.h"
 #include "lib/log.h"
+#include "store/cache.h"
 #include "store/maildir.h"
 #include "store/quota.h"
 #include "store/stamp.h"
@@ -10,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,20 +46,55 @@ static size_t max_messages(const struct store_options *opt)
 	return opt->max_messages ? opt->max_messages : STORE_MESSAGES_MAX;
 }
 
-/* lock, stamp (when asked), sync into st, unlock: the stamp is taken
- * before the sync, so a change made during it shows in the next stamp */
+/* lock, stamp, sync into st, unlock: the stamp (into *stamp when asked)
+ * is taken before the sync, so a change made during it shows in the next
+ * stamp. The state goes to the cache when a second stamp, taken after the
+ * sync, is the same: the sync wrote nothing (no new UIDs), so the state
+ * is the folder as the first stamp says (store/cache.h). */
 static int sync_locked(const char *root, const char *dir,
 		       const struct store_options *opt, struct store_state *st,
 		       struct store_stamp *stamp, const char **error_r)
 {
+	struct store_stamp before, after;
 	int lock = store_lock(dir, error_r);
 	if (lock < 0)
 		return -1;
-	if (stamp != NULL)
-		store_stamp_take(dir, stamp);
+	store_stamp_take(dir, &before);
 	int rc = store_sync(root, dir, max_messages(opt), st, error_r);
+	if (rc == 0)
+		store_stamp_take(dir, &after);
 	store_unlock(lock);
+	if (rc == 0 && store_stamp_unchanged(&before, &after))
+		store_cache_put(dir, max_messages(opt), &before, st);
+	else if (rc == 0)
+		store_cache_drop(dir); /* moved: an entry would be stale */
+	if (stamp != NULL)
+		*stamp = before;
 	return rc;
+}
+
+/* The folder's state for stamp now (taken by the caller): a copy of the
+ * cached one when the folder has not moved since it was synced, else a
+ * sync. *stamp_r: the stamp the state is valid for. */
+static int load_state(const char *root, const char *dir,
+		      const struct store_options *opt,
+		      const struct store_stamp *now, struct store_state *st,
+		      struct store_stamp *stamp_r, const char **error_r)
+{
+	const struct store_cache_entry *e =
+		store_cache_hold(dir, max_messages(opt), now);
+	if (e != NULL) {
+		int rc = store_state_copy(st, store_cache_state(e));
+		store_cache_release(&e);
+		if (rc == 0) {
+			log_debug("store event=cache-hit dir=%s messages=%zu",
+				  dir, st->n);
+			*stamp_r = *now;
+			return 0;
+		}
+		/* out of memory: a sync may yet fit */
+	}
+	return sync_locked(root, dir, opt, st, stamp_r, error_r);
 }
 
 int store_mailbox_open(const char *root, const char *folder,
@@ -76,8 +115,10 @@ int store_mailbox_open(const char *root, const char *folder,
 	}
 	mb->opt = *opt;
 	mb->opt.hostname = NULL; /* not kept: the caller owns it */
-	if (sync_locked(mb->root, mb->dir, opt, &mb->st, &mb->stamp,
-			error_r) < 0) {
+	struct store_stamp now;
+	store_stamp_take(mb->dir, &now);
+	if (load_state(mb->root, mb->dir, opt, &now, &mb->st, &mb->stamp,
+		       error_r) < 0) {
 		free(mb);
 		return -1;
 	}
@@ -291,7 +332,8 @@ int store_mailbox_refresh(struct store_mailbox *mb, struct store_changes *ch,
 	store_stamp_take(mb->dir, &stamp);
 	if (store_stamp_unchanged(&mb->stamp, &stamp))
 		return 0; /* nothing on disk moved: the snapshot is current */
-	if (sync_locked(mb->root, mb->dir, &mb->opt, &now, &stamp, error_r) < 0)
+	if (load_state(mb->root, mb->dir, &mb->opt, &stamp, &now, &stamp,
+		       error_r) < 0)
 		return -1;
 	if (now.uidvalidity != mb->st.uidvalidity) {
 		ch->uidvalidity_changed = true;
@@ -377,6 +419,7 @@ int store_mailbox_keyword_index(struct store_mailbox *mb, const char *name,
 	if (i == 0)
 		i = add_keyword(mb->dir, &now, name, len, error_r);
 	store_unlock(lock);
+	store_cache_drop(mb->dir); /* dovecot-keywords may have changed */
 	if (i >= 0 && mb->st.keywords[i] == NULL)
 		mb->st.keywords[i] = strdup(now.keywords[i]);
 	if (i >= 0 && mb->st.keywords[i] == NULL) {
@@ -561,6 +604,7 @@ int store_mailbox_set_flags(struct store_mailbox *mb, const uint32_t *uids,
 	if (rc == 0)
 		fsync_dir(new_dir);
 	store_unlock(lock);
+	store_cache_drop(mb->dir); /* files renamed, modseqs written */
 	store_state_free(&now);
 	return rc;
 }
@@ -649,6 +693,7 @@ int store_mailbox_expunge(struct store_mailbox *mb, const uint32_t *uids,
 	if (rc == 0)
 		rc = expunge_locked(mb, &now, sorted, n, require_deleted, error_r);
 	store_unlock(lock);
+	store_cache_drop(mb->dir); /* files unlinked, the uidlist rewritten */
 	store_state_free(&now);
 	free(sorted);
 	return rc;
@@ -656,28 +701,45 @@ int store_mailbox_expunge(struct store_mailbox *mb, const uint32_t *uids,
 
 /* ------------------------------------------------------------ status */
 
+static void status_of(const struct store_state *st, struct store_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->messages = (uint32_t)st->n;
+	out->uidnext = st->next_uid;
+	out->uidvalidity = st->uidvalidity;
+	out->highestmodseq = st->highest_modseq;
+	for (size_t i = 0; i < st->n; i++) {
+		out->size += st->recs[i].size;
+		if (!(st->recs[i].flags & STORE_SEEN))
+			out->unseen++;
+	}
+}
+
 int store_status(const char *root, const char *folder,
 		 const struct store_options *opt, struct store_status *out,
 		 const char **error_r)
 {
 	char dir[MAILDIR_PATH_MAX];
 	struct store_state st = {0};
+	struct store_stamp now;
 	if (store_folder_dir(root, folder, dir, sizeof(dir)) < 0) {
 		*error_r = "bad folder name";
 		return -1;
 	}
+	/* counted in the cached state itself: no copy */
+	store_stamp_take(dir, &now);
+	const struct store_cache_entry *e =
+		store_cache_hold(dir, max_messages(opt), &now);
+	if (e != NULL) {
+		status_of(store_cache_state(e), out);
+		store_cache_release(&e);
+		log_debug("store event=cache-hit dir=%s messages=%" PRIu32
+			  " for=status", dir, out->messages);
+		return 0;
+	}
 	if (sync_locked(root, dir, opt, &st, NULL, error_r) < 0)
 		return -1;
-	memset(out, 0, sizeof(*out));
-	out->messages = (uint32_t)st.n;
-	out->uidnext = st.next_uid;
-	out->uidvalidity = st.uidvalidity;
-	out->highestmodseq = st.highest_modseq;
-	for (size_t i = 0; i < st.n; i++) {
-		out->size += st.recs[i].size;
-		if (!(st.recs[i].flags & STORE_SEEN))
-			out->unseen++;
-	}
+	status_of(&st, out);
 	store_state_free(&st);
 	return 0;
 }

@@ -26,9 +26,15 @@
  * folder at the same time. Extension fields on uidlist lines are skipped
  * and not written back; \Recent is not kept (IMAP4rev2 dropped it).
  *
- * Cost: opening or refreshing a folder reads its uidlist and modseq file
- * and lists new/ and cur/ (readdir, no stat: sizes come from ",S=" and
- * ",W=" in the names); a file whose name has no ",S=" costs one stat.
+ * Cost: opening or refreshing a folder, or its STATUS, first takes its
+ * stamp (five stat() calls, store/stamp.h). A refresh that finds nothing
+ * moved since its own snapshot stops there; when any session of the
+ * process synced the folder as it is now, the snapshot is a copy of that
+ * state (store/cache.h: shared, bounded, never given for a folder changed
+ * since). Otherwise the folder is locked and synced: its uidlist and
+ * modseq file read and new/ and cur/ listed (readdir, no stat: sizes come
+ * from ",S=" and ",W=" in the names; a file whose name has no ",S=" costs
+ * one stat). Whatever writes locks and syncs first, never from the cache.
  * Writes are durable (file and directory fsync'd) before success returns.
  * Concurrency: any number of sessions and deliveries on one folder; see
  * store/sync.h for the order of operations and why UIDs never repeat.

@@ -10,7 +10,9 @@
  * the tick of the last one could leave a time as it was: a stamp is only
  * trusted when every time in it is more than a second older than the
  * stamp itself. A busy folder is then synced every time, as before. A
- * missing file is a state of its own (all zeros). */
+ * missing file is a state of its own (all zeros). The same test decides
+ * whether a session may reuse its own snapshot (store_mailbox_refresh)
+ * and whether it may take the process's cached one (store/cache.h). */
 #ifndef POSTERN_STORE_STAMP_H
 #define POSTERN_STORE_STAMP_H
 

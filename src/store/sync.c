@@ -68,6 +68,27 @@ void store_state_free(struct store_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+int store_state_copy(struct store_state *dst, const struct store_state *src)
+{
+	*dst = *src; /* the numbers; the pointers are replaced below */
+	dst->recs = malloc((src->n ? src->n : 1) * sizeof(*dst->recs));
+	dst->cap = src->n;
+	buf_init(&dst->names, 0);
+	memset(dst->keywords, 0, sizeof(dst->keywords));
+	int rc = dst->recs == NULL ? -1 : 0;
+	if (rc == 0 && src->n > 0)
+		memcpy(dst->recs, src->recs, src->n * sizeof(*dst->recs));
+	if (rc == 0 && src->names.len > 0)
+		rc = buf_append(&dst->names, src->names.data, src->names.len);
+	for (int i = 0; i < STORE_KEYWORDS_MAX && rc == 0; i++)
+		if (src->keywords[i] != NULL &&
+		    (dst->keywords[i] = strdup(src->keywords[i])) == NULL)
+			rc = -1;
+	if (rc < 0)
+		store_state_free(dst);
+	return rc;
+}
+
 int store_path(char *out, const char *dir,
 	       const char *name)
 {
@@ -500,13 +521,13 @@ static int match_listed(struct sync_ctx *c, struct scan *s)
 	return 0;
 }
 
-static const struct scan *sort_scan; /* qsort has no context argument */
-
-static int cmp_new(const void *a, const void *b)
+/* qsort_r, not qsort with the scan in a global: pool threads sync
+ * different folders at the same time (ThreadSanitizer found the race) */
+static int cmp_new(const void *a, const void *b, void *scan)
 {
 	const struct scan_ent *x = *(struct scan_ent *const *)a;
 	const struct scan_ent *y = *(struct scan_ent *const *)b;
-	return strcmp(ent_name(sort_scan, x), ent_name(sort_scan, y));
+	return strcmp(ent_name(scan, x), ent_name(scan, y));
 }
 
 /* Files no UID names, in name order (the time they arrived, as the
@@ -520,8 +541,7 @@ static int assign_new(struct sync_ctx *c, struct scan *s)
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->v[i].taken)
 			fresh[n++] = &s->v[i];
-	sort_scan = s;
-	qsort(fresh, n, sizeof(*fresh), cmp_new);
+	qsort_r(fresh, n, sizeof(*fresh), cmp_new, s);
 	struct store_state *st = c->st;
 	c->first_new = st->n;
 	int rc = 0;

@@ -5,8 +5,10 @@
  * for a folder) holding, beside cur/ new/ tmp/, the files of uidlist.h and
  * postern-uidlist.lock. Every read-modify-write of the index happens with
  * an flock() on that lock file held (store_lock): opening, refreshing,
- * storing flags, appending, expunging. Delivery (maildir.c) takes no lock:
- * it only links new files into new/, and the next sync finds them.
+ * storing flags, appending, expunging. (An open or refresh served from
+ * store/cache.h reads a state synced under the lock and unchanged since,
+ * and writes nothing.) Delivery (maildir.c) takes no lock: it only links
+ * new files into new/, and the next sync finds them.
  *
  * A sync reads dovecot-uidlist, dovecot-keywords and postern-modseq, lists
  * new/ and cur/ (readdir only: sizes come from ",S=" and ",W=" in the
@@ -74,6 +76,9 @@ const char *store_msg_name(const struct store_state *st,
 /* The record with this UID, or NULL. */
 struct store_msg *store_state_find(const struct store_state *st, uint32_t uid);
 void store_state_free(struct store_state *st);
+/* A deep copy of src into dst (overwritten, not freed first): 0, or -1
+ * when out of memory (dst then empty). */
+int store_state_copy(struct store_state *dst, const struct store_state *src);
 
 /* Take the folder's lock (waiting up to STORE_LOCK_WAIT_MS). Returns the
  * lock's descriptor, or -1 with *error_r. */

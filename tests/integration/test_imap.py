@@ -524,6 +524,83 @@ def test_rename_inbox_moves_its_messages_and_leaves_it_empty(srv):
     other.logout()
 
 
+WATCHED = ("dovecot-uidlist", "postern-modseq", "dovecot-keywords", "cur", "new")
+
+
+def age_folder(md):
+    """Put the folder's watched times (src/store/stamp.h) a day back, as
+    if nothing had touched it for a while: its next sync is cached."""
+    t = time.time() - 86400
+    for name in WATCHED:
+        path = os.path.join(md, name)
+        if os.path.exists(path):
+            os.utime(path, (t, t))
+
+
+def warm(s, md):
+    """Age the folder and SELECT it twice: the first fills the process's
+    cache, the second is served by it (the log says so)."""
+    age_folder(md)
+    hits = s.log().count(f"store event=cache-hit dir={md} ")
+    for _ in range(2):
+        m = starttls(s)
+        m.select("INBOX")
+        m.logout()
+    s.wait_log(re.escape(f"store event=cache-hit dir={md} "), count=hits + 1)
+
+
+def flags_of(m, seq):
+    typ, data = m.fetch(seq, "(FLAGS)")
+    assert typ == "OK", data
+    return re.search(rb"FLAGS \(([^)]*)\)", data[0]).group(1)
+
+
+def test_cached_folder_state_follows_every_change(make_server):
+    """SELECT and STATUS of a folder nobody changed are served from the
+    process's cache of synced states (store/cache.h); a flag change by
+    another session, a delivery and an expunge are each seen at once."""
+    s = imap_server(make_server)
+    md = s.maildir()
+    for i in range(3):
+        deliver(s, ALICE, MESSAGE.replace(b"First", b"Number %d" % i))
+    s.wait_messages(3)
+    a = starttls(s)
+    assert a.select("INBOX")[1] == [b"3"]  # UIDs given
+    warm(s, md)
+    m = implicit(s)
+    assert m.select("INBOX")[1] == [b"3"]
+    assert b"\\Flagged" not in flags_of(m, "1")
+    m.logout()
+
+    # another session flags message 1 (a rename in cur/)
+    assert a.store("1", "+FLAGS", "(\\Flagged)")[0] == "OK"
+    m = implicit(s)
+    m.select("INBOX")
+    assert b"\\Flagged" in flags_of(m, "1")
+    m.logout()
+
+    # a delivery (a new file in new/): SELECT and STATUS count it
+    warm(s, md)
+    deliver(s, ALICE)
+    s.wait_messages(4)
+    m = implicit(s)
+    typ, data = m.status("INBOX", "(MESSAGES UIDNEXT)")
+    assert data == [b"INBOX (MESSAGES 4 UIDNEXT 5)"], data
+    assert m.select("INBOX")[1] == [b"4"]
+    m.logout()
+
+    # an expunge by another session (files unlinked, the uidlist rewritten)
+    warm(s, md)
+    a.store("2", "+FLAGS.SILENT", "(\\Deleted)")
+    assert a.expunge()[1] == [b"2"]
+    m = implicit(s)
+    assert m.select("INBOX")[1] == [b"3"]
+    typ, data = m.fetch("1:*", "(UID)")
+    assert [re.search(rb"UID (\d+)", d).group(1) for d in data] == [b"1", b"3", b"4"]
+    m.logout()
+    a.logout()
+
+
 def test_append_with_appenduid_then_fetch(srv):
     m = starttls(srv, f"carol@{DOMAIN}")
     msg = b"From: carol@example.test\r\nSubject: draft\r\n\r\nbody\r\n"

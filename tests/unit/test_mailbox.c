@@ -1,5 +1,6 @@
-/* Tests for the mailbox store: src/store/mailbox.c, sync.c, append.c,
- * folders.c, uidlist.c and mdname.c. Each test gets a fresh Maildir. */
+/* Tests for the mailbox store: src/store/mailbox.c, sync.c, cache.c,
+ * append.c, folders.c, uidlist.c and mdname.c. Each test gets a fresh
+ * Maildir. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include "lib/durable.h"
 #include "lib/util.h"
+#include "store/cache.h"
 #include "store/folders.h"
 #include "store/mailbox.h"
 #include "store/maildir.h"
@@ -21,6 +23,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +54,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	dirsync_cache_clear();
+	store_cache_clear();
+	store_cache_set_limits(0, 0);
 	return nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -382,18 +387,23 @@ static void two_sessions_see_each_other(void **state)
 	store_mailbox_free(&b);
 }
 
-/* Set the times of root's watched files (store/stamp.h) to one moment
- * long past, the same each time. */
-static void age_folder(void)
+/* Set the times of a folder's watched files (store/stamp.h) to one
+ * moment long past, the same each time. */
+static void age_dir(const char *dir)
 {
 	static const char *const names[] = {"dovecot-uidlist", "postern-modseq",
 					    "dovecot-keywords", "cur", "new"};
 	struct timespec t[2] = {{1700000000, 0}, {1700000000, 0}};
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		char path[256];
-		snprintf(path, sizeof(path), "%s/%s", root, names[i]);
+		char path[MAILDIR_PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		utimensat(AT_FDCWD, path, t, 0); /* a missing one stays so */
 	}
+}
+
+static void age_folder(void)
+{
+	age_dir(root);
 }
 
 /* A refresh skips the sync when no watched time moved (the stamp is then
@@ -434,6 +444,333 @@ static void refresh_skips_only_when_nothing_moved(void **state)
 	assert_true(store_mailbox_msgs(a)[0].flags & STORE_FLAGGED);
 	store_mailbox_free(&a);
 	store_mailbox_free(&b);
+}
+
+/* ------------------------------------------------------------ the cache */
+
+static struct store_cache_stats cache_stats(void)
+{
+	struct store_cache_stats cs;
+	store_cache_get_stats(&cs);
+	return cs;
+}
+
+/* a and b hold the same snapshot, message by message. */
+static void assert_same_snapshot(struct store_mailbox *a,
+				 struct store_mailbox *b)
+{
+	const struct store_state *x = store_mailbox_snapshot(a),
+				 *y = store_mailbox_snapshot(b);
+	assert_int_equal(x->uidvalidity, y->uidvalidity);
+	assert_int_equal(x->next_uid, y->next_uid);
+	assert_int_equal(x->highest_modseq, y->highest_modseq);
+	assert_string_equal(x->guid, y->guid);
+	assert_int_equal(x->n, y->n);
+	for (size_t i = 0; i < x->n; i++) {
+		const struct store_msg *m = &x->recs[i], *w = &y->recs[i];
+		assert_int_equal(m->uid, w->uid);
+		assert_int_equal(m->flags, w->flags);
+		assert_int_equal(m->keywords, w->keywords);
+		assert_int_equal(m->size, w->size);
+		assert_int_equal(m->crlf_size, w->crlf_size);
+		assert_int_equal(m->modseq, w->modseq);
+		assert_string_equal(store_msg_path(x, m), store_msg_path(y, w));
+	}
+	for (unsigned i = 0; i < STORE_KEYWORDS_MAX; i++) {
+		const char *k = store_mailbox_keyword(a, i),
+			   *l = store_mailbox_keyword(b, i);
+		assert_true((k == NULL) == (l == NULL));
+		if (k != NULL)
+			assert_string_equal(k, l);
+	}
+}
+
+/* A folder with flags, keywords and messages in new/ and cur/, its UIDs
+ * given, times aged: the next open's sync is cached. */
+static void cacheable_folder(void)
+{
+	static const char *const kw[] = {"$Work", "Later"};
+	deliver("", "Subject: 1\n\n1\n");
+	deliver("", "Subject: 2\n\n2\n");
+	append("", "Subject: 3\n\n3\n", STORE_SEEN | STORE_FLAGGED, kw, 2);
+	deliver("", "Subject: 4\n\n4\n");
+	struct store_mailbox *mb = open_box(""); /* gives UIDs: not cached */
+	set_flags(mb, 2, STORE_FLAGS_ADD, STORE_ANSWERED, 0);
+	store_mailbox_free(&mb);
+	age_folder();
+}
+
+/* A cached open serves what a sync finds, without one. */
+static void cache_hit_is_a_sync(void **state)
+{
+	cacheable_folder();
+	struct store_cache_stats c0 = cache_stats();
+	struct store_mailbox *synced = open_box(""); /* miss: sync, put */
+	struct store_cache_stats c1 = cache_stats();
+	assert_int_equal(c1.puts, c0.puts + 1);
+	assert_int_equal(c1.entries, 1);
+	struct store_mailbox *cached = open_box("");
+	struct store_cache_stats c2 = cache_stats();
+	assert_int_equal(c2.hits, c1.hits + 1);
+	assert_int_equal(c2.puts, c1.puts);
+	assert_int_equal(store_mailbox_count(cached), 4);
+	assert_same_snapshot(cached, synced);
+	/* and a sync made now, under the lock, agrees */
+	struct store_state now = {0};
+	const char *error = NULL;
+	int lock = store_lock(root, &error);
+	assert_true(lock >= 0);
+	assert_int_equal(store_sync(root, root, STORE_MESSAGES_MAX, &now, &error), 0);
+	store_unlock(lock);
+	assert_int_equal(now.n, 4);
+	assert_int_equal(now.recs[2].keywords, 3);
+	assert_int_equal(store_mailbox_msgs(cached)[2].keywords, 3);
+	assert_int_equal(store_mailbox_msgs(cached)[1].flags, STORE_ANSWERED);
+	assert_int_equal(now.next_uid, store_mailbox_uidnext(cached));
+	assert_int_equal(now.highest_modseq, store_mailbox_highestmodseq(cached));
+	store_state_free(&now);
+	/* STATUS counts the cached state */
+	struct store_status st;
+	assert_int_equal(store_status(root, "", &opt, &st, &error), 0);
+	assert_int_equal(cache_stats().hits, c2.hits + 1);
+	assert_int_equal(st.messages, 4);
+	assert_int_equal(st.unseen, 3);
+	assert_int_equal(st.uidnext, 5);
+	/* the copy is the session's own: reading an INTERNALDATE or
+	 * freeing it leaves the cached state alone */
+	int64_t t;
+	assert_int_equal(store_mailbox_internaldate(cached, 0, &t, &error), 0);
+	store_mailbox_free(&cached);
+	cached = open_box("");
+	assert_int_equal(store_mailbox_msgs(cached)[0].internaldate, 0);
+	assert_same_snapshot(cached, synced);
+	store_mailbox_free(&cached);
+	store_mailbox_free(&synced);
+}
+
+/* The path of the one file in dir/cur whose name holds part. */
+static void find_in_cur(const char *dir, const char *part, char *out,
+			size_t outsz)
+{
+	char cur[MAILDIR_PATH_MAX];
+	snprintf(cur, sizeof(cur), "%s/cur", dir);
+	DIR *d = opendir(cur);
+	struct dirent *de;
+	out[0] = '\0';
+	while (d != NULL && (de = readdir(d)) != NULL)
+		if (strstr(de->d_name, part) != NULL)
+			assert_true(snprintf(out, outsz, "%s/%s", cur,
+					     de->d_name) < (int)outsz);
+	if (d != NULL)
+		closedir(d);
+	assert_true(out[0] != '\0');
+}
+
+/* Open twice after aging: the first syncs and fills the cache, the second
+ * is served by it (so the next open would be too, had nothing moved). */
+static void warm_cache(void)
+{
+	age_folder();
+	struct store_mailbox *mb = open_box("");
+	store_mailbox_free(&mb);
+	unsigned long hits = cache_stats().hits;
+	mb = open_box("");
+	assert_int_equal(cache_stats().hits, hits + 1);
+	store_mailbox_free(&mb);
+}
+
+/* What another handle changes moves the stamp: the cached state is not
+ * served any more. */
+static void cache_sees_other_changes(void **state)
+{
+	cacheable_folder();
+	char from[MAILDIR_PATH_MAX], to[MAILDIR_PATH_MAX + 1];
+	warm_cache();
+	/* a rename in cur/, as another server's client would make */
+	find_in_cur(root, ":2,FSab", from, sizeof(from));
+	snprintf(to, sizeof(to), "%s", from);
+	to[strlen(to) - 3] = 'T'; /* ":2,FSab" -> ":2,FSTb": \Deleted */
+	assert_int_equal(rename(from, to), 0);
+	unsigned long hits = cache_stats().hits;
+	struct store_mailbox *mb = open_box("");
+	assert_int_equal(cache_stats().hits, hits);
+	assert_true(store_mailbox_msgs(mb)[2].flags & STORE_DELETED);
+	store_mailbox_free(&mb);
+
+	/* a new file in new/ */
+	warm_cache();
+	deliver("", "Subject: 5\n\n5\n");
+	mb = open_box("");
+	assert_int_equal(store_mailbox_count(mb), 5);
+	assert_int_equal(store_mailbox_msgs(mb)[4].uid, 5);
+	store_mailbox_free(&mb);
+
+	/* a line appended to the uidlist (a UID given elsewhere, its file
+	 * gone since): the next UID moves past it */
+	warm_cache();
+	char *text = read_text(root, "dovecot-uidlist");
+	assert_non_null(text);
+	char *more = NULL;
+	assert_true(asprintf(&more, "%s99 :1700000099.M1P1.gone,S=1\n", text) > 0);
+	write_text(root, "dovecot-uidlist", more);
+	free(text);
+	free(more);
+	mb = open_box("");
+	assert_int_equal(store_mailbox_uidnext(mb), 100);
+	assert_int_equal(store_mailbox_count(mb), 5);
+	store_mailbox_free(&mb);
+
+	/* a flag change through another session: its write drops the entry,
+	 * and a refresh of an older session finds the state in the cache */
+	warm_cache();
+	struct store_mailbox *a = open_box(""), *b = open_box("");
+	set_flags(b, 1, STORE_FLAGS_ADD, STORE_SEEN, 0);
+	assert_int_equal(cache_stats().entries, 0);
+	age_folder();
+	mb = open_box(""); /* syncs: the cache has it again */
+	store_mailbox_free(&mb);
+	hits = cache_stats().hits;
+	struct store_changes ch;
+	refresh(a, &ch);
+	assert_int_equal(cache_stats().hits, hits + 1);
+	assert_int_equal(ch.n_changed, 1);
+	assert_int_equal(ch.changed_uids[0], 1);
+	store_changes_free(&ch);
+	assert_true(store_mailbox_msgs(a)[0].flags & STORE_SEEN);
+	store_mailbox_free(&a);
+	store_mailbox_free(&b);
+}
+
+/* A stamp whose times are within the last second is not trusted: a sync
+ * then fills no entry (a change in the same tick could hide behind it). */
+static void cache_keeps_no_fresh_stamp(void **state)
+{
+	deliver("", "Subject: 1\n\n1\n");
+	struct store_mailbox *a = open_box(""); /* new/ just changed */
+	struct store_mailbox *b = open_box("");
+	assert_int_equal(cache_stats().puts, 0);
+	assert_int_equal(cache_stats().entries, 0);
+	/* session b changes a flag in the same second as a's open */
+	set_flags(b, 1, STORE_FLAGS_ADD, STORE_FLAGGED, 0);
+	struct store_mailbox *c = open_box("");
+	assert_true(store_mailbox_msgs(c)[0].flags & STORE_FLAGGED);
+	assert_int_equal(cache_stats().hits, 0);
+	assert_int_equal(cache_stats().entries, 0);
+	store_mailbox_free(&a);
+	store_mailbox_free(&b);
+	store_mailbox_free(&c);
+}
+
+static void open_folder(const char *folder, bool want_hit)
+{
+	unsigned long hits = cache_stats().hits;
+	struct store_mailbox *mb = open_box(folder);
+	assert_int_equal(cache_stats().hits, hits + (want_hit ? 1 : 0));
+	store_mailbox_free(&mb);
+}
+
+/* The cache holds at most its bound of folders and of bytes, dropping the
+ * least recently used first. */
+static void cache_evicts_least_recent(void **state)
+{
+	static const char *const folders[] = {".A", ".B", ".C"};
+	const char *error;
+	for (int i = 0; i < 3; i++) {
+		char dir[MAILDIR_PATH_MAX];
+		assert_int_equal(store_folder_create(root, folders[i], &error), 0);
+		deliver(folders[i], "Subject: x\n\nx\n");
+		store_mailbox_free((struct store_mailbox *[]){open_box(folders[i])});
+		store_folder_dir(root, folders[i], dir, sizeof(dir));
+		age_dir(dir);
+	}
+	store_cache_set_limits(2, 0);
+	open_folder(".A", false);
+	open_folder(".B", false);
+	assert_int_equal(cache_stats().entries, 2);
+	open_folder(".A", true); /* A is now the most recent */
+	open_folder(".C", false); /* B goes */
+	assert_int_equal(cache_stats().entries, 2);
+	open_folder(".A", true);
+	open_folder(".C", true);
+	open_folder(".B", false); /* A goes */
+	open_folder(".A", false);
+	/* bytes: room for one folder */
+	store_cache_clear();
+	store_cache_set_limits(16, 0);
+	open_folder(".A", false);
+	size_t one = cache_stats().bytes;
+	assert_true(one > 0);
+	store_cache_set_limits(16, one + one / 2);
+	open_folder(".B", false);
+	assert_int_equal(cache_stats().entries, 1);
+	open_folder(".B", true);
+	open_folder(".A", false);
+	/* a state bigger than the bound is not kept */
+	store_cache_set_limits(16, one / 2);
+	assert_int_equal(cache_stats().entries, 0);
+	open_folder(".C", false);
+	assert_int_equal(cache_stats().entries, 0);
+	assert_int_equal(cache_stats().bytes, 0);
+}
+
+enum { CACHE_THREADS = 4, CACHE_ROUNDS = 200 };
+
+/* One pool thread's worth of opens, STATUS and refreshes on .A (2
+ * messages) and .B (3): every snapshot must be whole. */
+static void *cache_reader(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	for (int i = 0; i < CACHE_ROUNDS; i++) {
+		bool a = (rand_r(&seed) & 1) != 0;
+		struct store_mailbox *mb = NULL;
+		struct store_status st;
+		struct store_changes ch;
+		const char *error;
+		if (store_mailbox_open(root, a ? ".A" : ".B", &opt, &mb, &error) < 0 ||
+		    store_mailbox_count(mb) != (a ? 2u : 3u) ||
+		    store_mailbox_msgs(mb)[store_mailbox_count(mb) - 1].uid !=
+			    (a ? 2u : 3u) ||
+		    store_mailbox_refresh(mb, &ch, &error) < 0 ||
+		    ch.n_new + ch.n_expunged + ch.n_changed != 0 ||
+		    store_status(root, a ? ".B" : ".A", &opt, &st, &error) < 0 ||
+		    st.messages != (a ? 3u : 2u))
+			return (void *)"a snapshot was not whole";
+		store_changes_free(&ch);
+		store_mailbox_free(&mb);
+	}
+	return NULL;
+}
+
+/* Pool threads share the cache; with room for one folder, every open of
+ * the other one evicts an entry that another thread may be copying. */
+static void cache_shared_by_threads(void **state)
+{
+	const char *error;
+	for (int i = 0; i < 2; i++) {
+		const char *f = i ? ".B" : ".A";
+		char dir[MAILDIR_PATH_MAX];
+		assert_int_equal(store_folder_create(root, f, &error), 0);
+		for (int k = 0; k < 2 + i; k++)
+			deliver(f, "Subject: x\n\nx\n");
+		store_mailbox_free((struct store_mailbox *[]){open_box(f)});
+		store_folder_dir(root, f, dir, sizeof(dir));
+		age_dir(dir);
+	}
+	store_cache_set_limits(1, 0);
+	pthread_t t[CACHE_THREADS];
+	for (uintptr_t i = 0; i < CACHE_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, cache_reader,
+						(void *)(i + 1)), 0);
+	for (int i = 0; i < CACHE_THREADS; i++) {
+		void *why;
+		assert_int_equal(pthread_join(t[i], &why), 0);
+		if (why != NULL)
+			fail_msg("%s", (const char *)why);
+	}
+	struct store_cache_stats cs = cache_stats();
+	assert_true(cs.hits > 0);
+	assert_true(cs.puts > 1);
+	assert_true(cs.entries <= 1);
 }
 
 static void flags_and_keywords_round_trip(void **state)
@@ -724,9 +1061,22 @@ static void big_folder_opens_without_stat(void **state)
 	assert_int_equal(st.size, (uint64_t)N * 100);
 	assert_int_equal(st.unseen, 0);
 	store_mailbox_free(&mb);
+	/* once its times are a second old, a sync fills the cache, and an
+	 * open is a copy of that state */
+	age_folder();
+	mb = open_box("");
+	store_mailbox_free(&mb);
+	unsigned long hits = cache_stats().hits;
+	uint64_t t5 = monotonic_ms();
+	mb = open_box("");
+	uint64_t t6 = monotonic_ms();
+	assert_int_equal(cache_stats().hits, hits + 1);
+	assert_int_equal(store_mailbox_count(mb), N);
+	store_mailbox_free(&mb);
 	print_message("100000 messages: first open (UIDs given, uidlist written) "
-		      "%" PRIu64 " ms, reopen %" PRIu64 " ms, refresh %" PRIu64 " ms\n",
-		      t1 - t0, t3 - t2, t4 - t3);
+		      "%" PRIu64 " ms, reopen %" PRIu64 " ms, refresh %" PRIu64
+		      " ms, open from the cache %" PRIu64 " ms\n",
+		      t1 - t0, t3 - t2, t4 - t3, t6 - t5);
 }
 
 static void status_counts(void **state)
@@ -904,6 +1254,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(flags_and_keywords_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(refresh_skips_only_when_nothing_moved, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(cache_hit_is_a_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(cache_sees_other_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(cache_keeps_no_fresh_stamp, setup, teardown),
+		cmocka_unit_test_setup_teardown(cache_evicts_least_recent, setup, teardown),
+		cmocka_unit_test_setup_teardown(cache_shared_by_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(unchangedsince_refuses_newer, setup, teardown),
 		cmocka_unit_test_setup_teardown(append_gives_uid_and_lasts, setup, teardown),
 		cmocka_unit_test_setup_teardown(copy_gives_new_uids, setup, teardown),
