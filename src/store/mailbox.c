@@ -206,18 +206,45 @@ static int adopt_name(struct store_mailbox *mb, struct store_msg *m,
 	return 0;
 }
 
-/* The message's file moved (another session changed its flags): find it
- * by a sync. -1 when it is gone. */
+/* Point every message of the snapshot whose file another session renamed
+ * at its name in now (both in ascending UID order): a session that sets
+ * flags on the whole folder then costs a reader one sync, not one per
+ * message. Only names that differ are added, so the names buffer grows by
+ * the renames seen, once each. */
+static void adopt_moved_names(struct store_mailbox *mb,
+			      const struct store_state *now)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < mb->st.n && j < now->n; i++) {
+		struct store_msg *m = &mb->st.recs[i];
+		while (j < now->n && now->recs[j].uid < m->uid)
+			j++;
+		if (j == now->n || now->recs[j].uid != m->uid)
+			continue;
+		const struct store_msg *n = &now->recs[j];
+		if ((n->name_len != m->name_len ||
+		     strcmp(store_msg_path(now, n),
+			    store_msg_path(&mb->st, m)) != 0) &&
+		    adopt_name(mb, m, now, n) < 0)
+			return; /* out of memory: the next open retries */
+	}
+}
+
+/* The message's file moved (another session changed its flags): find it,
+ * and every other moved one, by a sync. -1 when it is gone. */
 static int relocate(struct store_mailbox *mb, struct store_msg *m,
 		    const char **error_r)
 {
 	struct store_state now = {0};
 	if (sync_locked(mb->root, mb->dir, &mb->opt, &now, NULL, error_r) < 0)
 		return -1;
-	const struct store_msg *found = store_state_find(&now, m->uid);
-	int rc = found != NULL ? adopt_name(mb, m, &now, found) : -1;
-	if (found == NULL)
+	int rc = 0;
+	if (store_state_find(&now, m->uid) == NULL) {
 		*error_r = "message has been expunged";
+		rc = -1;
+	} else {
+		adopt_moved_names(mb, &now);
+	}
 	store_state_free(&now);
 	return rc;
 }

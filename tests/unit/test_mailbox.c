@@ -817,6 +817,39 @@ static void flags_and_keywords_round_trip(void **state)
 	store_mailbox_free(&mb);
 }
 
+/* Another session renames every file (flags on the whole folder): the
+ * first message opened finds them all with one sync, and the others open
+ * without a sync (the lock file made unusable proves none is tried). */
+static void one_relocation_finds_every_moved_file(void **state)
+{
+	for (int i = 0; i < 3; i++)
+		deliver("", "Subject: r\n\nr\n");
+	struct store_mailbox *reader = open_box(""), *writer = open_box("");
+	for (uint32_t uid = 1; uid <= 3; uid++)
+		set_flags(writer, uid, STORE_FLAGS_ADD, STORE_SEEN, 0);
+	const char *error = NULL;
+	int fd = store_mailbox_open_msg(reader, 0, &error);
+	assert_true(fd >= 0);
+	close(fd);
+	char lock[MAILDIR_PATH_MAX], aside[MAILDIR_PATH_MAX];
+	snprintf(lock, sizeof(lock), "%s/postern-uidlist.lock", root);
+	snprintf(aside, sizeof(aside), "%s/lock-aside", root);
+	assert_int_equal(rename(lock, aside), 0);
+	assert_int_equal(mkdir(lock, 0700), 0); /* a sync cannot lock now */
+	for (size_t i = 1; i < 3; i++) {
+		fd = store_mailbox_open_msg(reader, i, &error);
+		assert_true(fd >= 0);
+		char text[32] = "";
+		assert_true(read(fd, text, sizeof(text) - 1) > 0);
+		assert_string_equal(text, "Subject: r\n\nr\n");
+		close(fd);
+	}
+	assert_int_equal(rmdir(lock), 0);
+	assert_int_equal(rename(aside, lock), 0);
+	store_mailbox_free(&reader);
+	store_mailbox_free(&writer);
+}
+
 static void unchangedsince_refuses_newer(void **state)
 {
 	deliver("", "Subject: c\n\nc\n");
@@ -1272,6 +1305,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(defaults_and_special_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(subscriptions_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(quota_follows_append_and_expunge, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_relocation_finds_every_moved_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
