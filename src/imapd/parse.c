@@ -197,10 +197,17 @@ void imap_parser_free(struct imap_parser **pp)
 	*pp = NULL;
 }
 
+/* Above this, the store is given back between commands: one command with
+ * a big literal would otherwise keep its peak size for the session's life */
+enum { STORE_KEEP = 64 * 1024 };
+
 static void reset_command(struct imap_parser *p)
 {
 	buf_clear(&p->line);
-	buf_clear(&p->store);
+	if (p->store.cap > STORE_KEEP)
+		buf_free(&p->store);
+	else
+		buf_clear(&p->store);
 	p->n_args = p->n_top = 0;
 	p->depth = 0;
 	p->have_tag = p->have_name = false;
