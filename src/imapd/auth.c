@@ -246,14 +246,15 @@ static void check_login(struct imap_session *s, bool check)
 {
 	struct sasl_exchange *x = &s->auth->x;
 	struct login_job *j = calloc(1, sizeof(*j));
-	if (j == NULL || strlen(x->user) > SASL_NAME_MAX) {
+	size_t user_len = strlen(x->user);
+	if (j == NULL || user_len > SASL_NAME_MAX) {
 		free(j);
 		explicit_bzero(x->password, sizeof(x->password));
 		fail(s, sasl_mech_name(x->mech), x->user);
 		return;
 	}
 	j->s = s;
-	snprintf(j->user, sizeof(j->user), "%s", x->user);
+	memcpy(j->user, x->user, user_len + 1); /* fits: checked above */
 	if (check)
 		memcpy(j->password, x->password, x->password_len);
 	j->password_len = check ? x->password_len : 0;

@@ -189,14 +189,15 @@ static void check_login(struct pop3_session *s, const char *user, bool check)
 {
 	struct sasl_exchange *x = &s->auth->x;
 	struct login_job *j = calloc(1, sizeof(*j));
-	if (j == NULL || strlen(user) > SASL_NAME_MAX) {
+	size_t user_len = strlen(user);
+	if (j == NULL || user_len > SASL_NAME_MAX) {
 		free(j);
 		explicit_bzero(x->password, sizeof(x->password));
 		fail(s, mech_name(s->auth), user);
 		return;
 	}
 	j->s = s;
-	snprintf(j->user, sizeof(j->user), "%s", user);
+	memcpy(j->user, user, user_len + 1); /* fits: checked above */
 	if (check)
 		memcpy(j->password, x->password, x->password_len);
 	j->password_len = check ? x->password_len : 0;
