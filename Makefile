@@ -94,7 +94,7 @@ valgrind: all $(BUILD)/tests/spf_stub $(BUILD)/tests/arc_stub
 # libFuzzer targets: built with clang, always with ASan+UBSan
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_LIB_SRCS := $(filter src/lib/% src/mail/% src/mailauth/% src/queue/qfile.c src/queue/spool.c src/mta/sts.c src/mta/tlsrpt.c src/sasl/plain.c src/sasl/scram.c src/imapd/% src/pop3d/parse.c src/pop3d/stuff.c src/store/uidlist.c src/store/mdname.c,$(SRCS))
+FUZZ_LIB_SRCS := $(filter src/lib/% src/mail/% src/mailauth/% src/queue/qfile.c src/queue/spool.c src/mta/sts.c src/mta/tlsrpt.c src/sasl/% src/net/tls.c src/db/directory.c src/imapd/% src/pop3d/parse.c src/pop3d/stuff.c src/store/uidlist.c src/store/mdname.c,$(SRCS))
 # the IMAP server's own files (those that include imapd/imapd.h) need the
 # event loop, the network and the store: they stay out of the fuzz library,
 # which otherwise fails to link every target

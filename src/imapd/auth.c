@@ -1,6 +1,10 @@
 /* auth: LOGIN (RFC 9051 6.2.3) and AUTHENTICATE (RFC 9051 6.2.2, RFC 4959
- * SASL-IR) with PLAIN (RFC 4616) and SCRAM-SHA-256(-PLUS) (RFC 7677, RFC
- * 9266), against the same directory, hashes and failed-login penalty as
+ * SASL-IR) with PLAIN (RFC 4616), SCRAM-SHA-256(-PLUS) (RFC 7677, RFC
+ * 9266) and EXTERNAL (RFC 4422 appendix A: a trusted TLS client
+ * certificate, when the listener asks for one), the mechanisms of
+ * sasl/mech.c that submission uses too; this file is IMAP's framing of
+ * them ("+ " challenges, tagged OK/NO/BAD). The same directory, hashes and
+ * failed-login penalty as
  * submission (smtpd/auth.c; policy/penalty.h is shared, so guesses over
  * IMAP slow down guesses over SMTP and back).
  *
@@ -14,36 +18,29 @@
 
 #include "lib/base64.h"
 #include "lib/log.h"
-#include "lib/parse.h"
 #include "lib/util.h"
 #include "mail/address.h"
-#include "sasl/plain.h"
-#include "sasl/scram.h"
+#include "sasl/mech.h"
 #include "store/folders.h"
 
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-enum mech { M_PLAIN, M_SCRAM, M_SCRAM_PLUS, M_LOGIN_CMD, M_COUNT };
-
-static const char *const mech_names[M_COUNT] = {
-	"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "LOGIN"};
+/* The SASL mechanisms of AUTHENTICATE. LOGIN is a command of its own in
+ * IMAP (RFC 9051 6.2.3), not a mechanism offered here. */
+static const unsigned IMAP_MECHS =
+	SASL_MECH_BIT(SASL_PLAIN) | SASL_MECH_BIT(SASL_SCRAM) |
+	SASL_MECH_BIT(SASL_SCRAM_PLUS) | SASL_MECH_BIT(SASL_EXTERNAL);
 
 struct imap_auth {
-	enum mech mech;
-	int step;
+	/* for the LOGIN command: mech SASL_LOGIN (its name in the log), with
+	 * x.user and x.password filled from the command */
+	struct sasl_exchange x;
+	bool login_cmd;
+	bool have_response; /* AUTHENTICATE with an initial response */
 	struct buf response;
-	struct scram_server scram;
-	bool scram_real;
-	unsigned char cbind[TLS_EXPORTER_LEN];
-	/* the first step, once any penalty wait is over */
-	char user[SASL_NAME_MAX + 1];
-	char password[PASSWORD_MAX + 1];
-	size_t password_len;
-	bool have_password; /* LOGIN, or PLAIN with an initial response */
 };
 
 /* A login check on the auth pool: the password (unless SCRAM proved it),
@@ -68,39 +65,31 @@ void imapd_auth_abort(struct imap_session *s)
 	if (a == NULL)
 		return;
 	buf_wipe(&a->response);
-	scram_server_free(&a->scram);
+	sasl_exchange_wipe(&a->x);
 	explicit_bzero(a, sizeof(*a));
 	free(a);
 	s->auth = NULL;
 }
 
-static bool configured(const struct imap_session *s, enum mech m)
+static void policy(const struct imap_session *s, struct sasl_policy *p)
 {
-	const char *cursor = s->d->cfg->auth_mechanisms, *word;
-	size_t n;
-	while (next_word(&cursor, &word, &n))
-		if (strlen(mech_names[m]) == n &&
-		    strncasecmp(word, mech_names[m], n) == 0)
-			return true;
-	return false;
+	p->configured = s->d->cfg->auth_mechanisms;
+	p->spoken = IMAP_MECHS;
+	p->secret = s->d->secret;
 }
 
-static bool usable(struct imap_session *s, enum mech m)
+static void conn_facts(const struct imap_session *s, struct sasl_conn *c)
 {
-	SSL *ssl = s->conn != NULL ? conn_ssl(s->conn) : NULL;
-	unsigned char cb[TLS_EXPORTER_LEN];
-	if (ssl == NULL || m == M_LOGIN_CMD || !configured(s, m))
-		return false;
-	if (m == M_SCRAM_PLUS)
-		return tls_channel_binding(ssl, cb);
-	return true;
+	sasl_conn_read(s->conn != NULL ? conn_ssl(s->conn) : NULL, c);
 }
 
 void imapd_auth_capabilities(struct imap_session *s, struct buf *out)
 {
-	for (enum mech m = 0; m < M_COUNT; m++)
-		if (usable(s, m))
-			buf_appendf(out, " AUTH=%s", mech_names[m]);
+	struct sasl_policy p;
+	struct sasl_conn c;
+	policy(s, &p);
+	conn_facts(s, &c);
+	sasl_mech_list(&p, &c, " AUTH=", out);
 }
 
 /* ------------------------------------------------------------ outcomes */
@@ -230,8 +219,9 @@ static void login_done(void *arg)
 	/* after the login deadline's BYE, no login: it would read commands
 	 * again on a session that is closing */
 	if (s->conn != NULL && s->phase != IP_CLOSING) {
-		const char *mech = s->auth != NULL ? mech_names[s->auth->mech]
-						   : "?";
+		const char *mech = s->auth != NULL
+					   ? sasl_mech_name(s->auth->x.mech)
+					   : "?";
 		conn_resume_read(s->conn);
 		if (j->ok && j->error != NULL) {
 			imapd_auth_abort(s);
@@ -249,21 +239,26 @@ static void login_done(void *arg)
 	free(j);
 }
 
-/* Check user (and password, unless SCRAM proved it) off the loop. */
-static void check_login(struct imap_session *s, const char *user,
-			const char *password, size_t n, bool check)
+/* Check the exchange's user (and password, unless SCRAM or a certificate
+ * proved who it is) off the loop. The exchange's copy of the password is
+ * wiped at once. */
+static void check_login(struct imap_session *s, bool check)
 {
+	struct sasl_exchange *x = &s->auth->x;
 	struct login_job *j = calloc(1, sizeof(*j));
-	if (j == NULL || n > PASSWORD_MAX || strlen(user) > SASL_NAME_MAX) {
+	size_t user_len = strlen(x->user);
+	if (j == NULL || user_len > SASL_NAME_MAX) {
 		free(j);
-		fail(s, mech_names[s->auth->mech], user);
+		explicit_bzero(x->password, sizeof(x->password));
+		fail(s, sasl_mech_name(x->mech), x->user);
 		return;
 	}
 	j->s = s;
-	snprintf(j->user, sizeof(j->user), "%s", user);
+	memcpy(j->user, x->user, user_len + 1); /* fits: checked above */
 	if (check)
-		memcpy(j->password, password, n);
-	j->password_len = n;
+		memcpy(j->password, x->password, x->password_len);
+	j->password_len = check ? x->password_len : 0;
+	explicit_bzero(x->password, sizeof(x->password));
 	j->check_password = check;
 	j->ok = !check;
 	j->dummy_hash = s->d->dummy_hash;
@@ -307,95 +302,31 @@ static void malformed(struct imap_session *s, const char *why)
 	imapd_resume(s);
 }
 
-static void plain_step(struct imap_session *s, const char *data, size_t n)
-{
-	struct sasl_plain p;
-	if (sasl_plain_parse(data, n, &p) < 0) {
-		malformed(s, "Malformed PLAIN response");
-		return;
-	}
-	/* no acting for someone else: an authzid must be oneself */
-	if (p.authzid[0] != '\0' && strcasecmp(p.authzid, p.authcid) != 0)
-		fail(s, "PLAIN", p.authcid);
-	else
-		check_login(s, p.authcid, p.passwd, p.passwd_len, true);
-	explicit_bzero(&p, sizeof(p));
-}
-
-/* SCRAM: the user's stored keys, or made-up ones no password opens. A
- * small SQLite read on the loop, as smtpd/auth.c does. */
-static void scram_lookup(struct imap_session *s, struct scram_credentials *c)
-{
-	struct imap_auth *a = s->auth;
-	char user[SCRAM_USER_MAX + 1];
-	struct dir_user u;
-	struct directory *d = directory_thread();
-	snprintf(user, sizeof(user), "%s", a->scram.user);
-	ascii_lower(user, strlen(user));
-	a->scram_real = d != NULL && dir_user_get(d, user, &u) == 1 &&
-			scram_credentials_decode(u.scram, c) == 0;
-	if (d != NULL)
-		dir_user_clear(&u);
-	if (!a->scram_real)
-		scram_fake_credentials(s->d->secret, user, c);
-}
-
-static enum scram_result scram_final(struct imap_session *s, const char *data,
-				     size_t n, struct buf *out)
-{
-	struct imap_auth *a = s->auth;
-	bool plus = a->mech == M_SCRAM_PLUS;
-	if (plus && !tls_channel_binding(conn_ssl(s->conn), a->cbind))
-		return SCRAM_FAIL;
-	enum scram_result r = scram_client_final(
-		&a->scram, data, n, plus ? a->cbind : NULL,
-		plus ? sizeof(a->cbind) : 0, out);
-	return r == SCRAM_OK && !a->scram_real ? SCRAM_FAIL : r;
-}
-
-static void scram_step(struct imap_session *s, const char *data, size_t n)
+/* One step of the exchange with the client's (decoded) data. */
+static void step(struct imap_session *s, const char *data, size_t n)
 {
 	struct imap_auth *a = s->auth;
 	struct buf out;
-	struct scram_credentials cred;
-	enum scram_result r;
-	if (a->step == 2) { /* the client's empty answer to server-final */
-		if (n != 0) {
-			malformed(s, "Unexpected SCRAM data");
-			return;
-		}
-		check_login(s, a->scram.user, "", 0, false);
-		return;
-	}
+	const char *why = NULL;
 	buf_init(&out, SCRAM_MSG_MAX);
-	if (a->step == 0) {
-		r = scram_client_first(&a->scram, data, n,
-				       usable(s, M_SCRAM_PLUS));
-		if (r == SCRAM_OK) {
-			scram_lookup(s, &cred);
-			scram_server_first(&a->scram, &cred, &out);
-			explicit_bzero(&cred, sizeof(cred));
-		}
-	} else {
-		r = scram_final(s, data, n, &out);
-	}
-	if (r == SCRAM_MALFORMED)
-		malformed(s, "Malformed SCRAM message");
-	else if (r == SCRAM_FAIL)
-		fail(s, mech_names[a->mech], a->scram.user);
-	else {
-		a->step++;
-		challenge(s, out.data, out.len);
+	switch (sasl_step(&a->x, directory_thread(), data, n, &out, &why)) {
+	case SASL_CHALLENGE:
+		challenge(s, out.data != NULL ? out.data : "", out.len);
+		break;
+	case SASL_CHECK:
+		check_login(s, true);
+		break;
+	case SASL_SUCCESS: /* the Maildir is still to be made, off the loop */
+		check_login(s, false);
+		break;
+	case SASL_FAILURE:
+		fail(s, sasl_mech_name(a->x.mech), a->x.user);
+		break;
+	case SASL_MALFORMED:
+		malformed(s, why);
+		break;
 	}
 	buf_free(&out);
-}
-
-static void step(struct imap_session *s, const char *data, size_t n)
-{
-	if (s->auth->mech == M_PLAIN)
-		plain_step(s, data, n);
-	else
-		scram_step(s, data, n);
 }
 
 void imapd_auth_line(struct imap_session *s, const char *line, size_t len)
@@ -424,10 +355,9 @@ void imapd_auth_line(struct imap_session *s, const char *line, size_t len)
 static void begin(struct imap_session *s)
 {
 	struct imap_auth *a = s->auth;
-	if (a->mech == M_LOGIN_CMD) {
-		check_login(s, a->user, a->password, a->password_len, true);
-		explicit_bzero(a->password, sizeof(a->password));
-	} else if (a->have_password) {
+	if (a->login_cmd) {
+		check_login(s, true);
+	} else if (a->have_response) {
 		step(s, a->response.data != NULL ? a->response.data : "",
 		     a->response.len);
 	} else {
@@ -459,16 +389,17 @@ static void start(struct imap_session *s)
 		begin(s);
 }
 
-static struct imap_auth *new_auth(struct imap_session *s, enum mech m)
+static struct imap_auth *new_auth(struct imap_session *s, enum sasl_mech m,
+				  const struct sasl_policy *p,
+				  const struct sasl_conn *c)
 {
 	struct imap_auth *a = calloc(1, sizeof(*a));
 	if (a == NULL) {
 		imapd_tagged(s, "NO", "[UNAVAILABLE] Out of memory");
 		return NULL;
 	}
-	a->mech = m;
+	sasl_exchange_init(&a->x, m, p, c);
 	buf_init(&a->response, IMAP_SASL_LINE_MAX);
-	scram_server_init(&a->scram, m == M_SCRAM_PLUS);
 	s->auth = a;
 	return a;
 }
@@ -499,22 +430,18 @@ void imapd_cmd_login(struct imap_session *s, const struct imap_command *cmd)
 				      "failed");
 		return;
 	}
-	struct imap_auth *a = new_auth(s, M_LOGIN_CMD);
+	struct sasl_policy p;
+	struct sasl_conn c;
+	policy(s, &p);
+	conn_facts(s, &c);
+	struct imap_auth *a = new_auth(s, SASL_LOGIN, &p, &c);
 	if (a == NULL)
 		return;
-	memcpy(a->user, user, ulen);
-	memcpy(a->password, pass, plen);
-	a->password_len = plen;
+	a->login_cmd = true;
+	memcpy(a->x.user, user, ulen);
+	memcpy(a->x.password, pass, plen);
+	a->x.password_len = plen;
 	start(s);
-}
-
-static enum mech find_mech(const char *name, size_t n)
-{
-	for (enum mech m = 0; m < M_LOGIN_CMD; m++)
-		if (strlen(mech_names[m]) == n &&
-		    strncasecmp(name, mech_names[m], n) == 0)
-			return m;
-	return M_COUNT;
 }
 
 void imapd_cmd_authenticate(struct imap_session *s,
@@ -534,16 +461,20 @@ void imapd_cmd_authenticate(struct imap_session *s,
 				       "[initial-response]");
 		return;
 	}
-	enum mech m = find_mech(name, n);
-	if (m == M_COUNT || !usable(s, m)) {
+	struct sasl_policy p;
+	struct sasl_conn c;
+	policy(s, &p);
+	conn_facts(s, &c);
+	enum sasl_mech m = sasl_mech_find(name, n);
+	if (!sasl_mech_usable(&p, &c, m)) {
 		imapd_tagged(s, "NO", "Unsupported authentication mechanism");
 		return;
 	}
-	struct imap_auth *a = new_auth(s, m);
+	struct imap_auth *a = new_auth(s, m, &p, &c);
 	if (a == NULL)
 		return;
 	/* RFC 4959: "=" is an empty initial response */
-	a->have_password = ir != NULL;
+	a->have_response = ir != NULL;
 	if (ir != NULL && !(irn == 1 && ir[0] == '=') &&
 	    base64_decode(ir, irn, &a->response) < 0) {
 		malformed(s, "Malformed base64");

@@ -1,6 +1,9 @@
-/* auth: USER/PASS (RFC 1939 7) and AUTH (RFC 5034) with PLAIN (RFC 4616)
- * and SCRAM-SHA-256(-PLUS) (RFC 7677, RFC 9266), against the same
- * directory, hashes and failed-login penalty as submission and IMAP
+/* auth: USER/PASS (RFC 1939 7) and AUTH (RFC 5034) with PLAIN (RFC 4616),
+ * SCRAM-SHA-256(-PLUS) (RFC 7677, RFC 9266) and EXTERNAL (RFC 4422
+ * appendix A: a trusted TLS client certificate, when the listener asks for
+ * one), the mechanisms of sasl/mech.c that submission and IMAP use too;
+ * this file is POP3's framing of them ("+ " challenges, +OK/-ERR). The
+ * same directory, hashes and failed-login penalty as submission and IMAP
  * (policy/penalty.h is shared: guesses over POP3 slow down guesses over
  * SMTP and IMAP, and back). The exchange follows imapd/auth.c.
  *
@@ -13,32 +16,25 @@
 
 #include "lib/base64.h"
 #include "lib/log.h"
-#include "lib/parse.h"
 #include "lib/util.h"
-#include "sasl/plain.h"
-#include "sasl/scram.h"
+#include "sasl/mech.h"
 
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-enum mech { M_PLAIN, M_SCRAM, M_SCRAM_PLUS, M_USER, M_COUNT };
-
-static const char *const mech_names[M_COUNT] = {
-	"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "USER"};
+/* The SASL mechanisms of AUTH; USER/PASS is POP3's own login. */
+static const unsigned POP3_MECHS =
+	SASL_MECH_BIT(SASL_PLAIN) | SASL_MECH_BIT(SASL_SCRAM) |
+	SASL_MECH_BIT(SASL_SCRAM_PLUS) | SASL_MECH_BIT(SASL_EXTERNAL);
 
 struct pop3_auth {
-	enum mech mech;
-	int step;
-	struct buf response;
-	struct scram_server scram;
-	bool scram_real;
-	unsigned char cbind[TLS_EXPORTER_LEN];
-	char password[PASSWORD_MAX + 1]; /* PASS, until its turn comes */
-	size_t password_len;
+	/* for PASS: x.password from the command (the user is s->user) */
+	struct sasl_exchange x;
+	bool user_pass;
 	bool have_response; /* AUTH with an initial response */
+	struct buf response;
 };
 
 /* A login check on the auth pool. */
@@ -59,39 +55,39 @@ void pop3d_auth_abort(struct pop3_session *s)
 	if (a == NULL)
 		return;
 	buf_wipe(&a->response);
-	scram_server_free(&a->scram);
+	sasl_exchange_wipe(&a->x);
 	explicit_bzero(a, sizeof(*a));
 	free(a);
 	s->auth = NULL;
 }
 
-static bool configured(const struct pop3_session *s, enum mech m)
+/* The mechanism's name for the log: USER for USER/PASS. */
+static const char *mech_name(const struct pop3_auth *a)
 {
-	const char *cursor = s->d->cfg->auth_mechanisms, *word;
-	size_t n;
-	while (next_word(&cursor, &word, &n))
-		if (strlen(mech_names[m]) == n &&
-		    strncasecmp(word, mech_names[m], n) == 0)
-			return true;
-	return false;
+	if (a == NULL)
+		return "?";
+	return a->user_pass ? "USER" : sasl_mech_name(a->x.mech);
 }
 
-static bool usable(struct pop3_session *s, enum mech m)
+static void policy(const struct pop3_session *s, struct sasl_policy *p)
 {
-	SSL *ssl = s->conn != NULL ? conn_ssl(s->conn) : NULL;
-	unsigned char cb[TLS_EXPORTER_LEN];
-	if (ssl == NULL || m == M_USER || !configured(s, m))
-		return false;
-	if (m == M_SCRAM_PLUS)
-		return tls_channel_binding(ssl, cb);
-	return true;
+	p->configured = s->d->cfg->auth_mechanisms;
+	p->spoken = POP3_MECHS;
+	p->secret = s->d->secret;
+}
+
+static void conn_facts(const struct pop3_session *s, struct sasl_conn *c)
+{
+	sasl_conn_read(s->conn != NULL ? conn_ssl(s->conn) : NULL, c);
 }
 
 void pop3d_auth_mechanisms(struct pop3_session *s, struct buf *out)
 {
-	for (enum mech m = 0; m < M_USER; m++)
-		if (usable(s, m))
-			buf_appendf(out, " %s", mech_names[m]);
+	struct sasl_policy p;
+	struct sasl_conn c;
+	policy(s, &p);
+	conn_facts(s, &c);
+	sasl_mech_list(&p, &c, " ", out);
 }
 
 /* ------------------------------------------------------------ outcomes */
@@ -152,15 +148,13 @@ static void login_thread(void *arg)
 	struct directory *d = directory_thread();
 	struct dir_user u;
 	ascii_lower(j->user, strlen(j->user));
-	int found = d != NULL ? dir_user_get(d, j->user, &u) : -1;
 	if (j->check_password) {
-		/* the same argon2 work whether or not the user exists */
-		int match = password_verify(found == 1 ? u.password
-						       : j->dummy_hash,
-					    j->password, j->password_len);
-		j->ok = found == 1 && match == 1;
+		j->ok = sasl_password_check(d, j->user, j->password,
+					    j->password_len, j->dummy_hash);
 		explicit_bzero(j->password, sizeof(j->password));
 	}
+	/* the user must exist, whatever proved who it is */
+	int found = d != NULL ? dir_user_get(d, j->user, &u) : -1;
 	if (found == 1)
 		j->quota = u.quota;
 	j->ok = j->ok && found == 1;
@@ -176,8 +170,7 @@ static void login_done(void *arg)
 	struct pop3_session *s = j->s;
 	s->jobs--;
 	if (!pop3d_session_free_if_gone(s) && s->conn != NULL) {
-		const char *mech = s->auth != NULL ? mech_names[s->auth->mech]
-						   : "?";
+		const char *mech = mech_name(s->auth);
 		conn_resume_read(s->conn);
 		if (j->ok) {
 			pop3d_auth_abort(s);
@@ -190,21 +183,25 @@ static void login_done(void *arg)
 	free(j);
 }
 
-/* Check user (and password, unless SCRAM proved it) off the loop. */
-static void check_login(struct pop3_session *s, const char *user,
-			const char *password, size_t n, bool check)
+/* Check user (and password, unless SCRAM or a certificate proved who it
+ * is) off the loop. The exchange's copy of the password is wiped at once. */
+static void check_login(struct pop3_session *s, const char *user, bool check)
 {
+	struct sasl_exchange *x = &s->auth->x;
 	struct login_job *j = calloc(1, sizeof(*j));
-	if (j == NULL || n > PASSWORD_MAX || strlen(user) > SASL_NAME_MAX) {
+	size_t user_len = strlen(user);
+	if (j == NULL || user_len > SASL_NAME_MAX) {
 		free(j);
-		fail(s, mech_names[s->auth->mech], user);
+		explicit_bzero(x->password, sizeof(x->password));
+		fail(s, mech_name(s->auth), user);
 		return;
 	}
 	j->s = s;
-	snprintf(j->user, sizeof(j->user), "%s", user);
+	memcpy(j->user, user, user_len + 1); /* fits: checked above */
 	if (check)
-		memcpy(j->password, password, n);
-	j->password_len = n;
+		memcpy(j->password, x->password, x->password_len);
+	j->password_len = check ? x->password_len : 0;
+	explicit_bzero(x->password, sizeof(x->password));
 	j->check_password = check;
 	j->ok = !check;
 	j->dummy_hash = s->d->dummy_hash;
@@ -242,94 +239,31 @@ static void malformed(struct pop3_session *s, const char *why)
 	pop3d_resume(s);
 }
 
-static void plain_step(struct pop3_session *s, const char *data, size_t n)
-{
-	struct sasl_plain p;
-	if (sasl_plain_parse(data, n, &p) < 0) {
-		malformed(s, "Malformed PLAIN response");
-		return;
-	}
-	/* no acting for someone else: an authzid must be oneself */
-	if (p.authzid[0] != '\0' && strcasecmp(p.authzid, p.authcid) != 0)
-		fail(s, "PLAIN", p.authcid);
-	else
-		check_login(s, p.authcid, p.passwd, p.passwd_len, true);
-	explicit_bzero(&p, sizeof(p));
-}
-
-/* SCRAM: the user's stored keys, or made-up ones no password opens. A
- * small SQLite read on the loop, as imapd/auth.c does. */
-static void scram_lookup(struct pop3_session *s, struct scram_credentials *c)
-{
-	struct pop3_auth *a = s->auth;
-	char user[SCRAM_USER_MAX + 1];
-	struct dir_user u;
-	struct directory *d = directory_thread();
-	snprintf(user, sizeof(user), "%s", a->scram.user);
-	ascii_lower(user, strlen(user));
-	a->scram_real = d != NULL && dir_user_get(d, user, &u) == 1 &&
-			scram_credentials_decode(u.scram, c) == 0;
-	if (d != NULL)
-		dir_user_clear(&u);
-	if (!a->scram_real)
-		scram_fake_credentials(s->d->secret, user, c);
-}
-
-static enum scram_result scram_final(struct pop3_session *s, const char *data,
-				     size_t n, struct buf *out)
-{
-	struct pop3_auth *a = s->auth;
-	bool plus = a->mech == M_SCRAM_PLUS;
-	if (plus && !tls_channel_binding(conn_ssl(s->conn), a->cbind))
-		return SCRAM_FAIL;
-	enum scram_result r = scram_client_final(
-		&a->scram, data, n, plus ? a->cbind : NULL,
-		plus ? sizeof(a->cbind) : 0, out);
-	return r == SCRAM_OK && !a->scram_real ? SCRAM_FAIL : r;
-}
-
-static void scram_step(struct pop3_session *s, const char *data, size_t n)
+/* One step of the exchange with the client's (decoded) data. */
+static void step(struct pop3_session *s, const char *data, size_t n)
 {
 	struct pop3_auth *a = s->auth;
 	struct buf out;
-	struct scram_credentials cred;
-	enum scram_result r;
-	if (a->step == 2) { /* the client's empty answer to server-final */
-		if (n != 0)
-			malformed(s, "Unexpected SCRAM data");
-		else
-			check_login(s, a->scram.user, "", 0, false);
-		return;
-	}
+	const char *why = NULL;
 	buf_init(&out, SCRAM_MSG_MAX);
-	if (a->step == 0) {
-		r = scram_client_first(&a->scram, data, n,
-				       usable(s, M_SCRAM_PLUS));
-		if (r == SCRAM_OK) {
-			scram_lookup(s, &cred);
-			scram_server_first(&a->scram, &cred, &out);
-			explicit_bzero(&cred, sizeof(cred));
-		}
-	} else {
-		r = scram_final(s, data, n, &out);
-	}
-	if (r == SCRAM_MALFORMED)
-		malformed(s, "Malformed SCRAM message");
-	else if (r == SCRAM_FAIL)
-		fail(s, mech_names[a->mech], a->scram.user);
-	else {
-		a->step++;
-		challenge(s, out.data, out.len);
+	switch (sasl_step(&a->x, directory_thread(), data, n, &out, &why)) {
+	case SASL_CHALLENGE:
+		challenge(s, out.data != NULL ? out.data : "", out.len);
+		break;
+	case SASL_CHECK:
+		check_login(s, a->x.user, true);
+		break;
+	case SASL_SUCCESS: /* the user's quota is still to be read */
+		check_login(s, a->x.user, false);
+		break;
+	case SASL_FAILURE:
+		fail(s, mech_name(a), a->x.user);
+		break;
+	case SASL_MALFORMED:
+		malformed(s, why);
+		break;
 	}
 	buf_free(&out);
-}
-
-static void step(struct pop3_session *s, const char *data, size_t n)
-{
-	if (s->auth->mech == M_PLAIN)
-		plain_step(s, data, n);
-	else
-		scram_step(s, data, n);
 }
 
 void pop3d_auth_line(struct pop3_session *s, const char *line, size_t len)
@@ -358,9 +292,8 @@ void pop3d_auth_line(struct pop3_session *s, const char *line, size_t len)
 static void begin(struct pop3_session *s)
 {
 	struct pop3_auth *a = s->auth;
-	if (a->mech == M_USER) {
-		check_login(s, s->user, a->password, a->password_len, true);
-		explicit_bzero(a->password, sizeof(a->password));
+	if (a->user_pass) {
+		check_login(s, s->user, true);
 	} else if (a->have_response) {
 		step(s, a->response.data != NULL ? a->response.data : "",
 		     a->response.len);
@@ -391,16 +324,17 @@ static void start(struct pop3_session *s)
 		begin(s);
 }
 
-static struct pop3_auth *new_auth(struct pop3_session *s, enum mech m)
+static struct pop3_auth *new_auth(struct pop3_session *s, enum sasl_mech m,
+				  const struct sasl_policy *p,
+				  const struct sasl_conn *c)
 {
 	struct pop3_auth *a = calloc(1, sizeof(*a));
 	if (a == NULL) {
 		pop3d_printf(s, "-ERR [SYS/TEMP] Out of memory");
 		return NULL;
 	}
-	a->mech = m;
+	sasl_exchange_init(&a->x, m, p, c);
 	buf_init(&a->response, POP3_SASL_LINE_MAX);
-	scram_server_init(&a->scram, m == M_SCRAM_PLUS);
 	s->auth = a;
 	return a;
 }
@@ -441,21 +375,19 @@ void pop3d_cmd_pass(struct pop3_session *s, const struct pop3_command *cmd)
 		pop3d_await_command(s);
 		return;
 	}
-	struct pop3_auth *a = new_auth(s, M_USER);
+	struct sasl_policy pol;
+	struct sasl_conn c;
+	policy(s, &pol);
+	conn_facts(s, &c);
+	struct pop3_auth *a = new_auth(s, SASL_PLAIN, &pol, &c);
 	if (a == NULL)
 		return;
-	memcpy(a->password, p->p, p->n); /* p->n < POP3_LINE_MAX */
-	a->password_len = p->n;
+	a->user_pass = true;
+	_Static_assert((int)POP3_LINE_MAX <= (int)PASSWORD_MAX,
+		       "a PASS argument fits");
+	memcpy(a->x.password, p->p, p->n); /* p->n < POP3_LINE_MAX */
+	a->x.password_len = p->n;
 	start(s);
-}
-
-static enum mech find_mech(const char *name, size_t n)
-{
-	for (enum mech m = 0; m < M_USER; m++)
-		if (strlen(mech_names[m]) == n &&
-		    strncasecmp(name, mech_names[m], n) == 0)
-			return m;
-	return M_COUNT;
 }
 
 /* AUTH without an argument: the mechanisms, one a line (a form older
@@ -485,13 +417,17 @@ void pop3d_cmd_auth(struct pop3_session *s, const struct pop3_command *cmd)
 		list_mechanisms(s);
 		return;
 	}
-	enum mech m = find_mech(cmd->args[0].p, cmd->args[0].n);
-	if (m == M_COUNT || !usable(s, m)) {
+	struct sasl_policy p;
+	struct sasl_conn c;
+	policy(s, &p);
+	conn_facts(s, &c);
+	enum sasl_mech m = sasl_mech_find(cmd->args[0].p, cmd->args[0].n);
+	if (!sasl_mech_usable(&p, &c, m)) {
 		pop3d_error(s, "Unsupported authentication mechanism");
 		pop3d_await_command(s);
 		return;
 	}
-	struct pop3_auth *a = new_auth(s, m);
+	struct pop3_auth *a = new_auth(s, m, &p, &c);
 	if (a == NULL)
 		return;
 	const struct pop3_arg *ir = &cmd->args[1];

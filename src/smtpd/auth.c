@@ -6,46 +6,45 @@
  * anything it carries is looked at. Password checks (argon2id) run on the
  * auth pool; an unknown user costs the same as a wrong password (a dummy
  * hash, or made-up SCRAM salts), and every failure makes the client's next
- * attempt wait (policy/penalty.h). */
+ * attempt wait (policy/penalty.h).
+ *
+ * The mechanisms themselves are sasl/mech.c, shared with IMAP and POP3;
+ * this file is SMTP's framing of them (334 challenges, 235/535/501
+ * replies), the penalty, and send-only tokens (pst_...) as PLAIN/LOGIN
+ * passwords, which only submission takes. */
 #include "smtpd/smtpd.h"
 
 #include "lib/base64.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/util.h"
-#include "sasl/plain.h"
-#include "sasl/scram.h"
+#include "sasl/mech.h"
 
 #include <event2/event.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
-enum mech { M_PLAIN, M_LOGIN, M_SCRAM, M_SCRAM_PLUS, M_EXTERNAL, M_COUNT };
-
-static const char *const mech_names[M_COUNT] = {
-	"PLAIN", "LOGIN", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "EXTERNAL"};
+/* SMTP speaks every mechanism sasl/mech.h knows. */
+static const unsigned SMTP_MECHS =
+	SASL_MECH_BIT(SASL_PLAIN) | SASL_MECH_BIT(SASL_LOGIN) |
+	SASL_MECH_BIT(SASL_SCRAM) | SASL_MECH_BIT(SASL_SCRAM_PLUS) |
+	SASL_MECH_BIT(SASL_EXTERNAL);
 
 /* Tokens are recognised by this prefix (see cli/token.c). */
 static const char TOKEN_PREFIX[] = "pst_";
 
 struct auth_exchange {
-	enum mech mech;
-	int step;
+	struct sasl_exchange x;
 	bool have_response; /* an initial response came with AUTH */
 	struct buf response; /* the decoded client data of this step */
-	char login_user[SASL_NAME_MAX + 1];
-	struct scram_server scram;
-	bool scram_real;     /* the user exists and has SCRAM credentials */
-	unsigned char cbind[TLS_EXPORTER_LEN];
 };
 
 struct auth_job {
 	struct session *s;
-	char user[SASL_NAME_MAX + 1];
+	char user[SASL_USER_MAX + 1];
 	char password[PASSWORD_MAX + 1];
 	size_t password_len;
 	const char *dummy_hash;
@@ -57,7 +56,7 @@ struct auth_job {
 static void exchange_free(struct auth_exchange *a)
 {
 	buf_wipe(&a->response);
-	scram_server_free(&a->scram);
+	sasl_exchange_wipe(&a->x);
 	explicit_bzero(a, sizeof(*a));
 	free(a);
 }
@@ -75,44 +74,30 @@ bool smtpd_auth_offered(const struct session *s)
 	return s->ls->cfg->role == ROLE_SUBMISSION || s->ls->cfg->auth;
 }
 
-static bool configured(const struct session *s, enum mech m)
+static void policy(const struct session *s, struct sasl_policy *p)
 {
-	const char *cursor = s->sd->cfg->auth_mechanisms, *word;
-	size_t n;
-	while (next_word(&cursor, &word, &n))
-		if (strlen(mech_names[m]) == n &&
-		    strncasecmp(word, mech_names[m], n) == 0)
-			return true;
-	return false;
+	p->configured = s->sd->cfg->auth_mechanisms;
+	p->spoken = SMTP_MECHS;
+	p->secret = s->sd->secret;
 }
 
-/* Is mechanism m usable on this connection now? */
-static bool usable(struct session *s, enum mech m)
+static void conn_facts(const struct session *s, struct sasl_conn *c)
 {
-	SSL *ssl = s->conn != NULL ? conn_ssl(s->conn) : NULL;
-	unsigned char cb[TLS_EXPORTER_LEN];
-	char fp[TLS_FINGERPRINT_LEN + 1], email[TLS_EMAIL_MAX + 1];
-	if (ssl == NULL || !configured(s, m))
-		return false;
-	if (m == M_SCRAM_PLUS)
-		return tls_channel_binding(ssl, cb);
-	if (m == M_EXTERNAL)
-		return tls_client_identity(ssl, fp, email);
-	return true;
+	sasl_conn_read(s->conn != NULL ? conn_ssl(s->conn) : NULL, c);
 }
 
 void smtpd_auth_mechanisms(struct session *s, char *out, size_t n)
 {
-	size_t o = 0;
-	out[0] = '\0';
-	for (enum mech m = 0; m < M_COUNT; m++) {
-		if (!usable(s, m))
-			continue;
-		int w = snprintf(out + o, n - o, "%s%s", o ? " " : "", mech_names[m]);
-		if (w < 0 || (size_t)w >= n - o)
-			break;
-		o += (size_t)w;
-	}
+	struct sasl_policy p;
+	struct sasl_conn c;
+	struct buf b;
+	policy(s, &p);
+	conn_facts(s, &c);
+	buf_init(&b, 0);
+	sasl_mech_list(&p, &c, " ", &b);
+	/* the EHLO keyword line: names after "AUTH", without the first space */
+	snprintf(out, n, "%s", b.len > 0 ? buf_cstr(&b) + 1 : "");
+	buf_free(&b);
 }
 
 /* ------------------------------------------------------------ outcomes */
@@ -126,11 +111,11 @@ static void back_to_commands(struct session *s)
 static void succeed(struct session *s, const char *user, int64_t token_id,
 		    const char *token_senders)
 {
-	enum mech m = s->auth->mech;
+	enum sasl_mech m = s->auth->x.mech;
 	s->authenticated = true;
 	snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
 	ascii_lower(s->auth_user, strlen(s->auth_user));
-	snprintf(s->auth_mech, sizeof(s->auth_mech), "%s", mech_names[m]);
+	snprintf(s->auth_mech, sizeof(s->auth_mech), "%s", sasl_mech_name(m));
 	s->token_id = token_id;
 	snprintf(s->token_senders, sizeof(s->token_senders), "%s",
 		 token_senders != NULL ? token_senders : "");
@@ -170,7 +155,7 @@ static void fail(struct session *s, const char *user)
 				      monotonic_ms());
 	log_warn("session=%s event=auth result=fail mech=%s user=%s ip=%s "
 		 "failures=%u delay_ms=%llu",
-		 s->id, mech_names[s->auth->mech],
+		 s->id, sasl_mech_name(s->auth->x.mech),
 		 log_value(v, sizeof(v), user, strlen(user)), s->peer_ip,
 		 s->auth_failures, (unsigned long long)delay);
 	smtpd_auth_abort(s);
@@ -239,13 +224,8 @@ static void check_job(void *arg)
 			dir_token_used(d, t.id, (int64_t)time(NULL));
 		}
 	} else if (d != NULL) {
-		struct dir_user u;
-		int found = dir_user_get(d, j->user, &u);
-		/* the same argon2 work whether or not the user exists */
-		int match = password_verify(found == 1 ? u.password : j->dummy_hash,
-					    j->password, j->password_len);
-		j->ok = found == 1 && match == 1;
-		dir_user_clear(&u);
+		j->ok = sasl_password_check(d, j->user, j->password,
+					    j->password_len, j->dummy_hash);
 	}
 	explicit_bzero(j->password, sizeof(j->password));
 	if (inbox_post(j->s->w->inbox, check_done, j) < 0)
@@ -269,20 +249,22 @@ static void check_done(void *arg)
 	free(j);
 }
 
-/* PLAIN and LOGIN end here: check user and password off the loop. */
-static void check_password(struct session *s, const char *user,
-			   const char *password, size_t n)
+/* PLAIN and LOGIN end here: check user and password off the loop. The
+ * exchange's copy of the password is wiped at once. */
+static void check_password(struct session *s)
 {
+	struct sasl_exchange *x = &s->auth->x;
 	struct auth_job *j = calloc(1, sizeof(*j));
-	if (j == NULL || n > PASSWORD_MAX) {
-		free(j);
-		fail(s, user);
+	if (j == NULL) {
+		explicit_bzero(x->password, sizeof(x->password));
+		fail(s, x->user);
 		return;
 	}
 	j->s = s;
-	snprintf(j->user, sizeof(j->user), "%s", user);
-	memcpy(j->password, password, n);
-	j->password_len = n;
+	snprintf(j->user, sizeof(j->user), "%s", x->user);
+	memcpy(j->password, x->password, x->password_len);
+	j->password_len = x->password_len;
+	explicit_bzero(x->password, sizeof(x->password));
 	j->dummy_hash = s->sd->dummy_hash;
 	s->phase = P_AUTH_WAIT;
 	conn_pause_read(s->conn);
@@ -298,151 +280,33 @@ static void check_password(struct session *s, const char *user,
 	}
 }
 
-/* ------------------------------------------------------------ mechanisms */
-
-static void plain_step(struct session *s, const char *data, size_t n)
-{
-	struct sasl_plain p;
-	if (sasl_plain_parse(data, n, &p) < 0) {
-		malformed(s, "Malformed PLAIN response");
-		return;
-	}
-	/* no acting for someone else: an authzid must be oneself */
-	if (p.authzid[0] != '\0' && strcasecmp(p.authzid, p.authcid) != 0)
-		fail(s, p.authcid);
-	else
-		check_password(s, p.authcid, p.passwd, p.passwd_len);
-	explicit_bzero(&p, sizeof(p));
-}
-
-static void login_step(struct session *s, const char *data, size_t n)
-{
-	struct auth_exchange *a = s->auth;
-	if (a->step == 0) {
-		if (n == 0 || n > SASL_NAME_MAX || memchr(data, '\0', n) != NULL ||
-		    !utf8_valid(data, n)) {
-			malformed(s, "Malformed user name");
-			return;
-		}
-		memcpy(a->login_user, data, n);
-		a->login_user[n] = '\0';
-		a->step = 1;
-		challenge(s, "Password:", 9);
-		return;
-	}
-	if (n == 0 || memchr(data, '\0', n) != NULL) {
-		malformed(s, "Malformed password");
-		return;
-	}
-	check_password(s, a->login_user, data, n);
-}
-
-/* SCRAM: the user's stored keys, or made-up ones that no password opens. */
-static void scram_lookup(struct session *s, struct scram_credentials *cred)
-{
-	struct auth_exchange *a = s->auth;
-	char user[SCRAM_USER_MAX + 1];
-	struct dir_user u;
-	struct directory *d = directory_thread();
-	snprintf(user, sizeof(user), "%s", a->scram.user);
-	ascii_lower(user, strlen(user));
-	a->scram_real = d != NULL && dir_user_get(d, user, &u) == 1 &&
-			scram_credentials_decode(u.scram, cred) == 0;
-	if (d != NULL)
-		dir_user_clear(&u);
-	if (!a->scram_real)
-		scram_fake_credentials(s->sd->secret, user, cred);
-}
-
-static void scram_step(struct session *s, const char *data, size_t n)
-{
-	struct auth_exchange *a = s->auth;
-	struct buf out;
-	struct scram_credentials cred;
-	enum scram_result r;
-	buf_init(&out, SCRAM_MSG_MAX);
-	if (a->step == 0) {
-		r = scram_client_first(&a->scram, data, n, usable(s, M_SCRAM_PLUS));
-		if (r == SCRAM_OK) {
-			scram_lookup(s, &cred);
-			scram_server_first(&a->scram, &cred, &out);
-			explicit_bzero(&cred, sizeof(cred));
-		}
-	} else if (a->step == 1) {
-		bool plus = a->mech == M_SCRAM_PLUS;
-		if (plus && !tls_channel_binding(conn_ssl(s->conn), a->cbind))
-			r = SCRAM_FAIL;
-		else
-			r = scram_client_final(&a->scram, data, n,
-					       plus ? a->cbind : NULL,
-					       plus ? sizeof(a->cbind) : 0, &out);
-		if (r == SCRAM_OK && !a->scram_real)
-			r = SCRAM_FAIL;
-	} else {
-		/* after our server-final the client answers with nothing */
-		buf_free(&out);
-		if (n != 0)
-			malformed(s, "Unexpected SCRAM data");
-		else
-			succeed(s, a->scram.user, 0, NULL);
-		return;
-	}
-	if (r == SCRAM_MALFORMED)
-		malformed(s, "Malformed SCRAM message");
-	else if (r == SCRAM_FAIL)
-		fail(s, a->scram.user);
-	else {
-		a->step++;
-		challenge(s, out.data, out.len);
-	}
-	buf_free(&out);
-}
-
-/* EXTERNAL: the trusted client certificate names the user, by fingerprint
- * (postern user cert add) or by its e-mail address when that is a user. */
-static void external_step(struct session *s, const char *authzid, size_t n)
-{
-	char fp[TLS_FINGERPRINT_LEN + 1], email[TLS_EMAIL_MAX + 1];
-	char user[DIR_ADDRESS_MAX + 1] = "";
-	struct directory *d = directory_thread();
-	struct dir_user u;
-	if (d != NULL && tls_client_identity(conn_ssl(s->conn), fp, email)) {
-		if (dir_cert_user(d, fp, user) != 1 && email[0] != '\0') {
-			ascii_lower(email, strlen(email));
-			size_t n_email = strlen(email);
-			if (n_email < sizeof(user) && dir_user_get(d, email, &u) == 1)
-				memcpy(user, email, n_email + 1);
-			dir_user_clear(&u);
-		}
-	}
-	bool ok = user[0] != '\0' &&
-		  (n == 0 || (n == strlen(user) && strncasecmp(authzid, user, n) == 0));
-	if (ok)
-		succeed(s, user, 0, NULL);
-	else
-		fail(s, user[0] != '\0' ? user : "(certificate)");
-}
+/* ------------------------------------------------------------ the exchange */
 
 /* One step of the exchange with the client's (decoded) data. */
 static void step(struct session *s, const char *data, size_t n)
 {
-	switch (s->auth->mech) {
-	case M_PLAIN:
-		plain_step(s, data, n);
+	struct auth_exchange *a = s->auth;
+	struct buf out;
+	const char *why = NULL;
+	buf_init(&out, SCRAM_MSG_MAX);
+	switch (sasl_step(&a->x, directory_thread(), data, n, &out, &why)) {
+	case SASL_CHALLENGE:
+		challenge(s, out.data != NULL ? out.data : "", out.len);
 		break;
-	case M_LOGIN:
-		login_step(s, data, n);
+	case SASL_CHECK:
+		check_password(s);
 		break;
-	case M_SCRAM:
-	case M_SCRAM_PLUS:
-		scram_step(s, data, n);
+	case SASL_SUCCESS:
+		succeed(s, a->x.user, 0, NULL);
 		break;
-	case M_EXTERNAL:
-		external_step(s, data, n);
+	case SASL_FAILURE:
+		fail(s, a->x.user);
 		break;
-	case M_COUNT:
+	case SASL_MALFORMED:
+		malformed(s, why);
 		break;
 	}
+	buf_free(&out);
 }
 
 /* Start the exchange, once any penalty wait is over. */
@@ -454,10 +318,11 @@ static void begin(struct session *s)
 		     a->response.len);
 		return;
 	}
-	if (a->mech == M_LOGIN)
-		challenge(s, "Username:", 9);
-	else
-		challenge(s, "", 0); /* "334 ": go ahead */
+	struct buf out; /* "334 " (go ahead), or LOGIN's "Username:" */
+	buf_init(&out, 0);
+	sasl_first_challenge(&a->x, &out);
+	challenge(s, out.data != NULL ? out.data : "", out.len);
+	buf_free(&out);
 }
 
 static void on_penalty_over(evutil_socket_t fd, short what, void *arg)
@@ -487,14 +352,6 @@ void smtpd_auth_line(struct session *s, const char *line, size_t len)
 	     a->response.len);
 }
 
-static enum mech find_mech(const char *name, size_t n)
-{
-	for (enum mech m = 0; m < M_COUNT; m++)
-		if (strlen(mech_names[m]) == n && strncasecmp(name, mech_names[m], n) == 0)
-			return m;
-	return M_COUNT;
-}
-
 void smtpd_cmd_auth(struct session *s, const struct smtp_command *cmd)
 {
 	if (!smtpd_auth_offered(s)) {
@@ -519,8 +376,12 @@ void smtpd_cmd_auth(struct session *s, const struct smtp_command *cmd)
 		session_reply(s, 501, "5.5.4", "Syntax: AUTH mechanism [response]");
 		return;
 	}
-	enum mech m = find_mech(word, n);
-	if (m == M_COUNT || !usable(s, m)) {
+	struct sasl_policy p;
+	struct sasl_conn c;
+	policy(s, &p);
+	conn_facts(s, &c);
+	enum sasl_mech m = sasl_mech_find(word, n);
+	if (!sasl_mech_usable(&p, &c, m)) {
 		session_reply(s, 504, "5.5.4", "Unrecognized authentication type");
 		return;
 	}
@@ -529,9 +390,8 @@ void smtpd_cmd_auth(struct session *s, const struct smtp_command *cmd)
 		session_reply(s, 454, "4.7.0", "Temporary authentication failure");
 		return;
 	}
-	a->mech = m;
+	sasl_exchange_init(&a->x, m, &p, &c);
 	buf_init(&a->response, SMTP_AUTH_LINE_MAX);
-	scram_server_init(&a->scram, m == M_SCRAM_PLUS);
 	s->auth = a;
 	a->have_response = have_ir;
 	/* "=" is an empty initial response (RFC 4954 4) */

@@ -1,11 +1,13 @@
-/* libFuzzer target: the SASL parsers (src/sasl/plain.c, src/sasl/scram.c)
- * and strict base64 (src/lib/base64.c). The first byte picks what is fed.
- * Invariants: nothing crashes or reads out of bounds; base64 decoding is
- * strict, so whatever decodes re-encodes to exactly the same text; a
- * parsed PLAIN message has non-empty authcid and password. */
+/* libFuzzer target: the SASL parsers (src/sasl/plain.c, src/sasl/scram.c),
+ * the mechanism steps over them (src/sasl/mech.c) and strict base64
+ * (src/lib/base64.c). The first byte picks what is fed (0xf0 and up: an
+ * exchange). Invariants: nothing crashes or reads out of bounds; base64
+ * decoding is strict, so whatever decodes re-encodes to exactly the same
+ * text; a parsed PLAIN message has non-empty authcid and password; without
+ * a directory nobody is authenticated, and a password handed out for
+ * checking fits its bounds. */
 #include "lib/base64.h"
-#include "sasl/plain.h"
-#include "sasl/scram.h"
+#include "sasl/mech.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -67,12 +69,57 @@ static void check_scram(const char *p, size_t n, bool plus)
 	scram_server_free(&s);
 }
 
+/* An exchange of the mechanism p[0] picks, over a TLS connection with
+ * binding data and a trusted certificate but no directory, the rest split
+ * at newlines into the client's steps. */
+static void check_exchange(const char *p, size_t n)
+{
+	static const unsigned all =
+		SASL_MECH_BIT(SASL_PLAIN) | SASL_MECH_BIT(SASL_LOGIN) |
+		SASL_MECH_BIT(SASL_SCRAM) | SASL_MECH_BIT(SASL_SCRAM_PLUS) |
+		SASL_MECH_BIT(SASL_EXTERNAL);
+	static const unsigned char secret[32];
+	struct sasl_policy pol = {"PLAIN LOGIN SCRAM-SHA-256 SCRAM-SHA-256-PLUS "
+				  "EXTERNAL",
+				  all, secret};
+	struct sasl_conn c = {.tls = true, .cbind_ok = true, .cert_ok = true};
+	struct sasl_exchange x;
+	struct buf out;
+	const char *why;
+	enum sasl_status st = SASL_CHALLENGE;
+	if (n == 0)
+		return;
+	sasl_exchange_init(&x, (enum sasl_mech)(p[0] % SASL_MECH_COUNT), &pol,
+			   &c);
+	buf_init(&out, SCRAM_MSG_MAX);
+	for (p++, n--; st == SASL_CHALLENGE;) {
+		const char *nl = memchr(p, '\n', n);
+		size_t len = nl != NULL ? (size_t)(nl - p) : n;
+		st = sasl_step(&x, NULL, p, len, &out, &why);
+		if (st == SASL_SUCCESS || (st == SASL_MALFORMED && why == NULL) ||
+		    (st == SASL_CHECK &&
+		     (x.user[0] == '\0' || x.password_len == 0 ||
+		      x.password_len > PASSWORD_MAX)))
+			__builtin_trap();
+		if (nl == NULL)
+			break;
+		n -= len + 1;
+		p = nl + 1;
+	}
+	sasl_exchange_wipe(&x);
+	buf_free(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
 	const char *p = (const char *)data + 1;
 	size_t n = size - 1;
+	if (data[0] >= 0xf0) {
+		check_exchange(p, n);
+		return 0;
+	}
 	struct scram_credentials c;
 	char text[SCRAM_CRED_MAX + 1];
 	switch (data[0] % 5) {
