@@ -24,6 +24,7 @@
 #include "lib/netaddr.h"
 #include "lib/pool.h"
 #include "net/conn.h"
+#include "sasl/secret.h"
 #include "net/inbox.h"
 #include "net/listener.h"
 #include "net/service.h"
@@ -46,7 +47,6 @@ enum {
 	 * (LOGIN {5}): this much, and nothing that costs memory */
 	IMAP_PRE_AUTH_LITERAL = 1024,
 	IMAP_SASL_LINE_MAX = 12288,   /* one AUTHENTICATE response line */
-	IMAP_SECRET_LEN = 32,
 	IMAP_IDLE_POLL_MS = 1000,     /* IDLE looks at the folder this often */
 };
 
@@ -62,7 +62,7 @@ struct imapd {
 	struct hdrcache *hdrcache; /* header blocks for SEARCH, SORT, THREAD
 				      (NULL: [imap] header_cache_size 0) */
 	struct penalty *penalty;
-	unsigned char secret[IMAP_SECRET_LEN]; /* for made-up SCRAM salts */
+	unsigned char secret[SASL_SECRET_LEN]; /* for made-up SCRAM salts */
 	char dummy_hash[PASSWORD_HASH_MAX];
 };
 

@@ -7,6 +7,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "sasl/secret.h"
 #include "store/hdrcache.h"
 
 #include <fcntl.h>
@@ -25,21 +26,6 @@ static void stop_session(void *arg)
 	else if (s->phase == IP_TLS || s->jobs == 0)
 		imapd_session_end(s, "server shutting down");
 	/* a job under way ends the session when it reports back */
-}
-
-/* data_dir/secret, which smtpd_start made: the same made-up SCRAM salts
- * for unknown users over IMAP as over submission. */
-static void load_secret(const char *data_dir, unsigned char *out)
-{
-	char path[4096];
-	int fd = path_join(path, sizeof(path), data_dir, "secret") < 0
-			 ? -1
-			 : open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, out, IMAP_SECRET_LEN) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n != IMAP_SECRET_LEN)
-		random_bytes(out, IMAP_SECRET_LEN);
 }
 
 static struct service *start_service(struct imapd *d,
@@ -78,7 +64,8 @@ struct imapd *imapd_start(const struct imapd_deps *deps)
 	d->auth_pool = pool_new(n_workers);
 	if (cfg->imap_header_cache_size > 0)
 		d->hdrcache = hdrcache_new((size_t)cfg->imap_header_cache_size);
-	load_secret(cfg->data_dir, d->secret);
+	/* made-up SCRAM salts for unknown users, as over submission */
+	(void)sasl_secret_load(cfg->data_dir, d->secret);
 	if (d->store_pool == NULL || d->auth_pool == NULL ||
 	    (cfg->imap_header_cache_size > 0 && d->hdrcache == NULL) ||
 	    password_dummy_hash(d->dummy_hash) < 0 ||

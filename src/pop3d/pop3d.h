@@ -19,6 +19,7 @@
 #include "lib/netaddr.h"
 #include "lib/pool.h"
 #include "net/conn.h"
+#include "sasl/secret.h"
 #include "net/inbox.h"
 #include "net/listener.h"
 #include "net/service.h"
@@ -39,7 +40,6 @@ enum {
 	POP3_OUTPUT_HIGH = 256 * 1024, /* stop reading commands past this */
 	POP3_CHUNK = 256 * 1024,      /* a RETR job reads this much at a time */
 	POP3_SASL_LINE_MAX = 12288,   /* one AUTH response line (RFC 5034 4) */
-	POP3_SECRET_LEN = 32,
 };
 
 struct pop3d {
@@ -49,7 +49,7 @@ struct pop3d {
 	struct pool *store_pool; /* every mailbox store call */
 	struct pool *auth_pool;  /* password checks (argon2: CPU-bound) */
 	struct penalty *penalty;
-	unsigned char secret[POP3_SECRET_LEN]; /* for made-up SCRAM salts */
+	unsigned char secret[SASL_SECRET_LEN]; /* for made-up SCRAM salts */
 	char dummy_hash[PASSWORD_HASH_MAX];
 };
 

@@ -7,6 +7,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "sasl/secret.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -28,21 +29,6 @@ static void stop_session(void *arg)
 static void reap(void *arg)
 {
 	pop3d_session_free_if_gone(arg);
-}
-
-/* data_dir/secret, which smtpd_start made: the same made-up SCRAM salts
- * for unknown users over POP3 as over submission and IMAP. */
-static void load_secret(const char *data_dir, unsigned char *out)
-{
-	char path[4096];
-	int fd = path_join(path, sizeof(path), data_dir, "secret") < 0
-			 ? -1
-			 : open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, out, POP3_SECRET_LEN) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n != POP3_SECRET_LEN)
-		random_bytes(out, POP3_SECRET_LEN);
 }
 
 static struct service *start_service(struct pop3d *d,
@@ -79,7 +65,8 @@ struct pop3d *pop3d_start(const struct pop3d_deps *deps)
 	unsigned n_workers = service_worker_count(cfg->workers);
 	d->store_pool = pool_new((unsigned)cfg->io_threads);
 	d->auth_pool = pool_new(n_workers);
-	load_secret(cfg->data_dir, d->secret);
+	/* made-up SCRAM salts for unknown users, as over submission */
+	(void)sasl_secret_load(cfg->data_dir, d->secret);
 	if (d->store_pool == NULL || d->auth_pool == NULL ||
 	    password_dummy_hash(d->dummy_hash) < 0 ||
 	    (d->svc = start_service(d, deps, n_workers)) == NULL)

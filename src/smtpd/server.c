@@ -6,6 +6,7 @@
 #include "lib/durable.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "sasl/secret.h"
 #include "smtpd/smtpd.h"
 
 #include <fcntl.h>
@@ -56,28 +57,6 @@ static void worker_free(struct service_worker *w)
 	w->data = NULL;
 }
 
-/* data_dir/secret: random bytes made once, so that the SCRAM salts shown
- * for users that do not exist stay the same across restarts. */
-static int load_secret(const char *data_dir, unsigned char out[SMTP_SECRET_LEN])
-{
-	char path[4096];
-	if (path_join(path, sizeof(path), data_dir, "secret") < 0)
-		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, out, SMTP_SECRET_LEN);
-		close(fd);
-		return n == SMTP_SECRET_LEN ? 0 : -1;
-	}
-	random_bytes(out, SMTP_SECRET_LEN);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	int rc = write_all(fd, out, SMTP_SECRET_LEN) == 0 && fsync(fd) == 0 ? 0 : -1;
-	close(fd);
-	return rc;
-}
-
 static struct service *start_service(struct smtpd *sd,
 				     const struct smtpd_deps *deps)
 {
@@ -125,7 +104,7 @@ struct smtpd *smtpd_start(const struct smtpd_deps *deps)
 	sd->commit_pool = pool_new((unsigned)cfg->io_threads);
 	sd->auth_pool = pool_new(n_workers);
 	if (sd->penalty == NULL || sd->commit_pool == NULL ||
-	    sd->auth_pool == NULL || load_secret(cfg->data_dir, sd->secret) < 0 ||
+	    sd->auth_pool == NULL || sasl_secret_load(cfg->data_dir, sd->secret) < 0 ||
 	    password_dummy_hash(sd->dummy_hash) < 0 ||
 	    (sd->svc = start_service(sd, deps)) == NULL)
 		goto fail;

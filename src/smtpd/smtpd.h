@@ -16,6 +16,7 @@
 #include "mailauth/spf.h"
 #include "mailauth/verify.h"
 #include "net/conn.h"
+#include "sasl/secret.h"
 #include "net/dns.h"
 #include "net/inbox.h"
 #include "net/listener.h"
@@ -38,7 +39,6 @@ enum {
 	SMTP_SPILL = 256 * 1024,       /* message bytes kept in memory */
 	SMTP_HELO_MAX = 255,
 	SMTP_AUTH_LINE_MAX = 12288, /* RFC 4954 4: AUTH lines may be this long */
-	SMTP_SECRET_LEN = 32,
 };
 
 struct smtpd {
@@ -53,7 +53,7 @@ struct smtpd {
 	psl_ctx_t *psl;           /* the Public Suffix List, for DMARC */
 	/* for answers about users that do not exist, so that they cost and
 	 * look the same as wrong passwords */
-	unsigned char secret[SMTP_SECRET_LEN];
+	unsigned char secret[SASL_SECRET_LEN];
 	char dummy_hash[PASSWORD_HASH_MAX];
 };
 

@@ -8,10 +8,16 @@
 
 #include "policy/penalty.h"
 #include "sasl/plain.h"
+#include "sasl/secret.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define S(x) x, sizeof(x) - 1
 
@@ -103,10 +109,38 @@ static void penalty_ipv6_is_per_64(void **state)
 	penalty_free(&p);
 }
 
+/* data_dir/secret: made once (32 bytes, 0600), then read back the same;
+ * a short file is refused, and the caller still gets random bytes. */
+static void secret_made_once(void **state)
+{
+	char dir[] = "/tmp/test_sasl.XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	unsigned char a[SASL_SECRET_LEN], b[SASL_SECRET_LEN], zero[SASL_SECRET_LEN] = {0};
+	assert_int_equal(sasl_secret_load(dir, a), 0);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, SASL_SECRET_LEN);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(sasl_secret_load(dir, b), 0);
+	assert_memory_equal(a, b, SASL_SECRET_LEN);
+	assert_memory_not_equal(a, zero, SASL_SECRET_LEN);
+
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "short", 5), 5);
+	close(fd);
+	assert_int_equal(sasl_secret_load(dir, b), -1);
+	assert_memory_not_equal(a, b, SASL_SECRET_LEN);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(plain_messages),
+		cmocka_unit_test(secret_made_once),
 		cmocka_unit_test(penalty_delays),
 		cmocka_unit_test(penalty_ipv6_is_per_64),
 	};
