@@ -38,7 +38,7 @@ ifeq ($(SANITIZE),1)
 BUILD := build/asan
 endif
 
-PKGS := openssl libevent libevent_pthreads sqlite3 libargon2 libunbound libcurl \
+PKGS := openssl libevent libevent_pthreads sqlite3 libsodium libunbound libcurl \
 	libpsl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
