@@ -28,11 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The SASL mechanisms of AUTHENTICATE. LOGIN is a command of its own in
- * IMAP (RFC 9051 6.2.3), not a mechanism offered here. */
+/* The SASL mechanisms of AUTHENTICATE: those of submission. LOGIN is also
+ * a command of IMAP's own (RFC 9051 6.2.3); the mechanism of that name is
+ * what some clients (Outlook among them) pick when the server offers it. */
 static const unsigned IMAP_MECHS =
-	SASL_MECH_BIT(SASL_PLAIN) | SASL_MECH_BIT(SASL_SCRAM) |
-	SASL_MECH_BIT(SASL_SCRAM_PLUS) | SASL_MECH_BIT(SASL_EXTERNAL);
+	SASL_MECH_BIT(SASL_PLAIN) | SASL_MECH_BIT(SASL_LOGIN) |
+	SASL_MECH_BIT(SASL_SCRAM) | SASL_MECH_BIT(SASL_SCRAM_PLUS) |
+	SASL_MECH_BIT(SASL_EXTERNAL);
 
 struct imap_auth {
 	/* for the LOGIN command: mech SASL_LOGIN (its name in the log), with
@@ -360,8 +362,12 @@ static void begin(struct imap_session *s)
 	} else if (a->have_response) {
 		step(s, a->response.data != NULL ? a->response.data : "",
 		     a->response.len);
-	} else {
-		challenge(s, "", 0); /* "+ ": go ahead */
+	} else { /* "+ " (go ahead), or LOGIN's "Username:" */
+		struct buf out;
+		buf_init(&out, 0);
+		sasl_first_challenge(&a->x, &out);
+		challenge(s, out.data != NULL ? out.data : "", out.len);
+		buf_free(&out);
 	}
 }
 

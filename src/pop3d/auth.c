@@ -26,8 +26,9 @@
 
 /* The SASL mechanisms of AUTH; USER/PASS is POP3's own login. */
 static const unsigned POP3_MECHS =
-	SASL_MECH_BIT(SASL_PLAIN) | SASL_MECH_BIT(SASL_SCRAM) |
-	SASL_MECH_BIT(SASL_SCRAM_PLUS) | SASL_MECH_BIT(SASL_EXTERNAL);
+	SASL_MECH_BIT(SASL_PLAIN) | SASL_MECH_BIT(SASL_LOGIN) |
+	SASL_MECH_BIT(SASL_SCRAM) | SASL_MECH_BIT(SASL_SCRAM_PLUS) |
+	SASL_MECH_BIT(SASL_EXTERNAL);
 
 struct pop3_auth {
 	/* for PASS: x.password from the command (the user is s->user) */
@@ -297,8 +298,12 @@ static void begin(struct pop3_session *s)
 	} else if (a->have_response) {
 		step(s, a->response.data != NULL ? a->response.data : "",
 		     a->response.len);
-	} else {
-		challenge(s, "", 0); /* "+ ": go ahead */
+	} else { /* "+ " (go ahead), or LOGIN's "Username:" */
+		struct buf out;
+		buf_init(&out, 0);
+		sasl_first_challenge(&a->x, &out);
+		challenge(s, out.data != NULL ? out.data : "", out.len);
+		buf_free(&out);
 	}
 }
 

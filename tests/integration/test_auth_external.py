@@ -109,7 +109,7 @@ def test_imap_external_by_address_with_and_without_authzid(srv, pki):
     assert "AUTH=EXTERNAL" in greeting.split()
     r.sock.sendall(b"c CAPABILITY\r\n")
     caps = imap_caps(r)
-    assert [c for c in caps if c.startswith("AUTH=")] == ["AUTH=PLAIN", "AUTH=SCRAM-SHA-256",
+    assert [c for c in caps if c.startswith("AUTH=")] == ["AUTH=PLAIN", "AUTH=LOGIN", "AUTH=SCRAM-SHA-256",
                          "AUTH=SCRAM-SHA-256-PLUS", "AUTH=EXTERNAL"]
     # SASL-IR "=": an empty initial response, no authzid
     assert r.cmd("a AUTHENTICATE EXTERNAL =").startswith(
@@ -204,7 +204,7 @@ def test_pop3_external_by_address_with_and_without_authzid(srv, pki):
     r = pop3(srv, pki["alice"])
     assert r.cmd("CAPA").startswith("+OK")
     sasl = next(l for l in multi(r) if l.startswith("SASL "))
-    assert sasl == "SASL PLAIN SCRAM-SHA-256 SCRAM-SHA-256-PLUS EXTERNAL"
+    assert sasl == "SASL PLAIN LOGIN SCRAM-SHA-256 SCRAM-SHA-256-PLUS EXTERNAL"
     r.sock.sendall(b"AUTH\r\n")
     assert r.line().startswith("+OK")
     assert multi(r)[-1] == "EXTERNAL"
@@ -246,7 +246,7 @@ def test_pop3_external_needs_a_trusted_certificate(srv, pki, cert, listener):
     r = pop3(srv, pki[cert] if cert else None, listener)
     assert r.cmd("CAPA").startswith("+OK")
     sasl = next(l for l in multi(r) if l.startswith("SASL "))
-    assert sasl == "SASL PLAIN SCRAM-SHA-256 SCRAM-SHA-256-PLUS"
+    assert sasl == "SASL PLAIN LOGIN SCRAM-SHA-256 SCRAM-SHA-256-PLUS"
     assert r.cmd("AUTH EXTERNAL =") == "-ERR Unsupported authentication mechanism"
     assert r.cmd("AUTH PLAIN " + b64(f"\0{ALICE}\0{PASSWORD}")) \
         .startswith("+OK Logged in")

@@ -197,6 +197,31 @@ def test_authenticate_plain_with_sasl_ir_and_continuation(srv):
     assert r3.line() == "c BAD Authentication cancelled"
 
 
+def test_authenticate_login_mechanism(srv):
+    """The LOGIN mechanism (as submission offers it): "Username:" and
+    "Password:" challenges, or the user name as initial response; a wrong
+    password is NO [AUTHENTICATIONFAILED]."""
+    b64 = lambda t: base64.b64encode(t.encode()).decode()
+    r = Raw(srv.imaps, client_context(srv.pki))
+    r.line()
+    r.send("a AUTHENTICATE LOGIN\r\n")
+    assert r.line() == "+ " + b64("Username:")
+    r.send(b64(ALICE) + "\r\n")
+    assert r.line() == "+ " + b64("Password:")
+    r.send(b64(PASSWORD) + "\r\n")
+    assert r.line().startswith("a OK [CAPABILITY IMAP4rev1")
+    r2 = Raw(srv.imaps, client_context(srv.pki))
+    r2.line()
+    r2.send(f"b AUTHENTICATE LOGIN {b64(ALICE)}\r\n")
+    assert r2.line() == "+ " + b64("Password:")
+    r2.send(b64("not the password") + "\r\n")
+    assert r2.line().startswith("b NO [AUTHENTICATIONFAILED]")
+    m = implicit(srv, login=False)
+    answers = iter([ALICE.encode(), PASSWORD.encode()])
+    assert m.authenticate("LOGIN", lambda challenge: next(answers))[0] == "OK"
+    m.logout()
+
+
 def test_scram_sha_256(srv):
     """SCRAM-SHA-256 with a client written here from RFC 5802/7677."""
     import hashlib

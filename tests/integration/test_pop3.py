@@ -186,7 +186,7 @@ def test_capa_before_and_after_stls(srv):
     p.stls(context=client_context(srv.pki))
     after = capa(p)
     assert "STLS" not in after and "USER" in after
-    assert after["SASL"][:2] == ["PLAIN", "SCRAM-SHA-256"]
+    assert after["SASL"][:3] == ["PLAIN", "LOGIN", "SCRAM-SHA-256"]
     # STLS twice: refused
     with pytest.raises(poplib.error_proto, match="already"):
         p._shortcmd("STLS")
@@ -223,8 +223,16 @@ def test_auth_plain_and_scram_after_tls(srv):
     # AUTH alone lists the mechanisms
     r.send("AUTH\r\n")
     assert r.line().startswith("+OK")
-    assert r.multi()[:2] == ["PLAIN", "SCRAM-SHA-256"]
+    assert r.multi()[:3] == ["PLAIN", "LOGIN", "SCRAM-SHA-256"]
     r.close()
+    # LOGIN: "Username:" and "Password:" (as submission offers it)
+    b64 = lambda t: base64.b64encode(t.encode()).decode()
+    r = Raw(srv.pop3s, client_context(srv.pki))
+    r.line()
+    assert r.cmd("AUTH LOGIN") == "+ " + b64("Username:")
+    assert r.cmd(b64(ALICE)) == "+ " + b64("Password:")
+    assert r.cmd(b64(PASSWORD)).startswith("+OK Logged in")
+    assert r.cmd("QUIT").startswith("+OK")
 
 
 def test_scram_login(srv):
