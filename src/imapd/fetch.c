@@ -1,8 +1,9 @@
 /* fetch: FETCH and UID FETCH (RFC 9051 6.4.5, 7.5.2; RFC 3516 BINARY),
  * STORE and UID STORE (6.4.6). The attributes are parsed on the loop
  * (imapd/fetchitem.h); the job reads each message whole (it is bounded by
- * the message size limit), parses its MIME structure only when an item
- * needs it, and stops after IMAP_CHUNK bytes of responses so that the
+ * the message size limit), or only its header block when no item needs
+ * more (then from the header cache when it holds it: imapd/msgread.c),
+ * parses its MIME structure only when an item needs it, and stops after IMAP_CHUNK bytes of responses so that the
  * client reads them before the next messages are loaded. */
 #include "imapd/imapd.h"
 
@@ -29,6 +30,11 @@ struct fetch_ctx {
 	bool need_text;  /* some item reads the message */
 	bool need_mime;  /* some item needs its structure */
 	bool sets_seen;  /* a BODY[...] without .PEEK */
+	/* every item that reads the message reads only its header block
+	 * (ENVELOPE, RFC822.HEADER, BODY[HEADER...]): it may come from the
+	 * process's header cache instead of the file */
+	bool header_only;
+	struct imapd_reader reader;
 	size_t *idx, n, pos;
 	/* the batch whose \Seen was set in one store call: [pos, batch_end),
 	 * and which of them got it from this FETCH (a job may stop inside a
@@ -64,9 +70,36 @@ static void write_date_time(struct buf *out, int64_t t)
 		    tm.tm_sec);
 }
 
+/* Whether an item that reads the message needs no more than the top
+ * header block. */
+static bool reads_header_only(const struct fetch_att *a)
+{
+	enum fetch_text t = a->section.text;
+	switch (a->kind) {
+	case FETCH_ENVELOPE:
+	case FETCH_RFC822_HEADER:
+		return true;
+	case FETCH_BODY_SECTION:
+		return a->section.n_parts == 0 &&
+		       (t == FETCH_TEXT_HEADER || t == FETCH_TEXT_HEADER_FIELDS ||
+			t == FETCH_TEXT_HEADER_FIELDS_NOT);
+	default:
+		return false;
+	}
+}
+
 /* What the attributes need, decided once per command. */
 static void plan(struct fetch_ctx *c)
 {
+	c->header_only = true;
+	for (size_t i = 0; i < c->list.n; i++) {
+		enum fetch_kind k = c->list.v[i].kind;
+		bool small = k == FETCH_FLAGS || k == FETCH_INTERNALDATE ||
+			     k == FETCH_UID || k == FETCH_MODSEQ ||
+			     k == FETCH_RFC822_SIZE;
+		if (!small && !reads_header_only(&c->list.v[i]))
+			c->header_only = false;
+	}
 	for (size_t i = 0; i < c->list.n; i++) {
 		const struct fetch_att *a = &c->list.v[i];
 		switch (a->kind) {
@@ -267,6 +300,31 @@ static int load(struct imap_session *s, size_t idx, bool mime,
 	return 0;
 }
 
+/* The header block alone, from the cache or the file: 1, or 0 when the
+ * caller should read the message whole (a header block over the cache's
+ * entry limit, a read error, no memory). The same bytes as the file's
+ * start, so the items answer the same as from the whole message. */
+static int load_header(struct imap_session *s, struct fetch_ctx *c,
+		       size_t idx, struct loaded *l)
+{
+	const char *hdr;
+	size_t len;
+	if (imapd_read_header(s, &c->reader, idx, &hdr, &len) != 1)
+		return 0;
+	l->data = malloc(len + 1);
+	if (l->data == NULL)
+		return 0;
+	memcpy(l->data, hdr, len);
+	l->data[len] = '\0';
+	l->len = len;
+	if ((l->mime = mime_parse(l->data, l->len)) == NULL) {
+		free(l->data);
+		memset(l, 0, sizeof(*l));
+		return 0;
+	}
+	return 1;
+}
+
 static void unload(struct loaded *l)
 {
 	mime_msg_free(&l->mime);
@@ -322,9 +380,11 @@ static enum fetch_one_result fetch_one(struct imap_session *s,
 	struct loaded l = {0};
 	const char *why;
 	const struct store_msg *m = &store_mailbox_msgs(s->mb)[idx];
-	bool need_text = c->need_text ||
-			 (m->crlf_size == 0 && asked(c, FETCH_RFC822_SIZE));
-	if (need_text && load(s, idx, c->need_mime, &l, &why) < 0) {
+	bool need_size = m->crlf_size == 0 && asked(c, FETCH_RFC822_SIZE);
+	bool need_text = c->need_text || need_size;
+	bool header = need_text && c->header_only && !need_size &&
+		      load_header(s, c, idx, &l) == 1;
+	if (need_text && !header && load(s, idx, c->need_mime, &l, &why) < 0) {
 		log_warn("session=%s event=fetch-failed uid=%u error=\"%s\"",
 			 s->id, m->uid, why);
 		unload(&l);
@@ -410,6 +470,11 @@ static int fetch_run(struct imap_session *s, void *arg, struct buf *out)
 	}
 	if (c->pos < c->n)
 		return 0;
+	if (c->header_only)
+		log_debug("session=%s event=fetch-headers messages=%zu "
+			  "hdr_cached=%lu hdr_read=%lu", s->id, c->n,
+			  c->reader.cached, c->reader.read);
+	imapd_reader_free(&c->reader); /* done reading: the handle goes */
 	if (c->uid) /* RFC 9051 7.4.1: no EXPUNGE during FETCH, UID FETCH may */
 		imapd_updates(s, out, true);
 	if (c->failed)
@@ -425,6 +490,7 @@ static int fetch_run(struct imap_session *s, void *arg, struct buf *out)
 static void fetch_end(struct imap_session *s, void *arg)
 {
 	struct fetch_ctx *c = arg;
+	imapd_reader_free(&c->reader);
 	fetch_list_free(&c->list);
 	free(c->idx);
 	free(c);
@@ -485,6 +551,7 @@ void imapd_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 		imapd_tagged(s, "NO", "[UNAVAILABLE] Out of memory");
 		return;
 	}
+	imapd_reader_init(&c->reader);
 	c->cmd = cmd;
 	c->uid = cmd->def->id == IMAP_CMD_UID_FETCH;
 	uint32_t items = cmd->n_top >= 2 ? cmd->args[0].next : 0;

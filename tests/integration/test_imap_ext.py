@@ -451,3 +451,41 @@ def test_header_cache_new_message_and_expunge(srv):
     # 3 and 7 have no Date, so their arrival (now) counts
     assert r.cmd("THREAD ORDEREDSUBJECT UTF-8 SUBJECT report")[0] == \
         ["* THREAD (5)(3)(7)"]
+
+
+def fetch_log(srv, count):
+    """The fields of the count-th event=fetch-headers log line (1-based)."""
+    srv.wait_log("event=fetch-headers ", count=count)
+    line = [x for x in srv.log().splitlines() if "event=fetch-headers " in x][count - 1]
+    return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+
+
+def test_header_items_from_the_cache_match_the_whole_message(srv):
+    """ENVELOPE, RFC822.HEADER and BODY.PEEK[HEADER...] read only the header
+    block, from the header cache once it holds it: the answers are the
+    same bytes as when the message is read whole (RFC822.SIZE of a file
+    without ,W= in its name forces the whole read)."""
+    r = Session(srv, "hc1")
+    r.cmd('CREATE "FetchHC"', ok=True)
+    new = os.path.join(srv.maildir("hc1"), ".FetchHC", "new")
+    for n, text in enumerate(HC_MESSAGES, 1):
+        with open(os.path.join(new, f"{1700000000 + n}.M{n}P1.fetchhc.test"), "wb") as f:
+            f.write(text.encode())
+    r.cmd('SELECT "FetchHC"', ok=True)
+    items = ("ENVELOPE RFC822.HEADER BODY.PEEK[HEADER] "
+             "BODY.PEEK[HEADER.FIELDS (Subject From X-Tag)] "
+             "BODY.PEEK[HEADER.FIELDS.NOT (Subject X-Pad-1)]<2.40>")
+    before = len([x for x in srv.log().splitlines() if "event=fetch-headers " in x])
+    cold, tagged = r.cmd(f"FETCH 1:* ({items})")
+    assert tagged == "OK FETCH completed"
+    warm = r.cmd(f"FETCH 1:* ({items})", ok=True)[0]
+    whole = r.cmd(f"FETCH 1:* (RFC822.SIZE {items})", ok=True)[0]
+    whole = [re.sub(r"^(\* \d+ FETCH \()RFC822\.SIZE \d+ ", r"\1", x) for x in whole]
+    assert cold == warm == whole
+    assert any('"quarterly report"' in x for x in cold)
+    # the first FETCH read the files (and filled the cache); the second
+    # found all but the header longer than the cache keeps
+    first, second = fetch_log(srv, before + 1), fetch_log(srv, before + 2)
+    assert (first["hdr_cached"], first["hdr_read"]) == ("0", "7")
+    assert (second["hdr_cached"], second["hdr_read"]) == ("6", "1")
+    r.cmd("LOGOUT")
