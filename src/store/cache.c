@@ -90,9 +90,9 @@ static void evict(void)
 		unlink_entry(tail);
 }
 
-const struct store_cache_entry *
-store_cache_hold(const char *dir, size_t max_messages,
-		 const struct store_stamp *now)
+static const struct store_cache_entry *
+hold(const char *dir, size_t max_messages, const struct store_stamp *now,
+     bool count)
 {
 	pthread_mutex_lock(&mutex);
 	struct store_cache_entry *e = find(dir);
@@ -101,13 +101,27 @@ store_cache_hold(const char *dir, size_t max_messages,
 		e->refs++;
 		list_remove(e);
 		list_push_front(e);
-		n_hits++;
+		n_hits += count;
 	} else {
 		e = NULL;
-		n_misses++;
+		n_misses += count;
 	}
 	pthread_mutex_unlock(&mutex);
 	return e;
+}
+
+const struct store_cache_entry *
+store_cache_hold(const char *dir, size_t max_messages,
+		 const struct store_stamp *now)
+{
+	return hold(dir, max_messages, now, true);
+}
+
+const struct store_cache_entry *
+store_cache_hold_put(const char *dir, size_t max_messages,
+		     const struct store_stamp *stamp)
+{
+	return hold(dir, max_messages, stamp, false);
 }
 
 const struct store_state *store_cache_state(const struct store_cache_entry *e)

@@ -6,7 +6,8 @@
  * modseq file, list cur/ and new/): 10-20 ms for 10,000 messages, on every
  * SELECT, POP3 login and STATUS, although a big folder rarely changes.
  * With the cache, a folder that has not moved costs its stamp (five stat()
- * calls, store/stamp.h) and a copy of the state.
+ * calls, store/stamp.h), and its sessions share the state (mailbox.c
+ * copies it only for a session that changes it).
  *
  * Contract: an entry is (dir, max_messages, stamp, state), the stamp taken
  * with the folder's lock held just before the sync that made the state. It
@@ -47,6 +48,12 @@ struct store_cache_entry;
 const struct store_cache_entry *
 store_cache_hold(const char *dir, size_t max_messages,
 		 const struct store_stamp *now);
+/* The same for the caller whose sync just put dir's entry (stamp: the
+ * one it was put with), so that it shares the entry instead of keeping
+ * its own copy; not counted as a hit or a miss. */
+const struct store_cache_entry *
+store_cache_hold_put(const char *dir, size_t max_messages,
+		     const struct store_stamp *stamp);
 const struct store_state *
 store_cache_state(const struct store_cache_entry *e);
 void store_cache_release(const struct store_cache_entry **e);

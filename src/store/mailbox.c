@@ -1,6 +1,13 @@
 /* mailbox: an open folder's snapshot, refresh, flags and expunge. A
  * snapshot comes from the process's cache of synced states when the
- * folder has not moved since (store/cache.h), else from a sync. */
+ * folder has not moved since (store/cache.h), else from a sync.
+ *
+ * A snapshot taken from the cache is not copied: the session holds the
+ * cache's entry and reads it in place, so sessions on one big folder
+ * share one copy of its index (10,000 messages: about 1 MB). The session
+ * copies it to its own only before it changes it (its own STORE, a
+ * relocated file, a new keyword); INTERNALDATEs, read lazily, live in a
+ * per-session array beside it. */
 #include "store/mailbox.h"
 
 #include "lib/durable.h"
@@ -25,9 +32,34 @@ struct store_mailbox {
 	char root[MAILDIR_PATH_MAX];
 	char dir[MAILDIR_PATH_MAX];
 	struct store_options opt;
-	struct store_state st; /* the snapshot */
-	struct store_stamp stamp; /* taken just before st was synced */
+	/* the snapshot: the cache's entry held (shared, never written), or
+	 * st, the session's own (then held is NULL) */
+	const struct store_cache_entry *held;
+	struct store_state st;
+	int64_t *dates; /* INTERNALDATE by index, 0 unknown; NULL: none yet */
+	struct store_stamp stamp; /* taken just before the snapshot's sync */
 };
+
+static const struct store_state *snap(const struct store_mailbox *mb)
+{
+	return mb->held != NULL ? store_cache_state(mb->held) : &mb->st;
+}
+
+/* Make the snapshot the session's own before changing it. */
+static int own(struct store_mailbox *mb, const char **error_r)
+{
+	if (mb->held == NULL)
+		return 0;
+	struct store_state copy = {0};
+	if (store_state_copy(&copy, store_cache_state(mb->held)) < 0) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	store_cache_release(&mb->held);
+	store_state_free(&mb->st);
+	mb->st = copy;
+	return 0;
+}
 
 int store_folder_dir(const char *root, const char *folder, char *out,
 		     size_t outsz)
@@ -73,28 +105,31 @@ static int sync_locked(const char *root, const char *dir,
 	return rc;
 }
 
-/* The folder's state for stamp now (taken by the caller): a copy of the
- * cached one when the folder has not moved since it was synced, else a
- * sync. *stamp_r: the stamp the state is valid for. */
+/* The folder's state for stamp now (taken by the caller): the cached
+ * one, held in *held_r, when the folder has not moved since it was
+ * synced; else a sync into st, after which the entry that sync put in the
+ * cache is held instead when there is one (st is then freed), so the
+ * next sessions and this one share it. *stamp_r: the stamp the state is
+ * valid for. */
 static int load_state(const char *root, const char *dir,
 		      const struct store_options *opt,
 		      const struct store_stamp *now, struct store_state *st,
+		      const struct store_cache_entry **held_r,
 		      struct store_stamp *stamp_r, const char **error_r)
 {
-	const struct store_cache_entry *e =
-		store_cache_hold(dir, max_messages(opt), now);
-	if (e != NULL) {
-		int rc = store_state_copy(st, store_cache_state(e));
-		store_cache_release(&e);
-		if (rc == 0) {
-			log_debug("store event=cache-hit dir=%s messages=%zu",
-				  dir, st->n);
-			*stamp_r = *now;
-			return 0;
-		}
-		/* out of memory: a sync may yet fit */
+	*held_r = store_cache_hold(dir, max_messages(opt), now);
+	if (*held_r != NULL) {
+		log_debug("store event=cache-hit dir=%s messages=%zu", dir,
+			  store_cache_state(*held_r)->n);
+		*stamp_r = *now;
+		return 0;
 	}
-	return sync_locked(root, dir, opt, st, stamp_r, error_r);
+	if (sync_locked(root, dir, opt, st, stamp_r, error_r) < 0)
+		return -1;
+	*held_r = store_cache_hold_put(dir, max_messages(opt), stamp_r);
+	if (*held_r != NULL)
+		store_state_free(st);
+	return 0;
 }
 
 int store_mailbox_open(const char *root, const char *folder,
@@ -117,8 +152,8 @@ int store_mailbox_open(const char *root, const char *folder,
 	mb->opt.hostname = NULL; /* not kept: the caller owns it */
 	struct store_stamp now;
 	store_stamp_take(mb->dir, &now);
-	if (load_state(mb->root, mb->dir, opt, &now, &mb->st, &mb->stamp,
-		       error_r) < 0) {
+	if (load_state(mb->root, mb->dir, opt, &now, &mb->st, &mb->held,
+		       &mb->stamp, error_r) < 0) {
 		free(mb);
 		return -1;
 	}
@@ -130,14 +165,16 @@ void store_mailbox_free(struct store_mailbox **mb)
 {
 	if (*mb == NULL)
 		return;
+	store_cache_release(&(*mb)->held);
 	store_state_free(&(*mb)->st);
+	free((*mb)->dates);
 	free(*mb);
 	*mb = NULL;
 }
 
 const struct store_state *store_mailbox_snapshot(const struct store_mailbox *mb)
 {
-	return &mb->st;
+	return snap(mb);
 }
 
 const char *store_mailbox_dir(const struct store_mailbox *mb)
@@ -157,43 +194,44 @@ const struct store_options *store_mailbox_options(const struct store_mailbox *mb
 
 uint32_t store_mailbox_uidvalidity(const struct store_mailbox *mb)
 {
-	return mb->st.uidvalidity;
+	return snap(mb)->uidvalidity;
 }
 
 uint32_t store_mailbox_uidnext(const struct store_mailbox *mb)
 {
-	return mb->st.next_uid;
+	return snap(mb)->next_uid;
 }
 
 uint64_t store_mailbox_highestmodseq(const struct store_mailbox *mb)
 {
-	return mb->st.highest_modseq;
+	return snap(mb)->highest_modseq;
 }
 
 size_t store_mailbox_count(const struct store_mailbox *mb)
 {
-	return mb->st.n;
+	return snap(mb)->n;
 }
 
 const struct store_msg *store_mailbox_msgs(const struct store_mailbox *mb)
 {
-	return mb->st.recs;
+	return snap(mb)->recs;
 }
 
 long store_mailbox_find(const struct store_mailbox *mb, uint32_t uid)
 {
-	const struct store_msg *m = store_state_find(&mb->st, uid);
-	return m == NULL ? -1 : (long)(m - mb->st.recs);
+	const struct store_msg *m = store_state_find(snap(mb), uid);
+	return m == NULL ? -1 : (long)(m - snap(mb)->recs);
 }
 
 const char *store_mailbox_keyword(const struct store_mailbox *mb, unsigned i)
 {
-	return i < STORE_KEYWORDS_MAX ? mb->st.keywords[i] : NULL;
+	return i < STORE_KEYWORDS_MAX ? snap(mb)->keywords[i] : NULL;
 }
 
 /* ------------------------------------------------------------ reading */
 
-/* Point the snapshot's msg at the name st gives the same UID. */
+/* Point the snapshot's msg (the session's own) at the name st gives the
+ * same UID. */
 static int adopt_name(struct store_mailbox *mb, struct store_msg *m,
 		      const struct store_state *st, const struct store_msg *now)
 {
@@ -230,29 +268,30 @@ static void adopt_moved_names(struct store_mailbox *mb,
 	}
 }
 
-/* The message's file moved (another session changed its flags): find it,
+/* Message idx's file moved (another session changed its flags): find it,
  * and every other moved one, by a sync. -1 when it is gone. */
-static int relocate(struct store_mailbox *mb, struct store_msg *m,
+static int relocate(struct store_mailbox *mb, size_t idx,
 		    const char **error_r)
 {
 	struct store_state now = {0};
 	if (sync_locked(mb->root, mb->dir, &mb->opt, &now, NULL, error_r) < 0)
 		return -1;
 	int rc = 0;
-	if (store_state_find(&now, m->uid) == NULL) {
+	if (store_state_find(&now, snap(mb)->recs[idx].uid) == NULL) {
 		*error_r = "message has been expunged";
 		rc = -1;
-	} else {
+	} else if (own(mb, error_r) == 0) {
 		adopt_moved_names(mb, &now);
 	}
 	store_state_free(&now);
 	return rc;
 }
 
-static int open_at(const struct store_mailbox *mb, const struct store_msg *m)
+static int open_at(const struct store_mailbox *mb, size_t idx)
 {
 	char path[MAILDIR_PATH_MAX];
-	if (store_path(path, mb->dir, store_msg_path(&mb->st, m)) < 0)
+	const struct store_state *st = snap(mb);
+	if (store_path(path, mb->dir, store_msg_path(st, &st->recs[idx])) < 0)
 		return -1;
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
@@ -260,10 +299,9 @@ static int open_at(const struct store_mailbox *mb, const struct store_msg *m)
 int store_mailbox_open_msg(struct store_mailbox *mb, size_t idx,
 			   const char **error_r)
 {
-	struct store_msg *m = &mb->st.recs[idx];
-	int fd = open_at(mb, m);
-	if (fd < 0 && errno == ENOENT && relocate(mb, m, error_r) == 0)
-		fd = open_at(mb, m);
+	int fd = open_at(mb, idx);
+	if (fd < 0 && errno == ENOENT && relocate(mb, idx, error_r) == 0)
+		fd = open_at(mb, idx);
 	if (fd < 0 && errno != ENOENT)
 		*error_r = "cannot open the message";
 	else if (fd < 0)
@@ -274,8 +312,12 @@ int store_mailbox_open_msg(struct store_mailbox *mb, size_t idx,
 int store_mailbox_internaldate(struct store_mailbox *mb, size_t idx,
 			       int64_t *t_r, const char **error_r)
 {
-	struct store_msg *m = &mb->st.recs[idx];
-	if (m->internaldate == 0) {
+	if (mb->dates == NULL &&
+	    (mb->dates = calloc(snap(mb)->n + 1, sizeof(*mb->dates))) == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	if (mb->dates[idx] == 0) {
 		int fd = store_mailbox_open_msg(mb, idx, error_r);
 		struct stat sb;
 		if (fd < 0)
@@ -286,9 +328,9 @@ int store_mailbox_internaldate(struct store_mailbox *mb, size_t idx,
 			*error_r = "cannot stat the message";
 			return -1;
 		}
-		m->internaldate = (int64_t)sb.st_mtime;
+		mb->dates[idx] = (int64_t)sb.st_mtime;
 	}
-	*t_r = m->internaldate;
+	*t_r = mb->dates[idx];
 	return 0;
 }
 
@@ -318,15 +360,18 @@ static bool keywords_differ(const struct store_state *a,
 	return false;
 }
 
-/* Merge the old snapshot and the new state by UID. */
-static int diff(const struct store_state *old, struct store_state *now,
+/* Merge the old snapshot and the new state by UID; the INTERNALDATEs
+ * known (old_dates, may be NULL) go to new_dates at their new indexes
+ * (they never change). */
+static int diff(const struct store_state *old, const struct store_state *now,
+		const int64_t *old_dates, int64_t *new_dates,
 		struct store_changes *ch)
 {
 	size_t i = 0, j = 0;
 	int rc = 0;
 	while (rc == 0 && (i < old->n || j < now->n)) {
 		const struct store_msg *o = i < old->n ? &old->recs[i] : NULL;
-		struct store_msg *w = j < now->n ? &now->recs[j] : NULL;
+		const struct store_msg *w = j < now->n ? &now->recs[j] : NULL;
 		if (w == NULL || (o != NULL && o->uid < w->uid)) {
 			size_t n_seqs = ch->n_expunged;
 			rc = grow_push(&ch->expunged_uids, &ch->n_expunged, o->uid);
@@ -338,7 +383,8 @@ static int diff(const struct store_state *old, struct store_state *now,
 			ch->n_new++;
 			j++;
 		} else {
-			w->internaldate = o->internaldate; /* never changes */
+			if (old_dates != NULL && new_dates != NULL)
+				new_dates[j] = old_dates[i];
 			if (o->flags != w->flags || o->keywords != w->keywords ||
 			    o->modseq != w->modseq)
 				rc = grow_push(&ch->changed_uids, &ch->n_changed,
@@ -353,26 +399,38 @@ static int diff(const struct store_state *old, struct store_state *now,
 int store_mailbox_refresh(struct store_mailbox *mb, struct store_changes *ch,
 			  const char **error_r)
 {
-	struct store_state now = {0};
+	struct store_state own_now = {0};
+	const struct store_cache_entry *held_now = NULL;
 	struct store_stamp stamp;
 	memset(ch, 0, sizeof(*ch));
 	store_stamp_take(mb->dir, &stamp);
 	if (store_stamp_unchanged(&mb->stamp, &stamp))
 		return 0; /* nothing on disk moved: the snapshot is current */
-	if (load_state(mb->root, mb->dir, &mb->opt, &stamp, &now, &stamp,
-		       error_r) < 0)
+	if (load_state(mb->root, mb->dir, &mb->opt, &stamp, &own_now,
+		       &held_now, &stamp, error_r) < 0)
 		return -1;
-	if (now.uidvalidity != mb->st.uidvalidity) {
+	const struct store_state *now =
+		held_now != NULL ? store_cache_state(held_now) : &own_now;
+	int64_t *dates = mb->dates == NULL
+				 ? NULL
+				 : calloc(now->n + 1, sizeof(*dates));
+	if (now->uidvalidity != snap(mb)->uidvalidity) {
 		ch->uidvalidity_changed = true;
-	} else if (diff(&mb->st, &now, ch) < 0) {
+	} else if (diff(snap(mb), now, mb->dates, dates, ch) < 0) {
 		store_changes_free(ch);
-		store_state_free(&now);
+		store_cache_release(&held_now);
+		store_state_free(&own_now);
+		free(dates);
 		*error_r = "out of memory";
 		return -1;
 	}
-	ch->keywords_changed = keywords_differ(&mb->st, &now);
+	ch->keywords_changed = keywords_differ(snap(mb), now);
+	store_cache_release(&mb->held);
 	store_state_free(&mb->st);
-	mb->st = now;
+	mb->held = held_now;
+	mb->st = own_now;
+	free(mb->dates);
+	mb->dates = dates; /* NULL (out of memory too): read again */
 	mb->stamp = stamp;
 	return 0;
 }
@@ -430,7 +488,7 @@ int store_mailbox_keyword_index(struct store_mailbox *mb, const char *name,
 		*error_r = "not a valid keyword";
 		return -1;
 	}
-	int i = find_keyword(mb->st.keywords, name, len);
+	int i = find_keyword(snap(mb)->keywords, name, len);
 	if (i >= 0 || !create) {
 		if (i < 0)
 			*error_r = "no such keyword in this folder";
@@ -447,9 +505,10 @@ int store_mailbox_keyword_index(struct store_mailbox *mb, const char *name,
 		i = add_keyword(mb->dir, &now, name, len, error_r);
 	store_unlock(lock);
 	store_cache_drop(mb->dir); /* dovecot-keywords may have changed */
-	if (i >= 0 && mb->st.keywords[i] == NULL)
-		mb->st.keywords[i] = strdup(now.keywords[i]);
-	if (i >= 0 && mb->st.keywords[i] == NULL) {
+	/* new to the snapshot: the snapshot becomes the session's own */
+	if (i >= 0 && snap(mb)->keywords[i] == NULL &&
+	    (own(mb, error_r) < 0 ||
+	     (mb->st.keywords[i] = strdup(now.keywords[i])) == NULL)) {
 		*error_r = "out of memory";
 		i = -1;
 	}
@@ -601,8 +660,10 @@ static int set_flags_locked(struct store_mailbox *mb, struct store_state *now,
 			*error_r = bump_error;
 		rc = -1;
 	}
-	if (n_changed > 0)
+	const char *own_error;
+	if (n_changed > 0 && own(mb, &own_error) == 0)
 		update_snapshot(mb, now, changed, n_changed);
+	/* else out of memory: the next refresh reports the changes */
 	free(changed);
 	return rc;
 }

@@ -68,7 +68,6 @@ struct store_msg {
 	uint64_t size;      /* bytes of the file */
 	uint64_t crlf_size; /* RFC822.SIZE (",W="), 0 when unknown: count */
 	uint64_t modseq;    /* RFC 7162 MODSEQ */
-	int64_t internaldate; /* 0 until store_mailbox_internaldate() */
 	/* private */
 	size_t name_off;
 	uint16_t name_len, base_len;

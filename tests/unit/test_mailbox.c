@@ -542,8 +542,20 @@ static void cache_hit_is_a_sync(void **state)
 	assert_int_equal(store_mailbox_internaldate(cached, 0, &t, &error), 0);
 	store_mailbox_free(&cached);
 	cached = open_box("");
-	assert_int_equal(store_mailbox_msgs(cached)[0].internaldate, 0);
 	assert_same_snapshot(cached, synced);
+	/* sessions opened from the cache read its one copy in place */
+	struct store_mailbox *again = open_box("");
+	assert_ptr_equal(store_mailbox_msgs(cached), store_mailbox_msgs(again));
+	/* a STORE makes the writer's snapshot its own; the other still
+	 * reads the shared copy, unchanged */
+	uint32_t before = store_mailbox_msgs(again)[0].flags;
+	set_flags(cached, store_mailbox_msgs(cached)[0].uid, STORE_FLAGS_ADD,
+		  STORE_FLAGGED, 0);
+	assert_ptr_not_equal(store_mailbox_msgs(cached), store_mailbox_msgs(again));
+	assert_true(store_mailbox_msgs(cached)[0].flags & STORE_FLAGGED);
+	assert_int_equal(store_mailbox_msgs(again)[0].flags, before);
+	assert_int_equal(store_mailbox_internaldate(again, 0, &t, &error), 0);
+	store_mailbox_free(&again);
 	store_mailbox_free(&cached);
 	store_mailbox_free(&synced);
 }
