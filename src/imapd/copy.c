@@ -78,7 +78,7 @@ static int copy_run(struct imap_session *s, void *arg, struct buf *out)
 	} else if (store_mailbox_copy(s->mb, uids, c->n, c->folder, &cp,
 				      &why) < 0) {
 		buf_appendf(out, "%s NO %s%s failed: %s\r\n", s->tag,
-			    strstr(why, "quota") ? "[OVERQUOTA] " : "",
+			    why == STORE_ERROR_QUOTA ? "[OVERQUOTA] " : "",
 			    c->cmd->def->name, why);
 	} else {
 		copied_reply(s, c, &cp, out);
@@ -193,7 +193,7 @@ static int append_run(struct imap_session *s, void *arg, struct buf *out)
 	if (store_append(s->root, c->folder, &s->opt, &a, &uidvalidity, &uid,
 			 &why) < 0) {
 		buf_appendf(out, "%s NO %sAPPEND failed: %s\r\n", s->tag,
-			    strstr(why, "quota") ? "[OVERQUOTA] " : "", why);
+			    why == STORE_ERROR_QUOTA ? "[OVERQUOTA] " : "", why);
 		return 1;
 	}
 	imapd_updates(s, out, true);

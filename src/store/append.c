@@ -68,6 +68,8 @@ static int unique_base(const char *host, uint64_t size, uint64_t crlf_size,
 	return n > 0 && n <= MDNAME_MAX ? 0 : -1;
 }
 
+const char STORE_ERROR_QUOTA[] = "mailbox over quota";
+
 static int over_quota(const char *root, const struct store_options *opt,
 		      uint64_t adding, const char **error_r)
 {
@@ -76,7 +78,7 @@ static int over_quota(const char *root, const struct store_options *opt,
 	    quota_usage(root, opt->quota, &bytes, &count) < 0 ||
 	    bytes + adding <= opt->quota)
 		return 0;
-	*error_r = "mailbox over quota";
+	*error_r = STORE_ERROR_QUOTA;
 	return -1;
 }
 

@@ -151,6 +151,10 @@ int store_mailbox_set_flags(struct store_mailbox *mb, const uint32_t *uids,
 int store_mailbox_expunge(struct store_mailbox *mb, const uint32_t *uids,
 			  size_t n, bool require_deleted, const char **error_r);
 
+/* The error of an APPEND or COPY that the user's quota refused: callers
+ * compare the pointer (IMAP answers [OVERQUOTA], RFC 9208 4.2). */
+extern const char STORE_ERROR_QUOTA[];
+
 /* The UIDs a COPY or APPEND gave (RFC 4315 COPYUID, APPENDUID). */
 struct store_copied {
 	uint32_t uidvalidity;
