@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import DOMAIN, HOST, PASSWORD, client_context, free_port
+from conftest import DOMAIN, HOST, PASSWORD, Chat, client_context, free_port
 
 ALICE = f"alice@{DOMAIN}"
 BOB = f"bob@{DOMAIN}"
@@ -370,3 +370,46 @@ def test_originating_ip_can_be_turned_off_and_remote_mail_waits(make_server, pki
     # a temporary failure, so the message waits in the queue
     s.wait_log(r"event=route-failed domain=elsewhere\.example status=temporary")
     assert s.queue_files() == [qid]
+
+
+def read_to_close(sock):
+    """Everything the server sends until it closes (a reset counts)."""
+    data = b""
+    sock.settimeout(30)
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    return data
+
+
+def test_stop_during_password_checks_tells_every_session(make_server, pki):
+    """SIGTERM while password checks wait on the auth pool (one worker, so
+    one check at a time): each session still gets its 235 and then 421
+    before the close; none is left waiting for a command, which stalled the
+    drain until the stop timed out."""
+    s = submission(make_server, pki, {"": {"workers": "1"}})
+    ctx = client_context(pki)
+    socks = []
+    for _ in range(12):
+        t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.subs),
+                                                     timeout=10),
+                            server_hostname=HOST)
+        c = Chat.__new__(Chat)
+        c.sock, c.buf = t, b""
+        c.greet()
+        socks.append(c)
+    for c in socks:
+        c.send("AUTH PLAIN " + plain(ALICE, PASSWORD) + "\r\n")
+    socks[0].expect(235)  # the pool is at work; the others wait their turn
+    s.stop()
+    assert "event=stop-timeout" not in s.log()
+    for i, c in enumerate(socks):
+        lines = (c.buf + read_to_close(c.sock)).decode().split("\r\n")
+        lines = [ln for ln in lines if ln]
+        assert lines and lines[-1] == "421 4.3.2 Shutting down", (i, lines)
+        assert all(ln.startswith(("235 ", "421 ")) for ln in lines), (i, lines)
