@@ -330,3 +330,54 @@ def test_made_up_scram_salt_is_the_same_over_every_protocol(srv, pki):
         assert next(iter(got.values()))[1] == "4096"
     assert (scram_server_first(srv, pki, "imap", "ghost@" + DOMAIN) !=
             scram_server_first(srv, pki, "imap", ALICE))
+
+
+def test_resumed_sessions_keep_to_their_listeners_certificate_rules(workdir, pki):
+    """With session tickets on, a TLS session made where a certificate was
+    asked for and given is resumed elsewhere: on a listener that asks for
+    none, EXTERNAL must still not be offered (the resumed session brings
+    the certificate with it); on one that asks, the resumption must work
+    (OpenSSL refuses to resume with peer verification on and no session id
+    context: the handshake failed with an internal error alert)."""
+    from conftest import Server
+    s = Server(workdir, pki, {"tls": {"client_ca": pki["client_ca"],
+                                      "session_tickets": "yes"}})
+    s.ports = {n: free_port() for n in ("smtp", "imaps", "imaps_nocert")}
+    s.listeners = {
+        "smtp": {"address": f"127.0.0.1:{s.ports['smtp']}"},
+        "imaps": {"address": f"127.0.0.1:{s.ports['imaps']}", "role": "imaps",
+                  "client_certificates": "request"},
+        "imaps_nocert": {"address": f"127.0.0.1:{s.ports['imaps_nocert']}",
+                         "role": "imaps"},
+    }
+    s.write_config()
+    s.provision()
+    s.start()
+    try:
+        ctx = context(pki, pki["alice"])
+
+        def connect(port, session=None):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            t = ctx.wrap_socket(sock, server_hostname=HOST, session=session)
+            r = Raw.__new__(Raw)
+            r.sock, r.buf = t, b""
+            return r
+
+        first = connect(s.ports["imaps"])
+        assert "AUTH=EXTERNAL" in first.line()
+        assert first.cmd("a NOOP").startswith("a OK")  # the ticket is in
+        session = first.sock.session
+        assert session is not None and session.has_ticket
+        first.sock.close()
+        other = connect(s.ports["imaps_nocert"], session)
+        greeting = other.line()
+        assert greeting.startswith("* OK") and "AUTH=EXTERNAL" not in greeting
+        assert other.cmd("a AUTHENTICATE EXTERNAL =").startswith("a NO")
+        other.sock.close()
+        again = connect(s.ports["imaps"], session)
+        assert again.sock.session_reused
+        assert "AUTH=EXTERNAL" in again.line()
+        assert again.cmd("a AUTHENTICATE EXTERNAL =").startswith("a OK")
+        again.sock.close()
+    finally:
+        s.stop()
