@@ -181,6 +181,20 @@ static int keep_going(int preverify_ok, X509_STORE_CTX *x)
 
 void tls_set_client_certs(SSL *ssl, int mode)
 {
+	/* A session resumes only under the certificate rules it was made
+	 * under: one made where a certificate was given would bring it to a
+	 * listener that asks for none (and EXTERNAL with it), and OpenSSL
+	 * refuses (a fatal alert) to resume with peer verification on and
+	 * no session id context at all. Set on the SSL, not the shared
+	 * SSL_CTX, so that it outlives an SNI switch of context. */
+	static const unsigned char sid_ctx[][16] = {
+		[CLIENT_CERTS_NONE] = "postern/none",
+		[CLIENT_CERTS_REQUEST] = "postern/request",
+		[CLIENT_CERTS_REQUIRE] = "postern/require",
+	};
+	if (mode >= CLIENT_CERTS_NONE && mode <= CLIENT_CERTS_REQUIRE)
+		SSL_set_session_id_context(ssl, sid_ctx[mode],
+					   strlen((const char *)sid_ctx[mode]));
 	if (mode == CLIENT_CERTS_REQUEST)
 		SSL_set_verify(ssl, SSL_VERIFY_PEER, keep_going);
 	else if (mode == CLIENT_CERTS_REQUIRE)

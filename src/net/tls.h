@@ -28,7 +28,9 @@ enum { TLS_FINGERPRINT_LEN = 64, TLS_EMAIL_MAX = 320, TLS_EXPORTER_LEN = 32 };
 
 /* Before the handshake: ask for a client certificate (CLIENT_CERTS_REQUEST:
  * a client without one, or with an untrusted one, still gets in, just not
- * as a certificate user) or demand a trusted one (CLIENT_CERTS_REQUIRE). */
+ * as a certificate user) or demand a trusted one (CLIENT_CERTS_REQUIRE).
+ * Called for every mode, CLIENT_CERTS_NONE too: it also sets the session
+ * id context, so that a session resumes only under the same mode. */
 void tls_set_client_certs(SSL *ssl, int mode);
 /* After the handshake: when the client presented a certificate that chains
  * to [tls] client_ca, its SHA-256 fingerprint (lower-case hex) and first

@@ -147,7 +147,8 @@ void pop3d_process_input(struct pop3_session *s);
 /* Re-arm the timeout for the next command: the login deadline before
  * login, the idle timeout after. */
 void pop3d_await_command(struct pop3_session *s);
-/* Back to reading commands after a command that paused them. */
+/* Back to reading commands after a command that paused them; once the
+ * server is stopping, the shutting-down line and a close instead. */
 void pop3d_resume(struct pop3_session *s);
 /* Start a store job for the current command. */
 void pop3d_job_start(struct pop3_session *s, pop3_job_run *run,

@@ -179,6 +179,15 @@ void pop3d_resume(struct pop3_session *s)
 {
 	if (s->conn == NULL)
 		return;
+	if (s->w->stopping) {
+		/* the stop came while a job or a login check ran and found
+		 * nothing to wind down (server.c): without this the session
+		 * would go on, and the drain would wait for it until the stop
+		 * timed out (imapd_resume does the same) */
+		s->phase = PP_COMMAND;
+		pop3d_close_with(s, "-ERR [SYS/TEMP] Server shutting down");
+		return;
+	}
 	s->phase = PP_COMMAND;
 	conn_resume_read(s->conn);
 	pop3d_await_command(s);

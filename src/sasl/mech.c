@@ -198,6 +198,11 @@ static enum scram_result scram_first(struct sasl_exchange *x,
 	set_user(x, x->scram.user);
 	if (r != SCRAM_OK)
 		return r;
+	/* as with PLAIN: an authzid must be oneself, never honoured for
+	 * someone else nor silently dropped (RFC 4422 3.4.1) */
+	if (x->scram.authzid[0] != '\0' &&
+	    strcasecmp(x->scram.authzid, x->scram.user) != 0)
+		return SCRAM_FAIL;
 	scram_lookup(x, d, &cred);
 	if (scram_server_first(&x->scram, &cred, out) < 0)
 		r = SCRAM_FAIL;

@@ -4,7 +4,8 @@
  *
  *   PLAIN               RFC 4616; an authzid must be the authcid itself
  *   LOGIN               draft-murchison-sasl-login: "Username:", "Password:"
- *   SCRAM-SHA-256       RFC 5802, RFC 7677 (sasl/scram.h)
+ *   SCRAM-SHA-256       RFC 5802, RFC 7677 (sasl/scram.h); an authzid
+ *                       must be the user itself, as with PLAIN
  *   SCRAM-SHA-256-PLUS  the same bound to the TLS connection (RFC 9266
  *                       tls-exporter)
  *   EXTERNAL            RFC 4422 appendix A: a client certificate that

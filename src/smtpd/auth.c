@@ -106,6 +106,11 @@ static void back_to_commands(struct session *s)
 {
 	s->phase = P_COMMAND;
 	session_await_command(s);
+	/* a stop that came while the password check ran found nothing to
+	 * wind down (server.c): without this the session would go on, and
+	 * the drain would wait for it until the stop timed out */
+	if (service_stopping(s->sd->svc))
+		session_close_with(s, 421, "4.3.2", "Shutting down");
 }
 
 static void succeed(struct session *s, const char *user, int64_t token_id,

@@ -30,10 +30,13 @@ def srv(workdir, pki):
                                        "failure_delay_max": "0",
                                        "max_failures": "100"}})
     s.ports = {n: free_port() for n in ("smtp", "imap", "imaps", "imaps_nocert",
-                                        "pop3", "pop3s", "pop3s_nocert")}
+                                        "pop3", "pop3s", "pop3s_nocert",
+                                        "submissions")}
     role = {"imap": "imap", "imaps": "imaps", "imaps_nocert": "imaps",
             "pop3": "pop3", "pop3s": "pop3s", "pop3s_nocert": "pop3s"}
-    s.listeners = {"smtp": {"address": f"127.0.0.1:{s.ports['smtp']}"}}
+    s.listeners = {"smtp": {"address": f"127.0.0.1:{s.ports['smtp']}"},
+                   "submissions": {"address": f"127.0.0.1:{s.ports['submissions']}",
+                                   "role": "submission", "tls": "implicit"}}
     for name, r in role.items():
         s.listeners[name] = {"address": f"127.0.0.1:{s.ports[name]}", "role": r}
         if not name.endswith("_nocert"):
@@ -283,3 +286,98 @@ def test_gsasl_imap(srv, pki):
                          ["--authentication-id", ALICE, "--password", "wrong"])
     assert rc != 0 and not re.search(r"^\. OK \[CAPABILITY", out, re.M), out
     assert PASSWORD not in srv.log()
+
+
+def scram_server_first(srv, pki, proto, user):
+    """The salt and iteration count a SCRAM-SHA-256 server-first message
+    gives user over proto; the exchange is then cancelled."""
+    first = base64.b64encode(f"n,,n={user},r=abcdefgh".encode()).decode()
+    if proto == "smtp":
+        r = Raw(srv.ports["submissions"], context(pki))
+        assert r.line().startswith("220 ")
+        r.sock.sendall(b"EHLO client.example.org\r\n")
+        while not r.line().startswith("250 "):
+            pass
+        line = r.cmd(f"AUTH SCRAM-SHA-256 {first}")
+        assert line.startswith("334 "), line
+        assert r.cmd("*").startswith("501 ")
+    elif proto == "imap":
+        r = Raw(srv.ports["imaps_nocert"], context(pki))
+        assert r.line().startswith("* OK")
+        line = r.cmd(f"a AUTHENTICATE SCRAM-SHA-256 {first}")
+        assert line.startswith("+ "), line
+        assert r.cmd("*").startswith("a BAD")
+    else:
+        r = Raw(srv.ports["pop3s_nocert"], context(pki))
+        assert r.line().startswith("+OK")
+        line = r.cmd(f"AUTH SCRAM-SHA-256 {first}")
+        assert line.startswith("+ "), line
+        assert r.cmd("*").startswith("-ERR")
+    r.sock.close()
+    msg = base64.b64decode(line[4 if proto == "smtp" else 2:]).decode()
+    return re.search(r",s=([^,]+),i=(\d+)$", msg).groups()
+
+
+def test_made_up_scram_salt_is_the_same_over_every_protocol(srv, pki):
+    """A user that does not exist gets one made-up salt, whatever the
+    protocol and however the name is cased, as a real user gets their one
+    stored salt: comparing protocols tells nobody which names exist."""
+    for user in (ALICE, "ghost@" + DOMAIN):
+        got = {(p, u): scram_server_first(srv, pki, p, u)
+               for p in ("smtp", "imap", "pop3")
+               for u in (user, user.upper())}
+        assert len(set(got.values())) == 1, got
+        assert next(iter(got.values()))[1] == "4096"
+    assert (scram_server_first(srv, pki, "imap", "ghost@" + DOMAIN) !=
+            scram_server_first(srv, pki, "imap", ALICE))
+
+
+def test_resumed_sessions_keep_to_their_listeners_certificate_rules(workdir, pki):
+    """With session tickets on, a TLS session made where a certificate was
+    asked for and given is resumed elsewhere: on a listener that asks for
+    none, EXTERNAL must still not be offered (the resumed session brings
+    the certificate with it); on one that asks, the resumption must work
+    (OpenSSL refuses to resume with peer verification on and no session id
+    context: the handshake failed with an internal error alert)."""
+    from conftest import Server
+    s = Server(workdir, pki, {"tls": {"client_ca": pki["client_ca"],
+                                      "session_tickets": "yes"}})
+    s.ports = {n: free_port() for n in ("smtp", "imaps", "imaps_nocert")}
+    s.listeners = {
+        "smtp": {"address": f"127.0.0.1:{s.ports['smtp']}"},
+        "imaps": {"address": f"127.0.0.1:{s.ports['imaps']}", "role": "imaps",
+                  "client_certificates": "request"},
+        "imaps_nocert": {"address": f"127.0.0.1:{s.ports['imaps_nocert']}",
+                         "role": "imaps"},
+    }
+    s.write_config()
+    s.provision()
+    s.start()
+    try:
+        ctx = context(pki, pki["alice"])
+
+        def connect(port, session=None):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            t = ctx.wrap_socket(sock, server_hostname=HOST, session=session)
+            r = Raw.__new__(Raw)
+            r.sock, r.buf = t, b""
+            return r
+
+        first = connect(s.ports["imaps"])
+        assert "AUTH=EXTERNAL" in first.line()
+        assert first.cmd("a NOOP").startswith("a OK")  # the ticket is in
+        session = first.sock.session
+        assert session is not None and session.has_ticket
+        first.sock.close()
+        other = connect(s.ports["imaps_nocert"], session)
+        greeting = other.line()
+        assert greeting.startswith("* OK") and "AUTH=EXTERNAL" not in greeting
+        assert other.cmd("a AUTHENTICATE EXTERNAL =").startswith("a NO")
+        other.sock.close()
+        again = connect(s.ports["imaps"], session)
+        assert again.sock.session_reused
+        assert "AUTH=EXTERNAL" in again.line()
+        assert again.cmd("a AUTHENTICATE EXTERNAL =").startswith("a OK")
+        again.sock.close()
+    finally:
+        s.stop()

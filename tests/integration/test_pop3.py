@@ -715,3 +715,31 @@ def test_client_that_never_reads_is_closed(make_server):
     assert p.stat()[0] == 1
     p.quit()
     tls.close()
+
+
+def test_stop_during_logins_tells_every_session(make_server):
+    """SIGTERM while PASS checks wait on the auth pool (one worker, so one
+    check at a time): each session ends with the shutting-down line and a
+    close, after its +OK if its login got through; none is left waiting for
+    a command, which stalled the drain until the stop timed out."""
+    s = pop3_server(make_server, {"": {"workers": "1"}})
+    users = [f"u{i}@{DOMAIN}" for i in range(10)]
+    for u in users:
+        s.add_user(u)
+    ctx = client_context(s.pki)
+    raws = []
+    for u in users:
+        r = Raw(s.pop3s, ctx)
+        assert r.line().startswith("+OK")
+        assert r.cmd(f"USER {u}").startswith("+OK")
+        raws.append(r)
+    for r in raws:
+        r.send(f"PASS {PASSWORD}\r\n")
+    assert raws[0].line().startswith("+OK")  # the pool is at work
+    s.stop()
+    assert "event=stop-timeout" not in s.log()
+    for i, r in enumerate(raws):
+        assert r.closed(wait=30), i
+        lines = [ln for ln in r.buf.decode().split("\r\n") if ln]
+        assert lines and lines[-1] == "-ERR [SYS/TEMP] Server shutting down", (i, lines)
+        assert len(lines) <= 2 and (len(lines) == 1 or lines[0].startswith("+OK")), (i, lines)

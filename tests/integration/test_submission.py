@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import DOMAIN, HOST, PASSWORD, client_context, free_port
+from conftest import DOMAIN, HOST, PASSWORD, Chat, client_context, free_port
 
 ALICE = f"alice@{DOMAIN}"
 BOB = f"bob@{DOMAIN}"
@@ -370,3 +370,121 @@ def test_originating_ip_can_be_turned_off_and_remote_mail_waits(make_server, pki
     # a temporary failure, so the message waits in the queue
     s.wait_log(r"event=route-failed domain=elsewhere\.example status=temporary")
     assert s.queue_files() == [qid]
+
+
+def read_to_close(sock):
+    """Everything the server sends until it closes (a reset counts)."""
+    data = b""
+    sock.settimeout(30)
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    return data
+
+
+def test_stop_during_password_checks_tells_every_session(make_server, pki):
+    """SIGTERM while password checks wait on the auth pool (one worker, so
+    one check at a time): each session still gets its 235 and then 421
+    before the close; none is left waiting for a command, which stalled the
+    drain until the stop timed out."""
+    s = submission(make_server, pki, {"": {"workers": "1"}})
+    ctx = client_context(pki)
+    socks = []
+    for _ in range(12):
+        t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.subs),
+                                                     timeout=10),
+                            server_hostname=HOST)
+        c = Chat.__new__(Chat)
+        c.sock, c.buf = t, b""
+        c.greet()
+        socks.append(c)
+    for c in socks:
+        c.send("AUTH PLAIN " + plain(ALICE, PASSWORD) + "\r\n")
+    socks[0].expect(235)  # the pool is at work; the others wait their turn
+    s.stop()
+    assert "event=stop-timeout" not in s.log()
+    for i, c in enumerate(socks):
+        lines = (c.buf + read_to_close(c.sock)).decode().split("\r\n")
+        lines = [ln for ln in lines if ln]
+        assert lines and lines[-1] == "421 4.3.2 Shutting down", (i, lines)
+        assert all(ln.startswith(("235 ", "421 ")) for ln in lines), (i, lines)
+
+
+def test_every_way_out_gives_the_connection_slot_back(make_server, pki, chat):
+    """One connection per address: after each way a session can end (a
+    failed handshake, a reset during a password check, a reset while a
+    message is checked or committed, a refusal), the address can connect
+    again; a slot kept by any of them would lock the client out."""
+    s = submission(make_server, pki, {"smtp": {"max_connections_per_ip": "1"}})
+    ctx = client_context(pki)
+    mx = int(s.listeners["smtp"]["address"].rsplit(":", 1)[1])
+
+    def admitted(port, tls=False):
+        """A greeted connection; the slot goes back as the previous session
+        is freed, just after its close (or after the job that was under
+        way reports back), so a refusal is tried again for a while."""
+        for _ in range(100):
+            try:
+                raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+                c = Chat.__new__(Chat)
+                c.sock, c.buf = raw, b""
+                if tls:
+                    c.sock = ctx.wrap_socket(raw, server_hostname=HOST)
+                code, _ = c.reply()
+            except (ConnectionResetError, ssl.SSLError, EOFError):
+                code = None
+            if code == 220:
+                c.cmd("EHLO client.example.org", 250)
+                return c
+            c.sock.close()
+            time.sleep(0.05)
+        raise AssertionError("the address stays locked out")
+
+    def reset(c):
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                          b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        c.sock.close()
+
+    # a handshake that fails
+    admitted(s.sub).close()
+    raw = socket.create_connection(("127.0.0.1", s.subs), timeout=10)
+    raw.sendall(b"EHLO not tls\r\n\r\n")
+    try:
+        raw.recv(100)
+    except ConnectionResetError:
+        pass
+    raw.close()
+    # refused while the slot is taken, then free again when it is not
+    held = admitted(s.subs, tls=True)
+    refused = chat(s.sub)
+    refused.expect(421, "4.7.0 Too many connections from your address")
+    assert refused.closed()
+    held.cmd("QUIT", 221)
+    held.close()
+    # a reset while the password is being checked
+    c = admitted(s.subs, tls=True)
+    c.send("AUTH PLAIN " + plain(ALICE, PASSWORD) + "\r\n")
+    reset(c)
+    # a reset while a submitted message is committed
+    c = admitted(s.subs, tls=True)
+    c.cmd("AUTH PLAIN " + plain(ALICE, PASSWORD), 235)
+    c.cmd(f"MAIL FROM:<{ALICE}>", 250)
+    c.cmd(f"RCPT TO:<{BOB}>", 250)
+    c.cmd("DATA", 354)
+    c.send(MSG + b".\r\n")
+    reset(c)
+    # and while a message from outside waits for its DNS checks (MX port)
+    c = admitted(mx)
+    c.cmd("MAIL FROM:<someone@other.example>", 250)
+    c.cmd(f"RCPT TO:<{ALICE}>", 250)
+    c.cmd("DATA", 354)
+    c.send(b"From: someone@other.example\r\nSubject: x\r\n\r\nbody\r\n.\r\n")
+    reset(c)
+    admitted(s.sub).cmd("QUIT", 221)
+    assert "event=auth result=ok" in s.log()
+    assert "event=stop-timeout" not in s.log()

@@ -475,6 +475,55 @@ static void scram_steps(void **state)
 	assert_int_equal(
 		scram(fx->d, SASL_SCRAM, "x,,", "alice@x.test", "pencil", NULL),
 		SASL_MALFORMED);
+	/* the gs2 header must name this mechanism's binding */
+	assert_int_equal(scram(fx->d, SASL_SCRAM, "p=tls-exporter,,",
+			       "alice@x.test", "pencil", cb),
+			 SASL_FAILURE);
+	assert_int_equal(scram(fx->d, SASL_SCRAM_PLUS, "n,,", "alice@x.test",
+			       "pencil", NULL),
+			 SASL_FAILURE);
+	/* an authzid, as with PLAIN, may only name the user itself: alice's
+	 * password does not make her bob (RFC 4422 3.4.1) */
+	assert_int_equal(scram(fx->d, SASL_SCRAM, "n,a=bob@x.test,",
+			       "alice@x.test", "pencil", NULL),
+			 SASL_FAILURE);
+	assert_int_equal(scram(fx->d, SASL_SCRAM, "n,a=ALICE@x.test,",
+			       "alice@x.test", "pencil", NULL),
+			 SASL_SUCCESS);
+}
+
+/* Messages out of order: a client-final first is no client-first, and a
+ * second client-first is no client-final. */
+static void scram_out_of_order(void **state)
+{
+	struct fixture *fx = *state;
+	struct sasl_policy p = {EVERY, ALL, SECRET};
+	struct sasl_conn c = tls_conn(NULL, "");
+	struct sasl_exchange x;
+	struct buf out;
+	const char *why;
+	static const char first[] = "n,,n=alice@x.test,r=fyko+d2lbbFgONRv9qkxdawL";
+	static const char final[] =
+		"c=biws,r=fyko+d2lbbFgONRv9qkxdawL,p=dHp6dHp6dHp6dHp6dHp6dHp6dHp6dHp6dHp6dHp6dHo=";
+	buf_init(&out, SCRAM_MSG_MAX);
+	sasl_exchange_init(&x, SASL_SCRAM, &p, &c);
+	assert_int_equal(sasl_step(&x, fx->d, S(final), &out, &why),
+			 SASL_MALFORMED);
+	sasl_exchange_wipe(&x);
+	sasl_exchange_init(&x, SASL_SCRAM, &p, &c);
+	assert_int_equal(sasl_step(&x, fx->d, S(first), &out, &why),
+			 SASL_CHALLENGE);
+	assert_int_equal(sasl_step(&x, fx->d, S(first), &out, &why),
+			 SASL_MALFORMED);
+	sasl_exchange_wipe(&x);
+	/* the client's own nonce back, without ours: a replay */
+	sasl_exchange_init(&x, SASL_SCRAM, &p, &c);
+	assert_int_equal(sasl_step(&x, fx->d, S(first), &out, &why),
+			 SASL_CHALLENGE);
+	assert_int_equal(sasl_step(&x, fx->d, S(final), &out, &why),
+			 SASL_FAILURE);
+	sasl_exchange_wipe(&x);
+	buf_free(&out);
 }
 
 int main(void)
@@ -490,6 +539,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(external_steps, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(scram_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(scram_out_of_order, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
