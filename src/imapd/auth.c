@@ -419,11 +419,22 @@ static bool refuse_plaintext(struct imap_session *s)
 	return true;
 }
 
+/* LOGIN carries a password: refused (LOGINDISABLED) when [auth]
+ * mechanisms allows neither PLAIN nor LOGIN. */
+static bool refuse_password(struct imap_session *s)
+{
+	if (sasl_password_logins(s->d->cfg->auth_mechanisms))
+		return false;
+	imapd_tagged(s, "NO", "[CANNOT] Password logins are disabled; "
+			      "use AUTHENTICATE");
+	return true;
+}
+
 void imapd_cmd_login(struct imap_session *s, const struct imap_command *cmd)
 {
 	const char *user, *pass;
 	size_t ulen, plen;
-	if (refuse_plaintext(s))
+	if (refuse_plaintext(s) || refuse_password(s))
 		return;
 	if (cmd->n_top != 2 || !imap_arg_astring(&cmd->args[0], &user, &ulen) ||
 	    !imap_arg_astring(&cmd->args[cmd->args[0].next], &pass, &plen)) {

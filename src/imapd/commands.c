@@ -7,6 +7,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "sasl/mech.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -111,6 +112,8 @@ void imapd_capabilities(struct imap_session *s, struct buf *out)
 		if (starttls_offered(s))
 			buf_append_str(out, " STARTTLS LOGINDISABLED");
 		if (s->tls) {
+			if (!sasl_password_logins(s->d->cfg->auth_mechanisms))
+				buf_append_str(out, " LOGINDISABLED");
 			imapd_auth_capabilities(s, out);
 			buf_append_str(out, " SASL-IR");
 		}

@@ -236,7 +236,8 @@ static const struct param params[] = {
 	 "PLAIN LOGIN SCRAM-SHA-256 SCRAM-SHA-256-PLUS EXTERNAL", 0, 0, NULL,
 	 "SASL mechanisms offered, after TLS only. -PLUS needs TLS 1.3 or the "
 	 "extended master secret; EXTERNAL needs a trusted client "
-	 "certificate."},
+	 "certificate. Without PLAIN and LOGIN no password crosses the wire: "
+	 "IMAP's LOGIN command and POP3's USER/PASS are refused too."},
 	{SEC_AUTH, "failure_delay", T_DURATION, C(auth_failure_delay_ms), "2s",
 	 0, 600000, NULL,
 	 "Wait after the first failed login from an address (an IPv4 address "

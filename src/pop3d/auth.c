@@ -354,10 +354,21 @@ static bool refuse_plaintext(struct pop3_session *s)
 	return true;
 }
 
+/* USER/PASS carries a password: refused when [auth] mechanisms allows
+ * neither PLAIN nor LOGIN (CAPA then lists no USER). */
+static bool refuse_password(struct pop3_session *s)
+{
+	if (sasl_password_logins(s->d->cfg->auth_mechanisms))
+		return false;
+	pop3d_error(s, "Password logins are disabled: use AUTH");
+	pop3d_await_command(s);
+	return true;
+}
+
 void pop3d_cmd_user(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	const struct pop3_arg *u = &cmd->args[0];
-	if (refuse_plaintext(s))
+	if (refuse_plaintext(s) || refuse_password(s))
 		return;
 	if (u->n > SASL_NAME_MAX) {
 		pop3d_error(s, "User name too long");
@@ -373,7 +384,7 @@ void pop3d_cmd_user(struct pop3_session *s, const struct pop3_command *cmd)
 void pop3d_cmd_pass(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	const struct pop3_arg *p = &cmd->args[0];
-	if (refuse_plaintext(s))
+	if (refuse_plaintext(s) || refuse_password(s))
 		return;
 	if (!s->have_user) {
 		pop3d_error(s, "USER first");

@@ -5,6 +5,7 @@
 #include "pop3d/pop3d.h"
 
 #include "lib/log.h"
+#include "sasl/mech.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -66,7 +67,9 @@ static void cmd_capa(struct pop3_session *s, const struct pop3_command *cmd)
 	if (stls_offered(s))
 		buf_append_str(&b, "STLS\r\n");
 	if (s->tls && s->state == POP3_STATE_AUTH) {
-		buf_append_str(&b, "USER\r\nSASL");
+		if (sasl_password_logins(s->d->cfg->auth_mechanisms))
+			buf_append_str(&b, "USER\r\n");
+		buf_append_str(&b, "SASL");
 		pop3d_auth_mechanisms(s, &b);
 		buf_append_str(&b, "\r\n");
 	}

@@ -56,6 +56,12 @@ static bool configured(const char *list, enum sasl_mech m)
 	return false;
 }
 
+bool sasl_password_logins(const char *mechanisms)
+{
+	return configured(mechanisms, SASL_PLAIN) ||
+	       configured(mechanisms, SASL_LOGIN);
+}
+
 bool sasl_mech_usable(const struct sasl_policy *p, const struct sasl_conn *c,
 		      enum sasl_mech m)
 {

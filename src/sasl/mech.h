@@ -82,6 +82,10 @@ void sasl_conn_read(SSL *ssl, struct sasl_conn *c);
  * client certificate. */
 bool sasl_mech_usable(const struct sasl_policy *p, const struct sasl_conn *c,
 		      enum sasl_mech m);
+/* Whether [auth] mechanisms (space separated) lets a password cross the
+ * wire, as PLAIN or LOGIN: IMAP's LOGIN command and POP3's USER/PASS,
+ * which carry one too, follow it (without: SCRAM or EXTERNAL only). */
+bool sasl_password_logins(const char *mechanisms);
 /* Append prefix and the name of each usable mechanism, in table order. */
 void sasl_mech_list(const struct sasl_policy *p, const struct sasl_conn *c,
 		    const char *prefix, struct buf *out);

@@ -222,6 +222,19 @@ def test_authenticate_login_mechanism(srv):
     m.logout()
 
 
+def test_scram_only_server_disables_login(make_server):
+    """[auth] mechanisms without PLAIN and LOGIN: LOGINDISABLED after TLS
+    too, the LOGIN command is refused, AUTHENTICATE offers SCRAM only."""
+    s = imap_server(make_server, {"auth": {"mechanisms": "SCRAM-SHA-256"}})
+    m = implicit(s, login=False)
+    caps = m.capabilities
+    assert "LOGINDISABLED" in caps and "AUTH=SCRAM-SHA-256" in caps
+    assert not any(c in caps for c in ("AUTH=PLAIN", "AUTH=LOGIN"))
+    typ, data = m._simple_command("LOGIN", ALICE, PASSWORD)
+    assert typ == "NO" and data[0].startswith(b"[CANNOT]"), data
+    m.logout()
+
+
 def test_scram_sha_256(srv):
     """SCRAM-SHA-256 with a client written here from RFC 5802/7677."""
     import hashlib

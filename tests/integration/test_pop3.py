@@ -173,6 +173,20 @@ def capa(p):
 
 # ---------------------------------------------------------------- TLS, login
 
+def test_scram_only_server_takes_no_user_pass(make_server):
+    """[auth] mechanisms without PLAIN and LOGIN: no password crosses the
+    wire, so USER is not listed and USER/PASS are refused; SCRAM works."""
+    s = pop3_server(make_server, {"auth": {"mechanisms": "SCRAM-SHA-256"}})
+    p = poplib.POP3_SSL("127.0.0.1", s.pop3s, context=client_context(s.pki), timeout=10)
+    caps = capa(p)
+    assert "USER" not in caps and caps["SASL"] == ["SCRAM-SHA-256"]
+    with pytest.raises(poplib.error_proto, match="Password logins are disabled"):
+        p.user(ALICE)
+    with pytest.raises(poplib.error_proto, match="Password logins are disabled"):
+        p.pass_(PASSWORD)
+    p.quit()
+
+
 def test_capa_before_and_after_stls(srv):
     p = poplib.POP3("127.0.0.1", srv.pop3, timeout=10)
     assert p.getwelcome().startswith(b"+OK")
