@@ -230,6 +230,10 @@ const char *store_mailbox_keyword(const struct store_mailbox *mb, unsigned i)
 
 /* ------------------------------------------------------------ reading */
 
+/* A write or a relocation by the UIDs of a snapshot older than the
+ * folder's UIDVALIDITY: those numbers name other messages now. */
+#define UIDS_CHANGED "the folder's UIDs changed (UIDVALIDITY); select it again"
+
 /* Point the snapshot's msg (the session's own) at the name st gives the
  * same UID. */
 static int adopt_name(struct store_mailbox *mb, struct store_msg *m,
@@ -277,7 +281,12 @@ static int relocate(struct store_mailbox *mb, size_t idx,
 	if (sync_locked(mb->root, mb->dir, &mb->opt, &now, NULL, error_r) < 0)
 		return -1;
 	int rc = 0;
-	if (store_state_find(&now, snap(mb)->recs[idx].uid) == NULL) {
+	if (now.uidvalidity != snap(mb)->uidvalidity) {
+		/* the uidlist was lost: the same UID names another message
+		 * now, whose file must not be taken for this one's */
+		*error_r = UIDS_CHANGED;
+		rc = -1;
+	} else if (store_state_find(&now, snap(mb)->recs[idx].uid) == NULL) {
 		*error_r = "message has been expunged";
 		rc = -1;
 	} else if (own(mb, error_r) == 0) {
@@ -683,6 +692,10 @@ int store_mailbox_set_flags(struct store_mailbox *mb, const uint32_t *uids,
 		return -1;
 	int rc = store_sync(mb->root, mb->dir, max_messages(&mb->opt), &now,
 			    error_r);
+	if (rc == 0 && now.uidvalidity != snap(mb)->uidvalidity) {
+		*error_r = UIDS_CHANGED;
+		rc = -1;
+	}
 	if (rc == 0)
 		rc = set_flags_locked(mb, &now, uids, n, &fc, failed_r, n_failed,
 				      error_r);
@@ -778,6 +791,10 @@ int store_mailbox_expunge(struct store_mailbox *mb, const uint32_t *uids,
 	if (rc == 0)
 		rc = store_sync(mb->root, mb->dir, max_messages(&mb->opt), &now,
 				error_r);
+	if (rc == 0 && now.uidvalidity != snap(mb)->uidvalidity) {
+		*error_r = UIDS_CHANGED; /* unflagged: it would delete others */
+		rc = -1;
+	}
 	if (rc == 0)
 		rc = expunge_locked(mb, &now, sorted, n, require_deleted, error_r);
 	store_unlock(lock);
