@@ -10,7 +10,7 @@ import pytest
 from conftest import DOMAIN, PASSWORD, client_context, free_port
 from test_imap import Raw, deliver
 
-USERS = ["cs1", "cs2", "cs3", "cs4", "q1", "q2", "st1", "st2", "hc1", "hc2"]
+USERS = ["cs1", "cs2", "cs3", "cs4", "q1", "q2", "q3", "st1", "st2", "hc1", "hc2"]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def srv(workdir, pki):
     s.write_config()
     s.provision()
     for u in USERS:
-        s.add_user(f"{u}@{DOMAIN}", quota="20K" if u == "q1" else None)
+        s.add_user(f"{u}@{DOMAIN}", quota="20K" if u in ("q1", "q3") else None)
     s.start()
     yield s
     s.stop()
@@ -257,6 +257,25 @@ def test_quota_without_a_limit(srv):
     assert r.cmd("GETQUOTAROOT INBOX") == (["* QUOTAROOT INBOX"],
                                            "OK GETQUOTAROOT completed")
     assert r.cmd('GETQUOTA ""')[1] == "NO [NONEXISTENT] No such quota root"
+
+
+def test_rename_inbox_over_half_the_quota(srv):
+    """RENAME INBOX moves the messages (hard links, then an expunge): the
+    usage does not change, so a user whose INBOX holds more than half the
+    quota may rename it too, and the usage is the same afterwards."""
+    r = Session(srv, "q3")
+    body = b"Subject: most\r\n\r\n" + b"z" * 12000 + b"\r\n"
+    r.send(b"a1 APPEND INBOX {%d+}\r\n" % len(body) + body + b"\r\n")
+    assert r.until("a1")[-1].startswith("a1 OK [APPENDUID")
+    assert r.cmd('GETQUOTA ""') == (['* QUOTA "" (STORAGE 12 20)'], "OK GETQUOTA completed")
+    assert r.cmd("RENAME INBOX Moved") == ([], "OK RENAME completed")
+    assert r.cmd("STATUS INBOX (MESSAGES)")[0] == ["* STATUS INBOX (MESSAGES 0)"]
+    assert r.cmd("STATUS Moved (MESSAGES SIZE)")[0] == \
+        [f"* STATUS Moved (MESSAGES 1 SIZE {len(body)})"]
+    assert r.cmd('GETQUOTA ""') == (['* QUOTA "" (STORAGE 12 20)'], "OK GETQUOTA completed")
+    r.cmd("SELECT Moved", ok=True)
+    lines, _ = r.cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])", ok=True)
+    assert lines[0].endswith("{17}") and lines[1] == "Subject: most", lines
 
 
 # ------------------------------------------------------------------ SORT, THREAD
