@@ -10,7 +10,7 @@ import pytest
 from conftest import DOMAIN, PASSWORD, client_context, free_port
 from test_imap import Raw, deliver
 
-USERS = ["cs1", "cs2", "cs3", "cs4", "q1", "q2", "q3", "st1", "st2", "hc1", "hc2"]
+USERS = ["cs1", "cs2", "cs3", "cs4", "q1", "q2", "q3", "st1", "st2", "hc1", "hc2", "hc3"]
 
 
 @pytest.fixture(scope="module")
@@ -508,3 +508,26 @@ def test_header_items_from_the_cache_match_the_whole_message(srv):
     assert (first["hdr_cached"], first["hdr_read"]) == ("0", "7")
     assert (second["hdr_cached"], second["hdr_read"]) == ("6", "1")
     r.cmd("LOGOUT")
+
+
+def test_header_cache_empty_message(srv):
+    """A message of no bytes (APPEND of an empty literal, or a file left
+    empty in the Maildir) has an empty header block: SEARCH, SORT and
+    THREAD on header keys answer, and the reader does not wait for bytes
+    the file will never have (it used to spin on the pool for ever)."""
+    r = Session(srv, "hc3")
+    r.send(b"a1 APPEND INBOX {0+}\r\n\r\n")
+    assert r.until("a1")[-1].startswith("a1 OK [APPENDUID")
+    put(srv, "hc3", 2, "Subject: not empty\n\nbody\n")
+    put(srv, "hc3", 3, "")
+    r.cmd("SELECT INBOX", ok=True)
+    for _ in range(2):  # cold, then from the cache
+        assert searched(r, "SUBJECT empty") == "2"
+        assert searched(r, 'HEADER Subject ""') == "2"
+        assert searched(r, "NOT SUBJECT empty") == "1 3"
+    assert r.cmd("SORT (SUBJECT) UTF-8 ALL")[0] == ["* SORT 1 3 2"]
+    assert r.cmd("THREAD REFERENCES UTF-8 ALL") == \
+        (["* THREAD (1)(2)(3)"], "OK THREAD completed")
+    # FETCH of header items reads the header block the same way
+    assert r.cmd("FETCH 3 (BODY.PEEK[HEADER])") == \
+        (["* 3 FETCH (BODY[HEADER] {0}", ")"], "OK FETCH completed")
