@@ -35,6 +35,10 @@ struct store_mailbox {
 	/* the snapshot: the cache's entry held (shared, never written), or
 	 * st, the session's own (then held is NULL) */
 	const struct store_cache_entry *held;
+	/* the shared snapshot own() replaced, held until the next refresh:
+	 * callers keep store_mailbox_msgs() pointers across an open that
+	 * relocates, and this session may have been its last holder */
+	const struct store_cache_entry *was_held;
 	struct store_state st;
 	int64_t *dates; /* INTERNALDATE by index, 0 unknown; NULL: none yet */
 	struct store_stamp stamp; /* taken just before the snapshot's sync */
@@ -55,7 +59,9 @@ static int own(struct store_mailbox *mb, const char **error_r)
 		*error_r = "out of memory";
 		return -1;
 	}
-	store_cache_release(&mb->held);
+	store_cache_release(&mb->was_held); /* none: own() once per refresh */
+	mb->was_held = mb->held;
+	mb->held = NULL;
 	store_state_free(&mb->st);
 	mb->st = copy;
 	return 0;
@@ -166,6 +172,7 @@ void store_mailbox_free(struct store_mailbox **mb)
 	if (*mb == NULL)
 		return;
 	store_cache_release(&(*mb)->held);
+	store_cache_release(&(*mb)->was_held);
 	store_state_free(&(*mb)->st);
 	free((*mb)->dates);
 	free(*mb);
@@ -412,6 +419,8 @@ int store_mailbox_refresh(struct store_mailbox *mb, struct store_changes *ch,
 	const struct store_cache_entry *held_now = NULL;
 	struct store_stamp stamp;
 	memset(ch, 0, sizeof(*ch));
+	/* pointers into the snapshot own() replaced end here (mailbox.h) */
+	store_cache_release(&mb->was_held);
 	store_stamp_take(mb->dir, &stamp);
 	if (store_stamp_unchanged(&mb->stamp, &stamp))
 		return 0; /* nothing on disk moved: the snapshot is current */

@@ -862,6 +862,44 @@ static void one_relocation_finds_every_moved_file(void **state)
 	store_mailbox_free(&writer);
 }
 
+/* A session reads the cache's shared snapshot in place; another session
+ * renames a file (a flag), which drops the cache's entry. Opening that
+ * file relocates it and makes the snapshot the session's own: message
+ * pointers the caller took before the open (SEARCH, SORT and FETCH keep
+ * them across it) must stay valid until the next refresh, although the
+ * session was the entry's last holder. */
+static void relocation_keeps_message_pointers(void **state)
+{
+	enum { N = 40 };
+	for (int i = 0; i < N; i++)
+		deliver("", "Subject: p\n\np\n");
+	struct store_mailbox *mb = open_box("");
+	store_mailbox_free(&mb);
+	warm_cache();
+	unsigned long hits = cache_stats().hits;
+	struct store_mailbox *reader = open_box(""), *writer = open_box("");
+	assert_int_equal(cache_stats().hits, hits + 2); /* both share it */
+	set_flags(writer, 1, STORE_FLAGS_ADD, STORE_SEEN, 0);
+	store_mailbox_free(&writer);
+	const struct store_msg *msgs = store_mailbox_msgs(reader);
+	const char *error = NULL;
+	int fd = store_mailbox_open_msg(reader, 0, &error);
+	assert_true(fd >= 0);
+	close(fd);
+	for (uint32_t i = 0; i < N; i++) {
+		assert_int_equal(msgs[i].uid, i + 1);
+		assert_int_equal(msgs[i].size, strlen("Subject: p\n\np\n"));
+		assert_int_equal(msgs[i].flags, 0);
+	}
+	/* the refresh brings the session's snapshot up to date */
+	struct store_changes ch;
+	refresh(reader, &ch);
+	assert_int_equal(ch.n_changed, 1);
+	store_changes_free(&ch);
+	assert_int_equal(store_mailbox_msgs(reader)[0].flags, STORE_SEEN);
+	store_mailbox_free(&reader);
+}
+
 /* Text of message idx of mb as store_mailbox_open_msg finds it, or NULL
  * when it cannot be opened. */
 static char *msg_text(struct store_mailbox *mb, size_t idx)
@@ -1391,6 +1429,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cache_evicts_least_recent, setup, teardown),
 		cmocka_unit_test_setup_teardown(cache_shared_by_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(unchangedsince_refuses_newer, setup, teardown),
+		cmocka_unit_test_setup_teardown(relocation_keeps_message_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(relocation_ignores_another_uidvalidity, setup, teardown),
 		cmocka_unit_test_setup_teardown(uid_writes_refuse_another_uidvalidity, setup, teardown),
 		cmocka_unit_test_setup_teardown(append_gives_uid_and_lasts, setup, teardown),
