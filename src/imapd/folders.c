@@ -638,9 +638,14 @@ static int rename_inbox(struct imap_session *s, const char *to,
 			const char **why)
 {
 	struct store_mailbox *mb;
+	/* a move within the quota root: the copy's bytes leave with the
+	 * expunge, so the usage does not change and is not checked (with it,
+	 * an INBOX over half the quota could never be renamed) */
+	struct store_options opt = s->opt;
+	opt.quota = 0;
 	if (store_folder_create(s->root, to, why) < 0)
 		return -1;
-	if (store_mailbox_open(s->root, "", &s->opt, &mb, why) < 0)
+	if (store_mailbox_open(s->root, "", &opt, &mb, why) < 0)
 		return -1;
 	size_t n = store_mailbox_count(mb);
 	const struct store_msg *m = store_mailbox_msgs(mb);

@@ -95,7 +95,8 @@ static ssize_t read_once(int fd, struct buf *b, size_t want)
 
 /* Read fd until its header block ends, the file ends, or more than
  * HDRCACHE_ENTRY_MAX bytes came: the block's length, 0 when it is
- * longer than that, -1 on error. */
+ * longer than that or the file is empty (either way the caller reads the
+ * message whole), -1 on error. */
 static long read_block(int fd, struct buf *b)
 {
 	size_t want = HEADER_FIRST_READ, end = 0;
@@ -111,7 +112,9 @@ static long read_block(int fd, struct buf *b)
 			end += from;
 		else if (n == 0)
 			end = b->len; /* no empty line: all of it */
-		if (end > 0 || b->len > HDRCACHE_ENTRY_MAX)
+		/* at the end of the file whatever came (an empty file: no
+		 * block, and another read() would return 0 for ever) */
+		if (end > 0 || n == 0 || b->len > HDRCACHE_ENTRY_MAX)
 			break;
 		if (b->len == want)
 			want = HDRCACHE_ENTRY_MAX + 1;

@@ -35,6 +35,10 @@ struct store_mailbox {
 	/* the snapshot: the cache's entry held (shared, never written), or
 	 * st, the session's own (then held is NULL) */
 	const struct store_cache_entry *held;
+	/* the shared snapshot own() replaced, held until the next refresh:
+	 * callers keep store_mailbox_msgs() pointers across an open that
+	 * relocates, and this session may have been its last holder */
+	const struct store_cache_entry *was_held;
 	struct store_state st;
 	int64_t *dates; /* INTERNALDATE by index, 0 unknown; NULL: none yet */
 	struct store_stamp stamp; /* taken just before the snapshot's sync */
@@ -55,7 +59,9 @@ static int own(struct store_mailbox *mb, const char **error_r)
 		*error_r = "out of memory";
 		return -1;
 	}
-	store_cache_release(&mb->held);
+	store_cache_release(&mb->was_held); /* none: own() once per refresh */
+	mb->was_held = mb->held;
+	mb->held = NULL;
 	store_state_free(&mb->st);
 	mb->st = copy;
 	return 0;
@@ -166,6 +172,7 @@ void store_mailbox_free(struct store_mailbox **mb)
 	if (*mb == NULL)
 		return;
 	store_cache_release(&(*mb)->held);
+	store_cache_release(&(*mb)->was_held);
 	store_state_free(&(*mb)->st);
 	free((*mb)->dates);
 	free(*mb);
@@ -230,6 +237,10 @@ const char *store_mailbox_keyword(const struct store_mailbox *mb, unsigned i)
 
 /* ------------------------------------------------------------ reading */
 
+/* A write or a relocation by the UIDs of a snapshot older than the
+ * folder's UIDVALIDITY: those numbers name other messages now. */
+#define UIDS_CHANGED "the folder's UIDs changed (UIDVALIDITY); select it again"
+
 /* Point the snapshot's msg (the session's own) at the name st gives the
  * same UID. */
 static int adopt_name(struct store_mailbox *mb, struct store_msg *m,
@@ -277,7 +288,12 @@ static int relocate(struct store_mailbox *mb, size_t idx,
 	if (sync_locked(mb->root, mb->dir, &mb->opt, &now, NULL, error_r) < 0)
 		return -1;
 	int rc = 0;
-	if (store_state_find(&now, snap(mb)->recs[idx].uid) == NULL) {
+	if (now.uidvalidity != snap(mb)->uidvalidity) {
+		/* the uidlist was lost: the same UID names another message
+		 * now, whose file must not be taken for this one's */
+		*error_r = UIDS_CHANGED;
+		rc = -1;
+	} else if (store_state_find(&now, snap(mb)->recs[idx].uid) == NULL) {
 		*error_r = "message has been expunged";
 		rc = -1;
 	} else if (own(mb, error_r) == 0) {
@@ -403,6 +419,8 @@ int store_mailbox_refresh(struct store_mailbox *mb, struct store_changes *ch,
 	const struct store_cache_entry *held_now = NULL;
 	struct store_stamp stamp;
 	memset(ch, 0, sizeof(*ch));
+	/* pointers into the snapshot own() replaced end here (mailbox.h) */
+	store_cache_release(&mb->was_held);
 	store_stamp_take(mb->dir, &stamp);
 	if (store_stamp_unchanged(&mb->stamp, &stamp))
 		return 0; /* nothing on disk moved: the snapshot is current */
@@ -683,6 +701,10 @@ int store_mailbox_set_flags(struct store_mailbox *mb, const uint32_t *uids,
 		return -1;
 	int rc = store_sync(mb->root, mb->dir, max_messages(&mb->opt), &now,
 			    error_r);
+	if (rc == 0 && now.uidvalidity != snap(mb)->uidvalidity) {
+		*error_r = UIDS_CHANGED;
+		rc = -1;
+	}
 	if (rc == 0)
 		rc = set_flags_locked(mb, &now, uids, n, &fc, failed_r, n_failed,
 				      error_r);
@@ -778,6 +800,10 @@ int store_mailbox_expunge(struct store_mailbox *mb, const uint32_t *uids,
 	if (rc == 0)
 		rc = store_sync(mb->root, mb->dir, max_messages(&mb->opt), &now,
 				error_r);
+	if (rc == 0 && now.uidvalidity != snap(mb)->uidvalidity) {
+		*error_r = UIDS_CHANGED; /* unflagged: it would delete others */
+		rc = -1;
+	}
 	if (rc == 0)
 		rc = expunge_locked(mb, &now, sorted, n, require_deleted, error_r);
 	store_unlock(lock);

@@ -10,7 +10,7 @@ import pytest
 from conftest import DOMAIN, PASSWORD, client_context, free_port
 from test_imap import Raw, deliver
 
-USERS = ["cs1", "cs2", "cs3", "cs4", "q1", "q2", "st1", "st2", "hc1", "hc2"]
+USERS = ["cs1", "cs2", "cs3", "cs4", "q1", "q2", "q3", "st1", "st2", "hc1", "hc2", "hc3"]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def srv(workdir, pki):
     s.write_config()
     s.provision()
     for u in USERS:
-        s.add_user(f"{u}@{DOMAIN}", quota="20K" if u == "q1" else None)
+        s.add_user(f"{u}@{DOMAIN}", quota="20K" if u in ("q1", "q3") else None)
     s.start()
     yield s
     s.stop()
@@ -257,6 +257,25 @@ def test_quota_without_a_limit(srv):
     assert r.cmd("GETQUOTAROOT INBOX") == (["* QUOTAROOT INBOX"],
                                            "OK GETQUOTAROOT completed")
     assert r.cmd('GETQUOTA ""')[1] == "NO [NONEXISTENT] No such quota root"
+
+
+def test_rename_inbox_over_half_the_quota(srv):
+    """RENAME INBOX moves the messages (hard links, then an expunge): the
+    usage does not change, so a user whose INBOX holds more than half the
+    quota may rename it too, and the usage is the same afterwards."""
+    r = Session(srv, "q3")
+    body = b"Subject: most\r\n\r\n" + b"z" * 12000 + b"\r\n"
+    r.send(b"a1 APPEND INBOX {%d+}\r\n" % len(body) + body + b"\r\n")
+    assert r.until("a1")[-1].startswith("a1 OK [APPENDUID")
+    assert r.cmd('GETQUOTA ""') == (['* QUOTA "" (STORAGE 12 20)'], "OK GETQUOTA completed")
+    assert r.cmd("RENAME INBOX Moved") == ([], "OK RENAME completed")
+    assert r.cmd("STATUS INBOX (MESSAGES)")[0] == ["* STATUS INBOX (MESSAGES 0)"]
+    assert r.cmd("STATUS Moved (MESSAGES SIZE)")[0] == \
+        [f"* STATUS Moved (MESSAGES 1 SIZE {len(body)})"]
+    assert r.cmd('GETQUOTA ""') == (['* QUOTA "" (STORAGE 12 20)'], "OK GETQUOTA completed")
+    r.cmd("SELECT Moved", ok=True)
+    lines, _ = r.cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])", ok=True)
+    assert lines[0].endswith("{17}") and lines[1] == "Subject: most", lines
 
 
 # ------------------------------------------------------------------ SORT, THREAD
@@ -489,3 +508,26 @@ def test_header_items_from_the_cache_match_the_whole_message(srv):
     assert (first["hdr_cached"], first["hdr_read"]) == ("0", "7")
     assert (second["hdr_cached"], second["hdr_read"]) == ("6", "1")
     r.cmd("LOGOUT")
+
+
+def test_header_cache_empty_message(srv):
+    """A message of no bytes (APPEND of an empty literal, or a file left
+    empty in the Maildir) has an empty header block: SEARCH, SORT and
+    THREAD on header keys answer, and the reader does not wait for bytes
+    the file will never have (it used to spin on the pool for ever)."""
+    r = Session(srv, "hc3")
+    r.send(b"a1 APPEND INBOX {0+}\r\n\r\n")
+    assert r.until("a1")[-1].startswith("a1 OK [APPENDUID")
+    put(srv, "hc3", 2, "Subject: not empty\n\nbody\n")
+    put(srv, "hc3", 3, "")
+    r.cmd("SELECT INBOX", ok=True)
+    for _ in range(2):  # cold, then from the cache
+        assert searched(r, "SUBJECT empty") == "2"
+        assert searched(r, 'HEADER Subject ""') == "2"
+        assert searched(r, "NOT SUBJECT empty") == "1 3"
+    assert r.cmd("SORT (SUBJECT) UTF-8 ALL")[0] == ["* SORT 1 3 2"]
+    assert r.cmd("THREAD REFERENCES UTF-8 ALL") == \
+        (["* THREAD (1)(2)(3)"], "OK THREAD completed")
+    # FETCH of header items reads the header block the same way
+    assert r.cmd("FETCH 3 (BODY.PEEK[HEADER])") == \
+        (["* 3 FETCH (BODY[HEADER] {0}", ")"], "OK FETCH completed")

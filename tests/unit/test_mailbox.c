@@ -862,6 +862,130 @@ static void one_relocation_finds_every_moved_file(void **state)
 	store_mailbox_free(&writer);
 }
 
+/* A session reads the cache's shared snapshot in place; another session
+ * renames a file (a flag), which drops the cache's entry. Opening that
+ * file relocates it and makes the snapshot the session's own: message
+ * pointers the caller took before the open (SEARCH, SORT and FETCH keep
+ * them across it) must stay valid until the next refresh, although the
+ * session was the entry's last holder. */
+static void relocation_keeps_message_pointers(void **state)
+{
+	enum { N = 40 };
+	for (int i = 0; i < N; i++)
+		deliver("", "Subject: p\n\np\n");
+	struct store_mailbox *mb = open_box("");
+	store_mailbox_free(&mb);
+	warm_cache();
+	unsigned long hits = cache_stats().hits;
+	struct store_mailbox *reader = open_box(""), *writer = open_box("");
+	assert_int_equal(cache_stats().hits, hits + 2); /* both share it */
+	set_flags(writer, 1, STORE_FLAGS_ADD, STORE_SEEN, 0);
+	store_mailbox_free(&writer);
+	const struct store_msg *msgs = store_mailbox_msgs(reader);
+	const char *error = NULL;
+	int fd = store_mailbox_open_msg(reader, 0, &error);
+	assert_true(fd >= 0);
+	close(fd);
+	for (uint32_t i = 0; i < N; i++) {
+		assert_int_equal(msgs[i].uid, i + 1);
+		assert_int_equal(msgs[i].size, strlen("Subject: p\n\np\n"));
+		assert_int_equal(msgs[i].flags, 0);
+	}
+	/* the refresh brings the session's snapshot up to date */
+	struct store_changes ch;
+	refresh(reader, &ch);
+	assert_int_equal(ch.n_changed, 1);
+	store_changes_free(&ch);
+	assert_int_equal(store_mailbox_msgs(reader)[0].flags, STORE_SEEN);
+	store_mailbox_free(&reader);
+}
+
+/* Text of message idx of mb as store_mailbox_open_msg finds it, or NULL
+ * when it cannot be opened. */
+static char *msg_text(struct store_mailbox *mb, size_t idx)
+{
+	const char *error = NULL;
+	int fd = store_mailbox_open_msg(mb, idx, &error);
+	if (fd < 0)
+		return NULL;
+	char *text = calloc(1, 256);
+	assert_non_null(text);
+	assert_true(read(fd, text, 255) > 0);
+	close(fd);
+	return text;
+}
+
+/* Messages A, B, C (UIDs 1-3) are open in mb; another session expunges A
+ * and renames B's file (a flag), then the uidlist is lost: the next sync
+ * numbers B 1 and C 2 under a new UIDVALIDITY. */
+static void lose_uidlist_under(struct store_mailbox *writer)
+{
+	uint32_t one = 1;
+	const char *error = NULL;
+	assert_int_equal(store_mailbox_expunge(writer, &one, 1, false, &error), 0);
+	set_flags(writer, 2, STORE_FLAGS_ADD, STORE_SEEN, 0);
+	char path[MAILDIR_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/dovecot-uidlist", root);
+	assert_int_equal(unlink(path), 0);
+}
+
+/* A relocation after the UIDs changed meaning must not adopt the file the
+ * new numbering gives B's old UID (C's): the session would read, and the
+ * header cache keep, another message's bytes as B's. */
+static void relocation_ignores_another_uidvalidity(void **state)
+{
+	deliver("", "Subject: A\n\nA\n");
+	deliver("", "Subject: B\n\nB\n");
+	deliver("", "Subject: C\n\nC\n");
+	struct store_mailbox *reader = open_box(""), *writer = open_box("");
+	lose_uidlist_under(writer);
+	char *text = msg_text(reader, 1); /* B, UID 2 */
+	if (text != NULL)
+		assert_string_equal(text, "Subject: B\n\nB\n");
+	free(text);
+	text = msg_text(reader, 2); /* C, UID 3: its file never moved */
+	assert_non_null(text);
+	assert_string_equal(text, "Subject: C\n\nC\n");
+	free(text);
+	store_mailbox_free(&reader);
+	store_mailbox_free(&writer);
+}
+
+/* An expunge (or flag change) by UIDs of a snapshot taken before the
+ * uidlist was lost must not act on the messages that carry those numbers
+ * now: RENAME INBOX expunges what it copied by UID, unflagged, and would
+ * delete messages it never copied. */
+static void uid_writes_refuse_another_uidvalidity(void **state)
+{
+	deliver("", "Subject: A\n\nA\n");
+	deliver("", "Subject: B\n\nB\n");
+	deliver("", "Subject: C\n\nC\n");
+	struct store_mailbox *old = open_box(""), *writer = open_box("");
+	lose_uidlist_under(writer);
+	uint32_t two = 2, *failed = NULL;
+	size_t n_failed = 0;
+	const char *error = NULL;
+	assert_int_equal(store_mailbox_set_flags(old, &two, 1, STORE_FLAGS_ADD,
+						 STORE_FLAGGED, 0, 0, &failed,
+						 &n_failed, &error),
+			 -1);
+	free(failed);
+	assert_int_equal(store_mailbox_expunge(old, &two, 1, false, &error), -1);
+	store_mailbox_free(&old);
+	struct store_mailbox *now = open_box("");
+	assert_int_equal(store_mailbox_count(now), 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_false(store_mailbox_msgs(now)[i].flags & STORE_FLAGGED);
+		char *text = msg_text(now, i);
+		assert_non_null(text);
+		assert_string_equal(text, i == 0 ? "Subject: B\n\nB\n"
+						 : "Subject: C\n\nC\n");
+		free(text);
+	}
+	store_mailbox_free(&now);
+	store_mailbox_free(&writer);
+}
+
 static void unchangedsince_refuses_newer(void **state)
 {
 	deliver("", "Subject: c\n\nc\n");
@@ -1305,6 +1429,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cache_evicts_least_recent, setup, teardown),
 		cmocka_unit_test_setup_teardown(cache_shared_by_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(unchangedsince_refuses_newer, setup, teardown),
+		cmocka_unit_test_setup_teardown(relocation_keeps_message_pointers, setup, teardown),
+		cmocka_unit_test_setup_teardown(relocation_ignores_another_uidvalidity, setup, teardown),
+		cmocka_unit_test_setup_teardown(uid_writes_refuse_another_uidvalidity, setup, teardown),
 		cmocka_unit_test_setup_teardown(append_gives_uid_and_lasts, setup, teardown),
 		cmocka_unit_test_setup_teardown(copy_gives_new_uids, setup, teardown),
 		cmocka_unit_test_setup_teardown(expunge_by_uid_set, setup, teardown),
