@@ -48,7 +48,8 @@ static struct hdrcache_folder *selected_cache(struct imap_session *s)
 	    store_folder_dir(s->root, s->folder, dir, sizeof(dir)) < 0)
 		return NULL;
 	return hdrcache_folder_get(s->d->hdrcache, dir,
-				   store_mailbox_uidvalidity(s->mb));
+				   store_mailbox_uidvalidity(s->mb),
+				   store_mailbox_guid(s->mb));
 }
 
 /* The cache of the selected folder, asked for once per reader. */

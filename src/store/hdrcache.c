@@ -9,6 +9,7 @@
 #include "store/hdrcache.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,8 @@ struct hdrcache_folder {
 	struct hdrcache_folder *prev, *next; /* the use list, when live */
 	char *dir;
 	uint32_t uidvalidity;
+	char guid[HDRCACHE_GUID_MAX + 1]; /* the uidlist's: with UIDVALIDITY,
+					     the folder's identity */
 	unsigned refs;
 	bool live;
 	struct slot *slots;
@@ -147,7 +150,8 @@ static bool make_room(struct hdrcache *c, size_t n,
 }
 
 static struct hdrcache_folder *new_folder(struct hdrcache *c,
-					  const char *dir, uint32_t uv)
+					  const char *dir, uint32_t uv,
+					  const char *guid)
 {
 	size_t dlen = strlen(dir) + 1;
 	size_t need = sizeof(struct hdrcache_folder) + dlen +
@@ -168,6 +172,7 @@ static struct hdrcache_folder *new_folder(struct hdrcache *c,
 	memcpy(f->dir, dir, dlen);
 	f->c = c;
 	f->uidvalidity = uv;
+	snprintf(f->guid, sizeof(f->guid), "%s", guid);
 	f->n_slots = TABLE_MIN;
 	f->bytes = need;
 	f->refs = 1; /* the list's */
@@ -178,18 +183,21 @@ static struct hdrcache_folder *new_folder(struct hdrcache *c,
 	return f;
 }
 
-/* The live folder of dir (one whose UIDVALIDITY is not uv is retired: its
- * UIDs name other messages now), or NULL. Linear, but every use moves a
+/* The live folder of dir (one whose UIDVALIDITY is not uv, or whose GUID
+ * is not guid, is retired: its UIDs name other messages now; the GUID
+ * tells apart a folder deleted and made again within the second that
+ * could give it the same UIDVALIDITY), or NULL. Linear, but every use moves a
  * folder to the head, so the folders in use sit near it and the scan for
  * them is short; a folder not cached costs one whole scan (a few thousand
  * folders at most fit the bound). */
 static struct hdrcache_folder *find_folder(struct hdrcache *c,
-					   const char *dir, uint32_t uv)
+					   const char *dir, uint32_t uv,
+					   const char *guid)
 {
 	for (struct hdrcache_folder *f = c->head; f != NULL; f = f->next) {
 		if (strcmp(f->dir, dir) != 0)
 			continue;
-		if (f->uidvalidity == uv)
+		if (f->uidvalidity == uv && strcmp(f->guid, guid) == 0)
 			return f;
 		retire(c, f);
 		return NULL;
@@ -199,15 +207,18 @@ static struct hdrcache_folder *find_folder(struct hdrcache *c,
 
 struct hdrcache_folder *hdrcache_folder_get(struct hdrcache *c,
 					    const char *dir,
-					    uint32_t uidvalidity)
+					    uint32_t uidvalidity,
+					    const char *guid)
 {
+	if (strlen(guid) > HDRCACHE_GUID_MAX)
+		return NULL;
 	pthread_mutex_lock(&c->lock);
-	struct hdrcache_folder *f = find_folder(c, dir, uidvalidity);
+	struct hdrcache_folder *f = find_folder(c, dir, uidvalidity, guid);
 	if (f != NULL) {
 		unlink_folder(c, f);
 		push_front(c, f);
 	} else {
-		f = new_folder(c, dir, uidvalidity);
+		f = new_folder(c, dir, uidvalidity, guid);
 	}
 	if (f != NULL)
 		f->refs++;

@@ -36,6 +36,7 @@ enum {
 	/* longer header blocks are read from the file each time: a header
 	 * this long is rare (spam, or a mailing list gone wrong) */
 	HDRCACHE_ENTRY_MAX = 64 * 1024,
+	HDRCACHE_GUID_MAX = 32, /* the uidlist's GUID (store/uidlist.h) */
 };
 
 struct hdrcache;
@@ -46,13 +47,14 @@ struct hdrcache *hdrcache_new(size_t max_bytes);
 /* Free the cache; every folder handle must have been released. */
 void hdrcache_free(struct hdrcache **c);
 
-/* The cache of folder directory dir at this UIDVALIDITY, made when
- * missing, as a handle for lookups and insertions; the folder becomes the
+/* The cache of folder directory dir at this UIDVALIDITY and uidlist GUID
+ * (store_mailbox_guid; "" when none), made when missing, as a handle for lookups and insertions; the folder becomes the
  * most recently used. NULL when out of memory or when even an empty
  * folder record does not fit. */
 struct hdrcache_folder *hdrcache_folder_get(struct hdrcache *c,
 					    const char *dir,
-					    uint32_t uidvalidity);
+					    uint32_t uidvalidity,
+					    const char *guid);
 /* Give the handle back (*f NULL afterwards; NULL is fine). */
 void hdrcache_folder_release(struct hdrcache_folder **f);
 

@@ -204,6 +204,11 @@ uint32_t store_mailbox_uidvalidity(const struct store_mailbox *mb)
 	return snap(mb)->uidvalidity;
 }
 
+const char *store_mailbox_guid(const struct store_mailbox *mb)
+{
+	return snap(mb)->guid;
+}
+
 uint32_t store_mailbox_uidnext(const struct store_mailbox *mb)
 {
 	return snap(mb)->next_uid;

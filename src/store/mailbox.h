@@ -84,6 +84,10 @@ void store_mailbox_free(struct store_mailbox **mb);
 
 uint32_t store_mailbox_uidvalidity(const struct store_mailbox *mb);
 uint32_t store_mailbox_uidnext(const struct store_mailbox *mb);
+/* The uidlist's GUID (Dovecot's, 32 hex digits; "" when it has none):
+ * with UIDVALIDITY, what tells this folder from one made again in its
+ * place. */
+const char *store_mailbox_guid(const struct store_mailbox *mb);
 uint64_t store_mailbox_highestmodseq(const struct store_mailbox *mb);
 /* The snapshot: count messages in ascending UID order (sequence number
  * i + 1 is msgs[i]). Valid until the next refresh or free. */

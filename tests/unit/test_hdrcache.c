@@ -89,7 +89,7 @@ static void check_hit(struct hdrcache_folder *f, const char *dir,
 static void hit_and_miss(void **state)
 {
 	struct hdrcache *c = hdrcache_new(1024 * 1024);
-	struct hdrcache_folder *f = hdrcache_folder_get(c, "/m/u", 7);
+	struct hdrcache_folder *f = hdrcache_folder_get(c, "/m/u", 7, "");
 	char b[4096];
 	const char *p;
 	size_t n;
@@ -110,23 +110,32 @@ static void hit_and_miss(void **state)
 	assert_null(f);
 
 	/* another session finds it; another folder does not */
-	f = hdrcache_folder_get(c, "/m/u", 7);
+	f = hdrcache_folder_get(c, "/m/u", 7, "");
 	check_hit(f, "/m/u", 1, 300);
-	struct hdrcache_folder *g = hdrcache_folder_get(c, "/m/u/.Sent", 7);
+	struct hdrcache_folder *g = hdrcache_folder_get(c, "/m/u/.Sent", 7, "");
 	assert_false(hdrcache_lookup(g, 1, &p, &n));
 	hdrcache_folder_release(&g);
 	hdrcache_folder_release(&f);
 
 	/* a new UIDVALIDITY: the UIDs name other messages, all is gone */
-	f = hdrcache_folder_get(c, "/m/u", 8);
+	f = hdrcache_folder_get(c, "/m/u", 8, "");
+	assert_false(hdrcache_lookup(f, 1, &p, &n));
+	assert_true(hdrcache_insert(f, 1, "A: 1\n\n", 6));
+	hdrcache_folder_release(&f);
+	/* the same UIDVALIDITY with another GUID (the folder made again in
+	 * the same second): another folder too */
+	f = hdrcache_folder_get(c, "/m/u", 8, "0123456789abcdef0123456789abcdef");
 	assert_false(hdrcache_lookup(f, 1, &p, &n));
 	hdrcache_folder_release(&f);
+	/* a GUID longer than any uidlist's is refused */
+	assert_null(hdrcache_folder_get(c, "/m/u", 8,
+					"0123456789abcdef0123456789abcdef0"));
 
 	struct hdrcache_stats st;
 	hdrcache_stats(c, &st);
-	assert_int_equal(st.folders, 2); /* /m/u at 8, and .Sent */
+	assert_int_equal(st.folders, 2); /* /m/u at 8 with its GUID, and .Sent */
 	assert_int_equal(st.hits, 4);
-	assert_int_equal(st.misses, 4);
+	assert_int_equal(st.misses, 5);
 	hdrcache_free(&c);
 	assert_null(c);
 }
@@ -134,7 +143,7 @@ static void hit_and_miss(void **state)
 static void oversized_not_cached(void **state)
 {
 	struct hdrcache *c = hdrcache_new(1024 * 1024);
-	struct hdrcache_folder *f = hdrcache_folder_get(c, "/m/u", 1);
+	struct hdrcache_folder *f = hdrcache_folder_get(c, "/m/u", 1, "");
 	char *big = malloc(HDRCACHE_ENTRY_MAX + 1);
 	const char *p;
 	size_t n;
@@ -157,7 +166,7 @@ enum { BOUND = 256 * 1024 };
 static unsigned fill(struct hdrcache *c, const char *dir, unsigned n,
 		     size_t len)
 {
-	struct hdrcache_folder *f = hdrcache_folder_get(c, dir, 1);
+	struct hdrcache_folder *f = hdrcache_folder_get(c, dir, 1, "");
 	char b[4096];
 	unsigned kept = 0;
 	struct hdrcache_stats st;
@@ -179,18 +188,18 @@ static void eviction_by_folder(void **state)
 	/* three folders of ~100 KB: the third pushes the first out */
 	assert_int_equal(fill(c, "/a", 100, 1000), 100);
 	assert_int_equal(fill(c, "/b", 100, 1000), 100);
-	struct hdrcache_folder *b = hdrcache_folder_get(c, "/b", 1);
+	struct hdrcache_folder *b = hdrcache_folder_get(c, "/b", 1, "");
 	hdrcache_folder_release(&b); /* /b is now more recent than /a */
 	assert_int_equal(fill(c, "/c", 100, 1000), 100);
 	hdrcache_stats(c, &st);
 	assert_true(st.bytes <= BOUND);
 	assert_int_equal(st.evictions, 1);
 	assert_int_equal(st.folders, 2);
-	struct hdrcache_folder *f = hdrcache_folder_get(c, "/b", 1);
+	struct hdrcache_folder *f = hdrcache_folder_get(c, "/b", 1, "");
 	check_hit(f, "/b", 1, 1000);
 	check_hit(f, "/b", 100, 1000);
 	hdrcache_folder_release(&f);
-	f = hdrcache_folder_get(c, "/a", 1);
+	f = hdrcache_folder_get(c, "/a", 1, "");
 	const char *p;
 	size_t n;
 	assert_false(hdrcache_lookup(f, 1, &p, &n));
@@ -210,7 +219,7 @@ static void one_folder_over_the_bound(void **state)
 	hdrcache_stats(c, &st);
 	assert_int_equal(st.folders, 1);
 	assert_int_equal(st.entries, kept);
-	struct hdrcache_folder *f = hdrcache_folder_get(c, "/big", 1);
+	struct hdrcache_folder *f = hdrcache_folder_get(c, "/big", 1, "");
 	check_hit(f, "/big", 1, 1000);
 	check_hit(f, "/big", kept, 1000);
 	hdrcache_folder_release(&f);
@@ -224,7 +233,7 @@ static void held_folder_outlives_eviction(void **state)
 	struct hdrcache *c = hdrcache_new(BOUND);
 	struct hdrcache_stats st;
 	assert_int_equal(fill(c, "/held", 100, 1000), 100);
-	struct hdrcache_folder *h = hdrcache_folder_get(c, "/held", 1);
+	struct hdrcache_folder *h = hdrcache_folder_get(c, "/held", 1, "");
 	fill(c, "/other", 1000, 1000);
 	hdrcache_stats(c, &st);
 	assert_int_equal(st.folders, 1);
@@ -243,7 +252,7 @@ static void held_folder_outlives_eviction(void **state)
 static void off_when_nothing_fits(void **state)
 {
 	struct hdrcache *c = hdrcache_new(16);
-	assert_null(hdrcache_folder_get(c, "/m/u", 1));
+	assert_null(hdrcache_folder_get(c, "/m/u", 1, ""));
 	hdrcache_free(&c);
 }
 
@@ -285,7 +294,7 @@ static void *worker(void *p)
 	struct worker_arg *a = p;
 	for (unsigned round = 0; round < 60; round++) {
 		const char *dir = a->dirs[round % 3];
-		struct hdrcache_folder *f = hdrcache_folder_get(a->c, dir, 1);
+		struct hdrcache_folder *f = hdrcache_folder_get(a->c, dir, 1, "");
 		if (f == NULL)
 			continue;
 		pass(a, f, dir, true);
