@@ -141,6 +141,38 @@ def nested_expected(msg):
 
 
 @pytest.mark.skipif(VALGRIND, reason="valgrind's own memory hides the server's")
+@pytest.mark.skipif(VALGRIND, reason="valgrind's own memory hides the server's")
+def test_huge_literal_announcements_allocate_nothing(make_server):
+    """{4294967296} before and after login is refused from its size alone:
+    the server's virtual size never grows by anything like it (VmPeak, the
+    peak of the mapped size, since an untouched allocation of 4 GiB would
+    not show in the resident set)."""
+    s = imap_server(make_server)
+    pid = s.proc.pid
+    m = login(s)    # first: the password check's own memory is no part of it
+    r = Raw(s.imaps, client_context(s.pki))
+    r.line()
+    base = status_kb(pid, "VmSize")
+    r.send("a LOGIN {4294967296}\r\n")
+    assert r.line().startswith("a BAD [TOOBIG]")
+    r.send("b NOOP\r\n")
+    assert r.line() == "b OK NOOP completed"
+    m.send("c APPEND INBOX {4294967296}\r\n")
+    assert m.line().startswith("c BAD [TOOBIG]")
+    m.send("e NOOP\r\n")
+    assert m.until("e")[-1] == "e OK NOOP completed"
+    # a non-synchronising one cannot be skipped (its bytes are on the
+    # way): refused, and the connection closed
+    m.send("d APPEND INBOX {18446744073709551615+}\r\n")
+    assert m.until("d")[-1].startswith("d BAD")
+    assert m.closed()
+    grew = status_kb(pid, "VmPeak") - base
+    print(f"\nVmPeak - VmSize before: {grew} KB")
+    # glibc maps a 64 MiB arena for a thread's first allocation, so a few
+    # of those may show; 4 GiB (4,194,304 KB) may not
+    assert grew < 1024 * 1024, grew
+
+
 def test_bodystructure_of_10000_nested_multiparts(make_server):
     s = imap_server(make_server)
     r = login(s)
