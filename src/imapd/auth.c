@@ -194,16 +194,9 @@ static void login_thread(void *arg)
 	struct login_job *j = arg;
 	ascii_lower(j->user, strlen(j->user));
 	if (j->check_password) {
-		struct directory *d = directory_thread();
-		struct dir_user u;
-		int found = d != NULL ? dir_user_get(d, j->user, &u) : -1;
-		/* the same argon2 work whether or not the user exists */
-		int match = password_verify(found == 1 ? u.password
-						       : j->dummy_hash,
-					    j->password, j->password_len);
-		j->ok = found == 1 && match == 1;
-		if (d != NULL)
-			dir_user_clear(&u);
+		j->ok = sasl_password_check(directory_thread(), j->user,
+					    j->password, j->password_len,
+					    j->dummy_hash);
 		explicit_bzero(j->password, sizeof(j->password));
 	}
 	if (j->ok)

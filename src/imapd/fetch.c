@@ -93,14 +93,6 @@ static void plan(struct fetch_ctx *c)
 {
 	c->header_only = true;
 	for (size_t i = 0; i < c->list.n; i++) {
-		enum fetch_kind k = c->list.v[i].kind;
-		bool small = k == FETCH_FLAGS || k == FETCH_INTERNALDATE ||
-			     k == FETCH_UID || k == FETCH_MODSEQ ||
-			     k == FETCH_RFC822_SIZE;
-		if (!small && !reads_header_only(&c->list.v[i]))
-			c->header_only = false;
-	}
-	for (size_t i = 0; i < c->list.n; i++) {
 		const struct fetch_att *a = &c->list.v[i];
 		switch (a->kind) {
 		case FETCH_FLAGS:
@@ -108,23 +100,24 @@ static void plan(struct fetch_ctx *c)
 		case FETCH_UID:
 		case FETCH_MODSEQ:
 		case FETCH_RFC822_SIZE:
-			break;
+			continue; /* from the snapshot */
 		case FETCH_ENVELOPE:
 		case FETCH_BODY:
 		case FETCH_BODYSTRUCTURE:
 		case FETCH_BINARY_SIZE:
-			c->need_text = c->need_mime = true;
 			break;
 		case FETCH_RFC822:
 		case FETCH_RFC822_HEADER:
 		case FETCH_RFC822_TEXT:
 		case FETCH_BODY_SECTION:
 		case FETCH_BINARY:
-			c->need_text = c->need_mime = true;
 			if (!a->peek)
 				c->sets_seen = true;
 			break;
 		}
+		c->need_text = c->need_mime = true;
+		if (!reads_header_only(a))
+			c->header_only = false;
 	}
 }
 
