@@ -346,6 +346,63 @@ def server(workdir, pki):
     s.stop()
 
 
+class Lines:
+    """A raw client for line protocols (IMAP, POP3): exact bytes out,
+    CRLF-ended lines in, over plain TCP or TLS (tls_ctx)."""
+
+    def __init__(self, port, tls_ctx=None, hostname="localhost"):
+        self.hostname = hostname
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if tls_ctx is not None:
+            self.starttls(tls_ctx)
+        self.buf = b""
+
+    def starttls(self, ctx):
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=self.hostname)
+
+    def send(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("closed; pending %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode(errors="replace")
+
+    def cmd(self, text):
+        """Send one line, return the first line of the reply."""
+        self.send(text + "\r\n")
+        return self.line()
+
+    def until(self, tag):
+        """Lines up to and including the one tagged tag."""
+        out = []
+        while True:
+            out.append(self.line())
+            if out[-1].startswith(tag + " "):
+                return out
+
+    def closed(self, wait=5):
+        """Whether the server closes within wait seconds."""
+        self.sock.settimeout(wait)
+        try:
+            while True:
+                d = self.sock.recv(65536)
+                if not d:
+                    return True
+                self.buf += d
+        except (ConnectionResetError, ssl.SSLError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
 class Chat:
     """A raw SMTP client: exact bytes out, whole replies in."""
 

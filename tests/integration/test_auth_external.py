@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import DOMAIN, HOST, PASSWORD, client_context, free_port
+from conftest import DOMAIN, HOST, PASSWORD, Lines, client_context, free_port
 
 ALICE = f"alice@{DOMAIN}"
 BOB = f"bob@{DOMAIN}"
@@ -57,35 +57,9 @@ def context(pki, cert=None):
     return ctx
 
 
-class Raw:
-    """Exact lines out, lines in, over implicit TLS."""
-
-    def __init__(self, port, ctx):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.sock = ctx.wrap_socket(sock, server_hostname=HOST)
-        self.buf = b""
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("closed; pending %r" % self.buf)
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode()
-
-    def cmd(self, text):
-        self.sock.sendall(text.encode() + b"\r\n")
-        return self.line()
-
-    def until(self, tag):
-        out = [self.line()]
-        while not out[-1].startswith(tag + " "):
-            out.append(self.line())
-        return out
-
-    def close(self):
-        self.sock.close()
+def Raw(port, ctx):
+    """Exact lines out, lines in, over implicit TLS (conftest.Lines)."""
+    return Lines(port, ctx, HOST)
 
 
 def b64(text):
@@ -359,7 +333,7 @@ def test_resumed_sessions_keep_to_their_listeners_certificate_rules(workdir, pki
         def connect(port, session=None):
             sock = socket.create_connection(("127.0.0.1", port), timeout=10)
             t = ctx.wrap_socket(sock, server_hostname=HOST, session=session)
-            r = Raw.__new__(Raw)
+            r = Lines.__new__(Lines)
             r.sock, r.buf = t, b""
             return r
 

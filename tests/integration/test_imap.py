@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from conftest import DOMAIN, HOST, PASSWORD, Chat, client_context, free_port, send_message
+from conftest import (DOMAIN, HOST, PASSWORD, Chat, Lines, client_context, free_port,
+                      send_message)
 
 ALICE = f"alice@{DOMAIN}"
 BOB = f"bob@{DOMAIN}"
@@ -92,48 +93,7 @@ def deliver(s, rcpt, body=MESSAGE):
     c.close()
 
 
-class Raw:
-    """A raw IMAP client: exact bytes out, lines in."""
-
-    def __init__(self, port, tls_ctx=None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        if tls_ctx is not None:
-            self.sock = tls_ctx.wrap_socket(self.sock, server_hostname="localhost")
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("closed; pending %r" % self.buf)
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode(errors="replace")
-
-    def until(self, tag):
-        """Lines up to and including the tagged one."""
-        out = []
-        while True:
-            line = self.line()
-            out.append(line)
-            if line.startswith(tag + " "):
-                return out
-
-    def closed(self, wait=5):
-        self.sock.settimeout(wait)
-        try:
-            while True:
-                d = self.sock.recv(65536)
-                if not d:
-                    return True
-                self.buf += d
-        except (ConnectionResetError, ssl.SSLError):
-            return True
-        except socket.timeout:
-            return False
+Raw = Lines  # a raw IMAP client: exact bytes out, lines in (conftest.py)
 
 
 # ------------------------------------------------------------------ login

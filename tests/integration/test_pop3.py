@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import DOMAIN, HOST, PASSWORD, Chat, client_context, free_port, send_message
+from conftest import (DOMAIN, HOST, PASSWORD, Chat, Lines, client_context, free_port,
+                      send_message)
 
 ALICE = f"alice@{DOMAIN}"
 BOB = f"bob@{DOMAIN}"
@@ -96,30 +97,12 @@ def by_uid(s, user="alice"):
     return sorted(s.messages(user), key=lambda p: os.path.basename(p).split(".")[0:2])
 
 
-class Raw:
-    """A raw POP3 client: exact bytes out, lines in."""
+class Raw(Lines):
+    """A raw POP3 client: exact bytes out, lines in (conftest.Lines), with
+    POP3's multi-line replies and login."""
 
     def __init__(self, port, tls_ctx=None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        if tls_ctx is not None:
-            self.sock = tls_ctx.wrap_socket(self.sock, server_hostname=HOST)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError(f"closed; pending {self.buf!r}")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode()
-
-    def cmd(self, line):
-        self.send(line + "\r\n")
-        return self.line()
+        super().__init__(port, tls_ctx, HOST)
 
     def multi(self):
         """The lines of a multi-line reply after its +OK line, unstuffed."""
@@ -129,9 +112,6 @@ class Raw:
             if line == ".":
                 return out
             out.append(line)
-
-    def starttls(self, ctx):
-        self.sock = ctx.wrap_socket(self.sock, server_hostname=HOST)
 
     def login(self):
         assert self.cmd(f"USER {ALICE}").startswith("+OK")
@@ -149,22 +129,6 @@ class Raw:
             self.sock.settimeout(10)
         self.buf += data
         return data == b"" and False
-
-    def closed(self, wait=3):
-        self.sock.settimeout(wait)
-        try:
-            while True:
-                data = self.sock.recv(65536)
-                if not data:
-                    return True
-                self.buf += data
-        except (ConnectionResetError, ssl.SSLError):
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        self.sock.close()
 
 
 def capa(p):
